@@ -1,0 +1,56 @@
+//! # jobtrack-core
+//!
+//! What both jobtrack backends share so that they cannot drift: the domain
+//! enums, input types with their validation, result types whose serde JSON is
+//! the API contract's JSON, the error type with stable SQLSTATEs, the
+//! timestamp format, and transaction metrics.
+//!
+//! Neither pgrx nor rusqlite appears here.
+#![warn(missing_docs)]
+
+pub mod domain;
+pub mod error;
+pub mod input;
+pub mod metrics;
+pub mod output;
+pub mod time;
+
+pub use domain::{JobType, PipelineMode, Status};
+pub use error::{Error, Location, Result};
+pub use input::{
+    check_current_step, check_days, check_limit, check_unique_ids, last_update_wins, parse_batch,
+    validate_batch, JobInput, NewExecution, NewVariation, StatusUpdate, MAX_LIMIT,
+};
+pub use metrics::{MetricsRecorder, OperationMetrics, TransactionMetrics, WRITE_OPERATIONS};
+pub use output::{
+    average, progress, success_rate, CacheStats, CleanupReport, DatasetAggregate, DatasetStats,
+    Job, KindAggregate, PoolStatus, RunningJob, Statistics, StatusCounts,
+};
+pub use time::Timestamp;
+
+/// Default time-to-live of cached results, in seconds, per function.
+pub mod ttl {
+    /// `get_statistics_cached`.
+    pub const STATISTICS_SECS: u64 = 300;
+    /// `get_dataset_stats_cached`.
+    pub const DATASET_STATS_SECS: u64 = 600;
+    /// `get_recent_jobs_cached`.
+    pub const RECENT_JOBS_SECS: u64 = 60;
+}
+
+/// Cache keys, identical in both backends so that `invalidate_cache(pattern)`
+/// matches the same entries.
+pub mod cache_key {
+    /// Key of `get_statistics_cached()`.
+    pub fn statistics() -> String {
+        "statistics".to_owned()
+    }
+    /// Key of `get_dataset_stats_cached(name)`.
+    pub fn dataset_stats(dataset_name: &str) -> String {
+        format!("dataset_stats:{dataset_name}")
+    }
+    /// Key of `get_recent_jobs_cached(lim)`.
+    pub fn recent_jobs(lim: i32) -> String {
+        format!("recent_jobs:{lim}")
+    }
+}
