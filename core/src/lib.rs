@@ -8,6 +8,7 @@
 //! Neither pgrx nor rusqlite appears here.
 #![warn(missing_docs)]
 
+pub mod conformance;
 pub mod domain;
 pub mod error;
 pub mod input;
