@@ -100,6 +100,18 @@ impl Status {
         }
     }
 
+    /// Whether entering this status starts the job's clock: `start_time` is
+    /// set to now when it was null (only `training`).
+    pub const fn starts_clock(self) -> bool {
+        matches!(self, Status::Training)
+    }
+
+    /// Whether entering this status clears `error_message` (only `done`);
+    /// otherwise a given message replaces it and an absent one keeps it.
+    pub const fn clears_error_message(self) -> bool {
+        matches!(self, Status::Done)
+    }
+
     /// Parses a status given as the value of `field`, mapping `completed` to
     /// `done`; the error names the field and element.
     pub fn parse_field(s: &str, element: Option<usize>, field: &str) -> Result<Status> {
@@ -141,8 +153,11 @@ pub enum PipelineMode {
 
 impl PipelineMode {
     /// Every mode.
-    pub const ALL: [PipelineMode; 3] =
-        [PipelineMode::Single, PipelineMode::Batch, PipelineMode::Variations];
+    pub const ALL: [PipelineMode; 3] = [
+        PipelineMode::Single,
+        PipelineMode::Batch,
+        PipelineMode::Variations,
+    ];
 
     /// The accepted spellings.
     pub const ACCEPTED: &'static [&'static str] = &["single", "batch", "variations"];
@@ -253,11 +268,24 @@ mod tests {
             assert_eq!(serde_json::to_value(s).unwrap(), s.as_str());
             assert_eq!(s.is_active(), !s.is_terminal());
         }
-        let terminal: Vec<_> = Status::ALL.into_iter().filter(|s| s.is_terminal()).collect();
+        let terminal: Vec<_> = Status::ALL
+            .into_iter()
+            .filter(|s| s.is_terminal())
+            .collect();
         assert_eq!(terminal, [Status::Done, Status::Failed, Status::Cancelled]);
         assert_eq!(Status::Done.success(), Some(true));
         assert_eq!(Status::Failed.success(), Some(false));
         assert_eq!(Status::Cancelled.success(), None);
+        let clocks: Vec<_> = Status::ALL
+            .into_iter()
+            .filter(|s| s.starts_clock())
+            .collect();
+        assert_eq!(clocks, [Status::Training]);
+        let clears: Vec<_> = Status::ALL
+            .into_iter()
+            .filter(|s| s.clears_error_message())
+            .collect();
+        assert_eq!(clears, [Status::Done]);
     }
 
     #[test]

@@ -84,9 +84,7 @@ impl Error {
             Error::UniqueViolation {
                 within_batch: false,
                 ..
-            } => Some(
-                "job_id is unique across executions and variations together.".into(),
-            ),
+            } => Some("job_id is unique across executions and variations together.".into()),
             _ => None,
         }
     }
@@ -177,7 +175,10 @@ mod tests {
     #[test]
     fn messages_name_element_and_field() {
         let e = Error::invalid(Some(3), "dataset_name", "is required");
-        assert_eq!(e.to_string(), "element 3: field \"dataset_name\" is required");
+        assert_eq!(
+            e.to_string(),
+            "element 3: field \"dataset_name\" is required"
+        );
         assert_eq!(e.sqlstate(), "22023");
         assert!(e.hint().unwrap().contains("Nothing of the batch"));
         let e = Error::invalid(None, "lim", "must be an integer from 0 to 10000 (got -1)");

@@ -113,7 +113,10 @@ impl<'a> Fields<'a> {
                     element,
                     field: Some(unknown.clone()),
                 },
-                problem: format!("is not a known field; accepted fields: {}", known.join(", ")),
+                problem: format!(
+                    "is not a known field; accepted fields: {}",
+                    known.join(", ")
+                ),
                 accepted: Some(known),
             });
         }
@@ -293,7 +296,9 @@ fn check_opt_len(s: &Option<String>, e: Option<usize>, field: &str, max: usize) 
 }
 
 fn check_opt_steps(n: Option<i32>, e: Option<usize>) -> Result<()> {
-    n.map_or(Ok(()), |n| check_int(n.into(), e, "total_steps", 0).map(drop))
+    n.map_or(Ok(()), |n| {
+        check_int(n.into(), e, "total_steps", 0).map(drop)
+    })
 }
 
 const EXECUTION_FIELDS: &[&str] = &[
@@ -526,7 +531,8 @@ mod tests {
         );
         let mut bad = exec("x");
         bad["total_steps"] = json!(-1);
-        assert!(err_of(json!([bad])).starts_with("element 0: field \"total_steps\" must be an integer from 0"));
+        assert!(err_of(json!([bad]))
+            .starts_with("element 0: field \"total_steps\" must be an integer from 0"));
         let mut bad = exec("x");
         bad["total_steps"] = json!("10");
         assert_eq!(
@@ -538,14 +544,24 @@ mod tests {
         assert!(err_of(json!([bad])).contains("accepted values: single, batch, variations"));
         let mut bad = exec("x");
         bad.as_object_mut().unwrap().remove("preset");
-        assert_eq!(err_of(json!([bad])), "element 0: field \"preset\" is required");
+        assert_eq!(
+            err_of(json!([bad])),
+            "element 0: field \"preset\" is required"
+        );
         let mut bad = exec("x");
         bad["stauts"] = json!("done");
-        assert!(err_of(json!([bad])).starts_with("element 0: field \"stauts\" is not a known field"));
-        assert_eq!(err_of(json!([1])), "element 0 must be a JSON object, got number");
+        assert!(
+            err_of(json!([bad])).starts_with("element 0: field \"stauts\" is not a known field")
+        );
+        assert_eq!(
+            err_of(json!([1])),
+            "element 0 must be a JSON object, got number"
+        );
         assert_eq!(err_of(json!({})), "input must be a JSON array, got object");
         let long = "x".repeat(65);
-        assert!(err_of(json!([exec(&long)])).contains("field \"job_id\" must be a string of 1 to 64"));
+        assert!(
+            err_of(json!([exec(&long)])).contains("field \"job_id\" must be a string of 1 to 64")
+        );
         let mut bad = exec("x");
         bad["total_steps"] = json!(3_000_000_000i64);
         assert!(err_of(json!([bad])).contains("total_steps"));
@@ -553,7 +569,10 @@ mod tests {
         bad["preset"] = json!("a\u{0}b");
         assert!(err_of(json!([bad])).contains("NUL"));
         for e in [json!([1]), json!({})] {
-            assert_eq!(parse_batch::<NewExecution>(&e).unwrap_err().sqlstate(), "22023");
+            assert_eq!(
+                parse_batch::<NewExecution>(&e).unwrap_err().sqlstate(),
+                "22023"
+            );
         }
     }
 
@@ -573,11 +592,16 @@ mod tests {
         let mut bad = v.clone();
         bad["total_combinations"] = json!(0);
         let err = NewVariation::from_json(&bad, Some(5)).unwrap_err();
-        assert!(err.to_string().starts_with("element 5: field \"total_combinations\" must be an integer from 1"));
+        assert!(err
+            .to_string()
+            .starts_with("element 5: field \"total_combinations\" must be an integer from 1"));
         let mut bad = v.clone();
         bad["parameter_values"] = json!([1]);
         let err = NewVariation::from_json(&bad, None).unwrap_err();
-        assert_eq!(err.to_string(), "field \"parameter_values\" must be a JSON object, got array");
+        assert_eq!(
+            err.to_string(),
+            "field \"parameter_values\" must be a JSON object, got array"
+        );
     }
 
     #[test]
@@ -610,15 +634,22 @@ mod tests {
         .unwrap();
         let kept = last_update_wins(&ups);
         assert_eq!(kept.len(), 2);
-        assert_eq!((kept[0].job_id.as_str(), kept[0].status), ("b", Status::Failed));
-        assert_eq!((kept[1].job_id.as_str(), kept[1].status), ("a", Status::Done));
+        assert_eq!(
+            (kept[0].job_id.as_str(), kept[0].status),
+            ("b", Status::Failed)
+        );
+        assert_eq!(
+            (kept[1].job_id.as_str(), kept[1].status),
+            ("a", Status::Done)
+        );
     }
 
     #[test]
     fn update_requires_status() {
         let err = parse_batch::<StatusUpdate>(&json!([{"job_id":"a"}])).unwrap_err();
         assert_eq!(err.to_string(), "element 0: field \"status\" is required");
-        let err = parse_batch::<StatusUpdate>(&json!([{"job_id":"a","status":"nope"}])).unwrap_err();
+        let err =
+            parse_batch::<StatusUpdate>(&json!([{"job_id":"a","status":"nope"}])).unwrap_err();
         assert!(err.to_string().contains("completed"));
     }
 

@@ -107,9 +107,24 @@ mod tests {
     fn records_counts_and_extremes() {
         let mut r = MetricsRecorder::default();
         let t = Timestamp::from_unix_micros(1);
-        r.record("batch_create_executions", Duration::from_millis(20), true, t);
-        r.record("batch_create_executions", Duration::from_millis(10), false, t);
-        r.record("batch_create_executions", Duration::from_millis(30), true, t);
+        r.record(
+            "batch_create_executions",
+            Duration::from_millis(20),
+            true,
+            t,
+        );
+        r.record(
+            "batch_create_executions",
+            Duration::from_millis(10),
+            false,
+            t,
+        );
+        r.record(
+            "batch_create_executions",
+            Duration::from_millis(30),
+            true,
+            t,
+        );
         let m = &r.snapshot()["batch_create_executions"];
         assert_eq!((m.count, m.success_count), (3, 2));
         assert!((m.success_rate - 66.666_666).abs() < 1e-3);

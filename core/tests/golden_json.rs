@@ -20,7 +20,7 @@ fn keys(v: &Value) -> Vec<&str> {
     v.as_object().unwrap().keys().map(String::as_str).collect()
 }
 
-fn sorted<'a>(mut k: Vec<&'a str>) -> Vec<&'a str> {
+fn sorted(mut k: Vec<&str>) -> Vec<&str> {
     k.sort_unstable();
     k
 }
@@ -74,9 +74,18 @@ fn dataset_stats() {
     assert_eq!(
         keys(&v),
         sorted(vec![
-            "dataset_name", "total_jobs", "executions", "variations", "successful_jobs",
-            "failed_jobs", "success_rate", "average_duration", "min_duration", "max_duration",
-            "first_run", "last_run"
+            "dataset_name",
+            "total_jobs",
+            "executions",
+            "variations",
+            "successful_jobs",
+            "failed_jobs",
+            "success_rate",
+            "average_duration",
+            "min_duration",
+            "max_duration",
+            "first_run",
+            "last_run"
         ])
     );
     assert_eq!(v["first_run"], "2026-11-26T16:32:21.123456Z");
@@ -84,7 +93,10 @@ fn dataset_stats() {
     assert_eq!(v["total_jobs"], 3);
     assert_eq!(v["success_rate"], 50.0);
     assert_eq!(v["average_duration"], 1.5);
-    let unknown = to_json(&DatasetStats::from_parts("none", DatasetAggregate::default()));
+    let unknown = to_json(&DatasetStats::from_parts(
+        "none",
+        DatasetAggregate::default(),
+    ));
     assert_eq!(
         unknown,
         json!({"dataset_name": "none", "total_jobs": 0, "executions": 0, "variations": 0,
@@ -208,8 +220,12 @@ fn transaction_metrics() {
 fn error_sqlstates() {
     let bad = parse_batch::<NewExecution>(&json!([{"job_id": "a"}])).unwrap_err();
     assert_eq!(bad.sqlstate(), "22023");
-    let dup = check_unique_ids(&parse_batch::<StatusUpdate>(&json!([
-        {"job_id": "a", "status": "done"}, {"job_id": "a", "status": "done"}
-    ])).unwrap()).unwrap_err();
+    let dup = check_unique_ids(
+        &parse_batch::<StatusUpdate>(&json!([
+            {"job_id": "a", "status": "done"}, {"job_id": "a", "status": "done"}
+        ]))
+        .unwrap(),
+    )
+    .unwrap_err();
     assert_eq!(dup.sqlstate(), "23505");
 }

@@ -1,1 +1,92 @@
-//! placeholder
+//! # jobtrack-sqlite
+//!
+//! jobtrack on embedded SQLite: [`JobStore`] offers every function of the
+//! jobtrack API — the same names, inputs and JSON results as the PostgreSQL
+//! extension — on one database file that other programs may read and write
+//! with plain SQL at the same time.
+//!
+//! ```
+//! use jobtrack_sqlite::{JobStore, NewExecution, PipelineMode, Status};
+//!
+//! # fn main() -> jobtrack_sqlite::Result<()> {
+//! let dir = tempfile::tempdir().unwrap();
+//! let store = JobStore::open(dir.path().join("jobs.db"))?;
+//! let job = NewExecution {
+//!     job_id: "run-1".into(),
+//!     pipeline_mode: PipelineMode::Single,
+//!     dataset_name: "mnist".into(),
+//!     preset: "fast".into(),
+//!     total_steps: Some(100),
+//!     status: Status::Pending,
+//! };
+//! store.batch_create_executions(&[job])?;
+//! store.update_execution_status("run-1", Status::Training, None)?;
+//! store.update_execution_status("run-1", Status::Done, None)?;
+//!
+//! let stats = store.get_statistics_cached()?;
+//! assert_eq!(stats.total_successful, 1);
+//! assert_eq!(store.get_all_jobs_optimized(10)?[0].mode, PipelineMode::Single.as_str());
+//! # Ok(())
+//! # }
+//! ```
+//!
+//! ## The database file
+//!
+//! The schema lives in hand-written SQL (`sql/sqlite/schema_v*.sql`),
+//! versioned with `PRAGMA user_version` and migrated by [`JobStore::open`];
+//! a file from a newer release is refused rather than misread. Tables:
+//! `executions`, `variations` and the summary table `job_summary_cache`,
+//! which triggers keep exact on every INSERT, UPDATE and DELETE — plain SQL
+//! by other programs included. Its primary key is what makes a `job_id`
+//! unique across both kinds, for plain SQL too.
+//!
+//! Timestamps are stored as fixed-width UTC text
+//! (`2026-11-26T16:32:21.123456Z`), so text order is time order; CHECK
+//! constraints refuse other spellings (such as `datetime('now')`), and the
+//! column defaults produce the right one for plain SQL INSERTs. Plain SQL
+//! writes change only what they say: they do not apply the status-change
+//! effects below, nor touch `updated_at`.
+//!
+//! ## Behaviour where the contract leaves room
+//!
+//! - A status change without an error message keeps the job's message
+//!   (entering `done` clears it); a given message replaces it.
+//! - A job created with an initial status gets that status's effects:
+//!   `training` sets `start_time`, a terminal status sets `end_time` and
+//!   `success`.
+//! - `update_*_status` validate `job_id` like a batch element (1–64
+//!   characters, 22023 otherwise).
+//! - `cleanup_old_jobs` reports as `cache_entries_deleted` the rows removed
+//!   from the summary table `job_summary_cache`.
+//! - The result cache is exact: every commit — through this store, another
+//!   `JobStore`, another process or plain SQL — drops every cached entry
+//!   before the next cached read can see it (other connections' commits are
+//!   noticed with `PRAGMA data_version`). Expired entries are dropped on
+//!   lookup and counted neither as evictions nor as invalidations.
+//! - `get_pool_status` describes this store's connections: one writer plus
+//!   `reader_connections` read-only ones (one connection in memory);
+//!   `idle_in_transaction` is always 0 because no call leaves a transaction
+//!   open.
+#![warn(missing_docs)]
+
+mod cache;
+mod error;
+mod pool;
+mod queries;
+mod schema;
+mod store;
+
+pub use jobtrack_core;
+pub use jobtrack_core::{
+    CacheStats, CleanupReport, DatasetStats, Error, Job, JobType, NewExecution, NewVariation,
+    OperationMetrics, PipelineMode, PoolStatus, Result, RunningJob, Statistics, Status,
+    StatusUpdate, Timestamp, TransactionMetrics,
+};
+pub use schema::SCHEMA_VERSION;
+pub use store::{JobStore, JobStoreOptions};
+
+/// `JobStore` is shared between threads; keep it that way.
+const _: () = {
+    const fn assert_send_sync<T: Send + Sync>() {}
+    assert_send_sync::<JobStore>();
+};

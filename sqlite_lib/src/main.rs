@@ -6,7 +6,7 @@ use std::time::{Duration, Instant};
 
 use clap::{Parser, Subcommand};
 use indicatif::{ProgressBar, ProgressStyle};
-use jobtrack_sqlite::jobtrack_core::{parse_batch, JobInput};
+use jobtrack_sqlite::jobtrack_core::JobInput;
 use jobtrack_sqlite::{
     CacheStats, DatasetStats, Error, Job, JobStore, NewExecution, NewVariation, PipelineMode,
     PoolStatus, RunningJob, Statistics, Status, StatusUpdate, TransactionMetrics,
@@ -83,7 +83,7 @@ enum Command {
 /// Errors of the CLI: the library's, or reading the input.
 #[derive(Debug, thiserror::Error)]
 enum CliError {
-    #[error("{0} (SQLSTATE {})", .0.sqlstate())]
+    #[error("{0} (SQLSTATE {code})", code = .0.sqlstate())]
     Jobtrack(#[from] Error),
     #[error("{path}: {message}")]
     Input { path: PathBuf, message: String },
@@ -170,7 +170,9 @@ fn read_elements(path: &Path) -> Result<Vec<Value>, CliError> {
     text.lines()
         .enumerate()
         .filter(|(_, l)| !l.trim().is_empty())
-        .map(|(n, l)| serde_json::from_str(l).map_err(|e| input_err(format!("line {}: {e}", n + 1))))
+        .map(|(n, l)| {
+            serde_json::from_str(l).map_err(|e| input_err(format!("line {}: {e}", n + 1)))
+        })
         .collect()
 }
 
@@ -195,7 +197,10 @@ struct Output {
 impl Output {
     fn value<T: Serialize>(&self, v: &T, table: impl FnOnce()) {
         if self.json {
-            println!("{}", serde_json::to_string_pretty(v).expect("results serialise"));
+            println!(
+                "{}",
+                serde_json::to_string_pretty(v).expect("results serialise")
+            );
         } else {
             table();
         }
@@ -207,7 +212,11 @@ impl Output {
             print_table(
                 &["", "executions", "variations"],
                 &[
-                    vec!["total".into(), s.total_executions.to_string(), s.total_variations.to_string()],
+                    vec![
+                        "total".into(),
+                        s.total_executions.to_string(),
+                        s.total_variations.to_string(),
+                    ],
                     vec![
                         "avg duration".into(),
                         opt(s.avg_execution_duration),
@@ -235,9 +244,18 @@ impl Output {
     fn dataset(&self, d: &DatasetStats) {
         self.value(d, || {
             let opt = |v: Option<f64>| v.map_or("-".into(), |x| format!("{x:.1} s"));
-            let ts = |t: Option<jobtrack_sqlite::Timestamp>| t.map_or("-".into(), |t| t.to_string());
+            let ts =
+                |t: Option<jobtrack_sqlite::Timestamp>| t.map_or("-".into(), |t| t.to_string());
             print_table(
-                &["dataset", "jobs", "executions", "variations", "ok", "failed", "rate"],
+                &[
+                    "dataset",
+                    "jobs",
+                    "executions",
+                    "variations",
+                    "ok",
+                    "failed",
+                    "rate",
+                ],
                 &[vec![
                     d.dataset_name.clone(),
                     d.total_jobs.to_string(),
@@ -270,14 +288,24 @@ impl Output {
                         j.status.to_string(),
                         j.dataset_name.clone(),
                         j.mode.clone(),
-                        j.duration_seconds.map_or("-".into(), |d| format!("{d:.2} s")),
+                        j.duration_seconds
+                            .map_or("-".into(), |d| format!("{d:.2} s")),
                         j.updated_at.to_string(),
                         j.error_message.clone().unwrap_or_default(),
                     ]
                 })
                 .collect();
             print_table(
-                &["job_id", "type", "status", "dataset", "mode", "duration", "updated_at", "error"],
+                &[
+                    "job_id",
+                    "type",
+                    "status",
+                    "dataset",
+                    "mode",
+                    "duration",
+                    "updated_at",
+                    "error",
+                ],
                 &rows,
             );
         });
@@ -298,7 +326,17 @@ impl Output {
                     ]
                 })
                 .collect();
-            print_table(&["job_id", "type", "status", "dataset", "progress", "experiment"], &rows);
+            print_table(
+                &[
+                    "job_id",
+                    "type",
+                    "status",
+                    "dataset",
+                    "progress",
+                    "experiment",
+                ],
+                &rows,
+            );
         });
     }
 
@@ -439,7 +477,11 @@ fn demo(
 ) -> Result<(), CliError> {
     let mut rng = Rng(0x9E37_79B9_7F4A_7C15);
     let mut timings = Vec::new();
-    let modes = [PipelineMode::Single, PipelineMode::Batch, PipelineMode::Variations];
+    let modes = [
+        PipelineMode::Single,
+        PipelineMode::Batch,
+        PipelineMode::Variations,
+    ];
 
     let executions: Vec<NewExecution> = (0..n_executions)
         .map(|i| NewExecution {
@@ -478,26 +520,32 @@ fn demo(
         })
         .collect();
 
-    let db = store.path().map_or("memory".into(), |p| p.display().to_string());
+    let db = store
+        .path()
+        .map_or("memory".into(), |p| p.display().to_string());
     eprintln!(
         "jobtrack demo on {db}: {} executions, {} variations in batches of {BATCH}",
         executions.len(),
         variations.len()
     );
 
-    step("create jobs (batches)", &mut timings, || -> Result<(), Error> {
-        let pb = bar(executions.len() + variations.len(), "creating jobs");
-        for chunk in executions.chunks(BATCH) {
-            store.batch_create_executions(chunk)?;
-            pb.inc(chunk.len() as u64);
-        }
-        for chunk in variations.chunks(BATCH) {
-            store.batch_create_variations(chunk)?;
-            pb.inc(chunk.len() as u64);
-        }
-        pb.finish();
-        Ok(())
-    })?;
+    step(
+        "create jobs (batches)",
+        &mut timings,
+        || -> Result<(), Error> {
+            let pb = bar(executions.len() + variations.len(), "creating jobs");
+            for chunk in executions.chunks(BATCH) {
+                store.batch_create_executions(chunk)?;
+                pb.inc(chunk.len() as u64);
+            }
+            for chunk in variations.chunks(BATCH) {
+                store.batch_create_variations(chunk)?;
+                pb.inc(chunk.len() as u64);
+            }
+            pb.finish();
+            Ok(())
+        },
+    )?;
 
     // Every job walks the pipeline; a few stay active so that the running
     // view has something to show.
@@ -514,19 +562,49 @@ fn demo(
         Status::Training,
     ];
     let still_active: Vec<bool> = ids.iter().map(|_| rng.below(100) < 3).collect();
-    step("move through the pipeline", &mut timings, || -> Result<(), Error> {
-        let pb = bar(ids.len() * (stages.len() + 1), "batch status updates");
-        for (s, stage) in stages.iter().enumerate() {
+    step(
+        "move through the pipeline",
+        &mut timings,
+        || -> Result<(), Error> {
+            let pb = bar(ids.len() * (stages.len() + 1), "batch status updates");
+            for (s, stage) in stages.iter().enumerate() {
+                for (k, chunk) in ids.chunks(BATCH).enumerate() {
+                    let updates = chunk
+                        .iter()
+                        .enumerate()
+                        .filter(|(j, _)| s < 3 || !still_active[k * BATCH + j])
+                        .map(|(_, (id, is_variation))| {
+                            let update = StatusUpdate {
+                                job_id: id.clone(),
+                                status: *stage,
+                                error_message: None,
+                            };
+                            (*is_variation, update)
+                        })
+                        .collect();
+                    apply(store, updates)?;
+                    pb.inc(chunk.len() as u64);
+                }
+            }
             for (k, chunk) in ids.chunks(BATCH).enumerate() {
                 let updates = chunk
                     .iter()
                     .enumerate()
-                    .filter(|(j, _)| s < 3 || !still_active[k * BATCH + j])
+                    .filter(|(j, _)| !still_active[k * BATCH + j])
                     .map(|(_, (id, is_variation))| {
+                        let roll = rng.below(100);
+                        let (status, error_message) = match roll {
+                            0..=8 => (
+                                Status::Failed,
+                                Some(ERRORS[rng.below(ERRORS.len() as u64) as usize].to_owned()),
+                            ),
+                            9..=12 => (Status::Cancelled, None),
+                            _ => (Status::Done, None),
+                        };
                         let update = StatusUpdate {
                             job_id: id.clone(),
-                            status: *stage,
-                            error_message: None,
+                            status,
+                            error_message,
                         };
                         (*is_variation, update)
                     })
@@ -534,56 +612,44 @@ fn demo(
                 apply(store, updates)?;
                 pb.inc(chunk.len() as u64);
             }
-        }
-        for (k, chunk) in ids.chunks(BATCH).enumerate() {
-            let updates = chunk
-                .iter()
-                .enumerate()
-                .filter(|(j, _)| !still_active[k * BATCH + j])
-                .map(|(_, (id, is_variation))| {
-                    let roll = rng.below(100);
-                    let (status, error_message) = match roll {
-                        0..=8 => (
-                            Status::Failed,
-                            Some(ERRORS[rng.below(ERRORS.len() as u64) as usize].to_owned()),
-                        ),
-                        9..=12 => (Status::Cancelled, None),
-                        _ => (Status::Done, None),
-                    };
-                    let update = StatusUpdate {
-                        job_id: id.clone(),
-                        status,
-                        error_message,
-                    };
-                    (*is_variation, update)
-                })
-                .collect();
-            apply(store, updates)?;
-            pb.inc(chunk.len() as u64);
-        }
-        pb.finish();
-        Ok(())
-    })?;
+            pb.finish();
+            Ok(())
+        },
+    )?;
 
-    step("report progress of active jobs", &mut timings, || -> Result<(), Error> {
-        for ((id, _), _) in ids.iter().zip(&still_active).filter(|(_, a)| **a) {
-            store.update_progress(id, 100 * rng.below(15) as i32)?;
-        }
-        Ok(())
-    })?;
+    step(
+        "report progress of active jobs",
+        &mut timings,
+        || -> Result<(), Error> {
+            for ((id, _), _) in ids.iter().zip(&still_active).filter(|(_, a)| **a) {
+                store.update_progress(id, 100 * rng.below(15) as i32)?;
+            }
+            Ok(())
+        },
+    )?;
 
     println!("\n== statistics");
-    let stats = step("statistics (uncached)", &mut timings, || store.get_statistics_optimized())?;
+    let stats = step("statistics (uncached)", &mut timings, || {
+        store.get_statistics_optimized()
+    })?;
     out.statistics(&stats);
-    step("statistics (cache miss)", &mut timings, || store.get_statistics_cached())?;
-    step("statistics (cache hit)", &mut timings, || store.get_statistics_cached())?;
+    step("statistics (cache miss)", &mut timings, || {
+        store.get_statistics_cached()
+    })?;
+    step("statistics (cache hit)", &mut timings, || {
+        store.get_statistics_cached()
+    })?;
 
     println!("\n== dataset {}", DATASETS[0].0);
-    let ds = step("dataset stats", &mut timings, || store.get_dataset_stats_cached(DATASETS[0].0))?;
+    let ds = step("dataset stats", &mut timings, || {
+        store.get_dataset_stats_cached(DATASETS[0].0)
+    })?;
     out.dataset(&ds);
 
     println!("\n== recent jobs");
-    let recent = step("recent jobs", &mut timings, || store.get_recent_jobs_cached(8))?;
+    let recent = step("recent jobs", &mut timings, || {
+        store.get_recent_jobs_cached(8)
+    })?;
     out.jobs(&recent);
 
     println!("\n== running jobs");

@@ -37,7 +37,10 @@ fn import_update_and_query() {
 "#,
     )
     .unwrap();
-    let ids = json_of(&jobtrack(&db, &["--json", "import", jobs.to_str().unwrap()]));
+    let ids = json_of(&jobtrack(
+        &db,
+        &["--json", "import", jobs.to_str().unwrap()],
+    ));
     assert_eq!(ids, serde_json::json!(["e1", "e2", "v1"]));
 
     let updates = dir.path().join("updates.json");
@@ -47,7 +50,10 @@ fn import_update_and_query() {
             {"job_id":"ghost","status":"done"},{"job_id":"e1","status":"completed"}]"#,
     )
     .unwrap();
-    let n = json_of(&jobtrack(&db, &["--json", "update", updates.to_str().unwrap()]));
+    let n = json_of(&jobtrack(
+        &db,
+        &["--json", "update", updates.to_str().unwrap()],
+    ));
     assert_eq!(n, 2);
 
     let stats = json_of(&jobtrack(&db, &["--json", "stats"]));
@@ -57,7 +63,10 @@ fn import_update_and_query() {
     assert_eq!(stats["success_rate"], 50.0);
 
     let ds = json_of(&jobtrack(&db, &["--json", "dataset", "mnist"]));
-    assert_eq!((ds["total_jobs"].as_i64(), ds["failed_jobs"].as_i64()), (Some(2), Some(1)));
+    assert_eq!(
+        (ds["total_jobs"].as_i64(), ds["failed_jobs"].as_i64()),
+        (Some(2), Some(1))
+    );
 
     let recent = json_of(&jobtrack(&db, &["--json", "recent", "-n", "2"]));
     assert_eq!(recent.as_array().unwrap().len(), 2);
@@ -103,11 +112,29 @@ fn demo_runs_small() {
     let db = dir.path().join("demo.db");
     let out = jobtrack(
         &db,
-        &["demo", "--executions", "300", "--experiments", "3", "--combinations", "20"],
+        &[
+            "demo",
+            "--executions",
+            "300",
+            "--experiments",
+            "3",
+            "--combinations",
+            "20",
+        ],
     );
     let text = String::from_utf8_lossy(&out.stdout);
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
-    for section in ["== statistics", "== dataset", "== recent jobs", "== running jobs", "== timings"] {
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    for section in [
+        "== statistics",
+        "== dataset",
+        "== recent jobs",
+        "== running jobs",
+        "== timings",
+    ] {
         assert!(text.contains(section), "missing {section} in:\n{text}");
     }
     assert!(text.contains("360 jobs"), "{text}");

@@ -20,12 +20,18 @@ trait Backend {
 
 fn scenarios() -> Vec<Value> {
     let doc: Value = serde_json::from_str(SCENARIOS).expect("scenarios.json parses");
-    doc["scenarios"].as_array().expect("a scenarios array").clone()
+    doc["scenarios"]
+        .as_array()
+        .expect("a scenarios array")
+        .clone()
 }
 
 /// Runs every scenario on fresh backends from `make_backend`; returns the
 /// mismatches, each described fully.
-fn run_all(backend_name: &str, make_backend: &mut dyn FnMut(&str) -> Box<dyn Backend>) -> Vec<String> {
+fn run_all(
+    backend_name: &str,
+    make_backend: &mut dyn FnMut(&str) -> Box<dyn Backend>,
+) -> Vec<String> {
     let mut failures = Vec::new();
     let mut steps_run = 0;
     for scenario in scenarios() {
@@ -42,7 +48,9 @@ fn run_all(backend_name: &str, make_backend: &mut dyn FnMut(&str) -> Box<dyn Bac
             let outcome = backend.call(function, args);
             let (mut got, mut want) = match (outcome, step.get("expect_error")) {
                 (Ok(v), None) => (v, step["expect"].clone()),
-                (Err((code, msg)), Some(e)) => (json!({"sqlstate": code, "message": msg}), e.clone()),
+                (Err((code, msg)), Some(e)) => {
+                    (json!({"sqlstate": code, "message": msg}), e.clone())
+                }
                 (Ok(v), Some(e)) => (json!({"result": v}), json!({"error": e})),
                 (Err((code, msg)), None) => (
                     json!({"error": {"sqlstate": code, "message": msg}}),
@@ -59,7 +67,10 @@ fn run_all(backend_name: &str, make_backend: &mut dyn FnMut(&str) -> Box<dyn Bac
             }
         }
     }
-    assert!(steps_run > 50, "the scenario file ran only {steps_run} steps");
+    assert!(
+        steps_run > 50,
+        "the scenario file ran only {steps_run} steps"
+    );
     failures
 }
 
@@ -85,7 +96,8 @@ fn err(e: Error) -> (String, String) {
 }
 
 fn int(args: &[Value], i: usize, default: i64) -> i64 {
-    args.get(i).map_or(default, |v| v.as_i64().expect("an integer argument"))
+    args.get(i)
+        .map_or(default, |v| v.as_i64().expect("an integer argument"))
 }
 
 fn text(args: &[Value], i: usize) -> &str {
@@ -97,7 +109,9 @@ impl Sqlite {
         let s = &self.store;
         let status = |i: usize| Status::parse_field(text(args, i), None, "status");
         let message = args.get(2).and_then(Value::as_str);
-        let to = |v: Result<Value, serde_json::Error>| v.map_err(|e| Error::database("XX000", e.to_string()));
+        let to = |v: Result<Value, serde_json::Error>| {
+            v.map_err(|e| Error::database("XX000", e.to_string()))
+        };
         let lim = |default| i32::try_from(int(args, 0, default)).expect("lim fits i32");
         Ok(match function {
             "create_execution" => to(serde_json::to_value(
@@ -106,25 +120,43 @@ impl Sqlite {
             "create_variation" => to(serde_json::to_value(
                 s.create_variation(&NewVariation::from_json(&args[0], None)?)?,
             ))?,
-            "update_execution_status" => json!(s.update_execution_status(text(args, 0), status(1)?, message)?),
-            "update_variation_status" => json!(s.update_variation_status(text(args, 0), status(1)?, message)?),
+            "update_execution_status" => {
+                json!(s.update_execution_status(text(args, 0), status(1)?, message)?)
+            }
+            "update_variation_status" => {
+                json!(s.update_variation_status(text(args, 0), status(1)?, message)?)
+            }
             "update_progress" => json!(s.update_progress(text(args, 0), int(args, 1, 0) as i32)?),
             "batch_create_executions" => json!(s.batch_create_executions(&parse_batch(&args[0])?)?),
             "batch_create_variations" => json!(s.batch_create_variations(&parse_batch(&args[0])?)?),
-            "batch_update_execution_status" => json!(s.batch_update_execution_status(&parse_batch(&args[0])?)?),
-            "batch_update_variation_status" => json!(s.batch_update_variation_status(&parse_batch(&args[0])?)?),
+            "batch_update_execution_status" => {
+                json!(s.batch_update_execution_status(&parse_batch(&args[0])?)?)
+            }
+            "batch_update_variation_status" => {
+                json!(s.batch_update_variation_status(&parse_batch(&args[0])?)?)
+            }
             "cleanup_old_jobs" => to(serde_json::to_value(s.cleanup_old_jobs(
                 int(args, 0, 30) as i32,
-                args.get(1).map_or(true, |v| v.as_bool().unwrap()),
+                args.get(1).is_none_or(|v| v.as_bool().unwrap()),
             )?))?,
             "refresh_job_cache" => json!(s.refresh_job_cache()?),
             "get_statistics_optimized" => to(serde_json::to_value(s.get_statistics_optimized()?))?,
             "get_statistics_cached" => to(serde_json::to_value(s.get_statistics_cached()?))?,
-            "get_dataset_stats_optimized" => to(serde_json::to_value(s.get_dataset_stats_optimized(text(args, 0))?))?,
-            "get_dataset_stats_cached" => to(serde_json::to_value(s.get_dataset_stats_cached(text(args, 0))?))?,
-            "get_all_jobs_optimized" => to(serde_json::to_value(s.get_all_jobs_optimized(lim(100))?))?,
-            "get_recent_jobs_optimized" => to(serde_json::to_value(s.get_recent_jobs_optimized(lim(10))?))?,
-            "get_recent_jobs_cached" => to(serde_json::to_value(s.get_recent_jobs_cached(lim(10))?))?,
+            "get_dataset_stats_optimized" => to(serde_json::to_value(
+                s.get_dataset_stats_optimized(text(args, 0))?,
+            ))?,
+            "get_dataset_stats_cached" => to(serde_json::to_value(
+                s.get_dataset_stats_cached(text(args, 0))?,
+            ))?,
+            "get_all_jobs_optimized" => {
+                to(serde_json::to_value(s.get_all_jobs_optimized(lim(100))?))?
+            }
+            "get_recent_jobs_optimized" => {
+                to(serde_json::to_value(s.get_recent_jobs_optimized(lim(10))?))?
+            }
+            "get_recent_jobs_cached" => {
+                to(serde_json::to_value(s.get_recent_jobs_cached(lim(10))?))?
+            }
             "get_running_jobs" => to(serde_json::to_value(s.get_running_jobs()?))?,
             "get_transaction_metrics" => to(serde_json::to_value(s.get_transaction_metrics()))?,
             "reset_transaction_metrics" => {
@@ -155,7 +187,9 @@ fn sqlite_conformance() {
         let path = dir.path().join("conformance.db");
         let store = JobStore::open(&path).unwrap();
         let other_program = rusqlite::Connection::open(&path).unwrap();
-        other_program.busy_timeout(std::time::Duration::from_secs(5)).unwrap();
+        other_program
+            .busy_timeout(std::time::Duration::from_secs(5))
+            .unwrap();
         Box::new(Sqlite {
             store,
             other_program,
@@ -170,13 +204,21 @@ fn sqlite_conformance() {
 /// `table` marks a set-returning function.
 fn pg_signature(function: &str) -> (&'static [&'static str], bool) {
     match function {
-        "create_execution" | "create_variation" | "batch_create_executions" | "batch_create_variations"
-        | "batch_update_execution_status" | "batch_update_variation_status" => (&["jsonb"], false),
+        "create_execution"
+        | "create_variation"
+        | "batch_create_executions"
+        | "batch_create_variations"
+        | "batch_update_execution_status"
+        | "batch_update_variation_status" => (&["jsonb"], false),
         "update_execution_status" | "update_variation_status" => (&["text", "text", "text"], false),
         "update_progress" => (&["text", "integer"], false),
         "cleanup_old_jobs" => (&["integer", "boolean"], false),
-        "get_dataset_stats_optimized" | "get_dataset_stats_cached" | "invalidate_cache" => (&["text"], false),
-        "get_all_jobs_optimized" | "get_recent_jobs_optimized" | "get_recent_jobs_cached" => (&["integer"], true),
+        "get_dataset_stats_optimized" | "get_dataset_stats_cached" | "invalidate_cache" => {
+            (&["text"], false)
+        }
+        "get_all_jobs_optimized" | "get_recent_jobs_optimized" | "get_recent_jobs_cached" => {
+            (&["integer"], true)
+        }
         "get_running_jobs" => (&[], true),
         _ => (&[], false),
     }
@@ -189,16 +231,19 @@ struct Postgres {
 impl Backend for Postgres {
     fn call(&mut self, function: &str, args: &[Value]) -> Outcome {
         let (types, table) = pg_signature(function);
-        assert!(args.len() <= types.len(), "too many arguments for {function}");
+        assert!(
+            args.len() <= types.len(),
+            "too many arguments for {function}"
+        );
         // Arguments travel as text and are cast by the server, exactly as a
         // client writing `SELECT jobtrack.f('…'::jsonb)` would.
         let params: Vec<Option<String>> = args
             .iter()
-            .map(|v| match v {
-                Value::Null => None,
-                Value::String(s) if types[0] != "jsonb" => Some(s.clone()),
-                other if types[0] == "jsonb" => Some(other.to_string()),
-                other => Some(other.to_string()),
+            .zip(types)
+            .map(|(v, ty)| match (v, *ty) {
+                (Value::Null, _) => None,
+                (Value::String(s), ty) if ty != "jsonb" => Some(s.clone()),
+                (other, _) => Some(other.to_string()),
             })
             .collect();
         let placeholders: Vec<String> = (0..args.len())
@@ -215,8 +260,10 @@ impl Backend for Postgres {
         } else {
             format!("SELECT to_jsonb({call})::text")
         };
-        let refs: Vec<&(dyn postgres::types::ToSql + Sync)> =
-            params.iter().map(|p| p as &(dyn postgres::types::ToSql + Sync)).collect();
+        let refs: Vec<&(dyn postgres::types::ToSql + Sync)> = params
+            .iter()
+            .map(|p| p as &(dyn postgres::types::ToSql + Sync))
+            .collect();
         match self.client.query_one(sql.as_str(), &refs) {
             Ok(row) => Ok(serde_json::from_str(row.get::<_, &str>(0)).unwrap()),
             Err(e) => {
@@ -243,9 +290,12 @@ fn postgres_conformance() {
     };
     // A database of its own, so that other tests against the same server do
     // not disturb the scenarios, and the scenarios do not disturb them.
-    let mut admin = postgres::Client::connect(&url, postgres::NoTls).expect("connect to JOBTRACK_PG_URL");
+    let mut admin =
+        postgres::Client::connect(&url, postgres::NoTls).expect("connect to JOBTRACK_PG_URL");
     admin
-        .batch_execute("DROP DATABASE IF EXISTS jobtrack_conformance; CREATE DATABASE jobtrack_conformance;")
+        .batch_execute(
+            "DROP DATABASE IF EXISTS jobtrack_conformance; CREATE DATABASE jobtrack_conformance;",
+        )
         .unwrap();
     let db_url = format!("{url} dbname=jobtrack_conformance");
     let mut setup = postgres::Client::connect(&db_url, postgres::NoTls).unwrap();

@@ -1,0 +1,5 @@
+-- update_progress on executions: ?1 job_id, ?2 current_step, ?3 now.
+UPDATE executions
+SET current_step = ?2,
+    updated_at   = ?3
+WHERE job_id = ?1

@@ -1,0 +1,376 @@
+//! The runtime SQL (hand-written files under `sql/sqlite/queries/`) and the
+//! mapping of its rows to result types.
+
+use std::str::FromStr;
+
+use jobtrack_core::{
+    progress, DatasetAggregate, Job, JobType, KindAggregate, RunningJob, Status, Timestamp,
+};
+use rusqlite::types::Type;
+use rusqlite::Row;
+
+macro_rules! query {
+    ($(#[$doc:meta])* $name:ident = $file:literal) => {
+        $(#[$doc])*
+        pub(crate) const $name: &str =
+            include_str!(concat!("../../sql/sqlite/queries/", $file));
+    };
+}
+
+query!(STATISTICS = "statistics.sql");
+query!(DATASET_STATS = "dataset_stats.sql");
+query!(ALL_JOBS = "all_jobs.sql");
+query!(RECENT_JOBS = "recent_jobs.sql");
+query!(RUNNING_JOBS = "running_jobs.sql");
+query!(GET_JOB = "get_job.sql");
+query!(JOB_EXISTS = "job_exists.sql");
+query!(INSERT_EXECUTION = "insert_execution.sql");
+query!(INSERT_VARIATION = "insert_variation.sql");
+query!(UPDATE_EXECUTION_STATUS = "update_execution_status.sql");
+query!(UPDATE_VARIATION_STATUS = "update_variation_status.sql");
+query!(UPDATE_EXECUTION_PROGRESS = "update_execution_progress.sql");
+query!(UPDATE_VARIATION_PROGRESS = "update_variation_progress.sql");
+query!(CLEANUP_EXECUTIONS = "cleanup_executions.sql");
+query!(CLEANUP_VARIATIONS = "cleanup_variations.sql");
+query!(REFRESH_JOB_CACHE = "refresh_job_cache.sql");
+query!(JOB_SUMMARY_COUNT = "job_summary_count.sql");
+
+/// Reads a column through `FromStr`, reporting a value the schema should
+/// have refused as a conversion failure.
+fn parsed<T>(row: &Row<'_>, idx: usize) -> rusqlite::Result<T>
+where
+    T: FromStr,
+    T::Err: std::error::Error + Send + Sync + 'static,
+{
+    let text: String = row.get(idx)?;
+    text.parse()
+        .map_err(|e| rusqlite::Error::FromSqlConversionFailure(idx, Type::Text, Box::new(e)))
+}
+
+fn parsed_opt<T>(row: &Row<'_>, idx: usize) -> rusqlite::Result<Option<T>>
+where
+    T: FromStr,
+    T::Err: std::error::Error + Send + Sync + 'static,
+{
+    match row.get::<_, Option<String>>(idx)? {
+        None => Ok(None),
+        Some(text) => text
+            .parse()
+            .map(Some)
+            .map_err(|e| rusqlite::Error::FromSqlConversionFailure(idx, Type::Text, Box::new(e))),
+    }
+}
+
+/// A row of `ALL_JOBS`, `RECENT_JOBS` or `GET_JOB`.
+pub(crate) fn job(row: &Row<'_>) -> rusqlite::Result<Job> {
+    Ok(Job {
+        job_id: row.get(0)?,
+        job_type: parsed::<JobType>(row, 1)?,
+        status: parsed::<Status>(row, 2)?,
+        dataset_name: row.get(3)?,
+        preset: row.get(4)?,
+        mode: row.get(5)?,
+        experiment_name: row.get(6)?,
+        variation_id: row.get(7)?,
+        success: row.get(8)?,
+        duration_seconds: row.get(9)?,
+        error_message: row.get(10)?,
+        output_path: row.get(11)?,
+        total_steps: row.get(12)?,
+        current_step: row.get(13)?,
+        start_time: parsed_opt::<Timestamp>(row, 14)?,
+        created_at: parsed::<Timestamp>(row, 15)?,
+        updated_at: parsed::<Timestamp>(row, 16)?,
+    })
+}
+
+/// A row of `RUNNING_JOBS`.
+pub(crate) fn running_job(row: &Row<'_>) -> rusqlite::Result<RunningJob> {
+    let current_step: Option<i32> = row.get(5)?;
+    let total_steps: Option<i32> = row.get(6)?;
+    Ok(RunningJob {
+        job_id: row.get(0)?,
+        job_type: parsed::<JobType>(row, 1)?,
+        status: parsed::<Status>(row, 2)?,
+        dataset_name: row.get(3)?,
+        start_time: parsed_opt::<Timestamp>(row, 4)?,
+        current_step,
+        total_steps,
+        progress: progress(current_step, total_steps),
+        experiment_name: row.get(7)?,
+        variation_id: row.get(8)?,
+    })
+}
+
+/// A row of `STATISTICS`: the job kind, then its aggregate for one status.
+pub(crate) fn statistics_row(row: &Row<'_>) -> rusqlite::Result<(JobType, Status, KindAggregate)> {
+    let status = parsed::<Status>(row, 1)?;
+    let mut aggregate = KindAggregate {
+        successful: row.get(3)?,
+        failed: row.get(4)?,
+        duration_sum: row.get(5)?,
+        duration_count: row.get(6)?,
+        ..KindAggregate::default()
+    };
+    aggregate.by_status.insert(status, row.get(2)?);
+    Ok((parsed::<JobType>(row, 0)?, status, aggregate))
+}
+
+/// The one row of `DATASET_STATS`.
+pub(crate) fn dataset_row(row: &Row<'_>) -> rusqlite::Result<DatasetAggregate> {
+    Ok(DatasetAggregate {
+        executions: row.get(0)?,
+        variations: row.get(1)?,
+        successful: row.get(2)?,
+        failed: row.get(3)?,
+        duration_sum: row.get(4)?,
+        duration_count: row.get(5)?,
+        min_duration: row.get(6)?,
+        max_duration: row.get(7)?,
+        first_run: parsed_opt::<Timestamp>(row, 8)?,
+        last_run: parsed_opt::<Timestamp>(row, 9)?,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use rusqlite::{Connection, ToSql};
+
+    fn plan(conn: &Connection, sql: &str, params: &[&dyn ToSql]) -> String {
+        let mut stmt = conn.prepare(&format!("EXPLAIN QUERY PLAN {sql}")).unwrap();
+        let rows = stmt
+            .query_map(params, |r| r.get::<_, String>(3))
+            .unwrap()
+            .collect::<rusqlite::Result<Vec<_>>>()
+            .unwrap();
+        rows.join("\n")
+    }
+
+    /// Every runtime query with its parameters and the indexes its plan must
+    /// use.
+    /// (name, SQL, parameters, plan lines that must appear).
+    type Case = (
+        &'static str,
+        &'static str,
+        Vec<&'static dyn ToSql>,
+        Vec<&'static str>,
+    );
+
+    fn cases() -> Vec<Case> {
+        const NOW: &str = "2026-01-01T00:00:00.000000Z";
+        vec![
+            (
+                "statistics",
+                STATISTICS,
+                vec![],
+                vec![
+                    "SCAN executions USING COVERING INDEX idx_executions_statistics",
+                    "SCAN variations USING COVERING INDEX idx_variations_statistics",
+                ],
+            ),
+            (
+                "dataset_stats",
+                DATASET_STATS,
+                vec![&"mnist"],
+                vec!["SEARCH job_summary_cache USING COVERING INDEX idx_job_summary_dataset (dataset_name=?)"],
+            ),
+            (
+                "all_jobs",
+                ALL_JOBS,
+                vec![&10],
+                vec![
+                    "SCAN executions USING INDEX idx_executions_created",
+                    "SCAN variations USING INDEX idx_variations_created",
+                ],
+            ),
+            (
+                "recent_jobs",
+                RECENT_JOBS,
+                vec![&10],
+                vec![
+                    "SCAN job_summary_cache USING COVERING INDEX idx_job_summary_recent",
+                    "SEARCH e USING INDEX sqlite_autoindex_executions_1 (job_id=?)",
+                    "SEARCH v USING INDEX sqlite_autoindex_variations_1 (job_id=?)",
+                ],
+            ),
+            (
+                "running_jobs",
+                RUNNING_JOBS,
+                vec![],
+                vec![
+                    "SCAN executions USING INDEX idx_executions_active",
+                    "SCAN variations USING INDEX idx_variations_active",
+                ],
+            ),
+            (
+                "cleanup_executions",
+                CLEANUP_EXECUTIONS,
+                vec![&NOW, &true],
+                vec!["SEARCH executions USING INDEX idx_executions_cleanup (created_at<?)"],
+            ),
+            (
+                "cleanup_variations",
+                CLEANUP_VARIATIONS,
+                vec![&NOW, &true],
+                vec!["SEARCH variations USING INDEX idx_variations_cleanup (created_at<?)"],
+            ),
+            (
+                "get_job",
+                GET_JOB,
+                vec![&"a"],
+                vec![
+                    "SEARCH executions USING INDEX sqlite_autoindex_executions_1 (job_id=?)",
+                    "SEARCH variations USING INDEX sqlite_autoindex_variations_1 (job_id=?)",
+                ],
+            ),
+            (
+                "job_exists",
+                JOB_EXISTS,
+                vec![&"a"],
+                vec![
+                    "SEARCH executions USING COVERING INDEX sqlite_autoindex_executions_1 (job_id=?)",
+                    "SEARCH variations USING COVERING INDEX sqlite_autoindex_variations_1 (job_id=?)",
+                ],
+            ),
+            (
+                "update_execution_status",
+                UPDATE_EXECUTION_STATUS,
+                vec![&"a", &"done", &None::<String>, &NOW],
+                vec!["SEARCH executions USING INDEX sqlite_autoindex_executions_1 (job_id=?)"],
+            ),
+            (
+                "update_variation_status",
+                UPDATE_VARIATION_STATUS,
+                vec![&"a", &"done", &None::<String>, &NOW],
+                vec!["SEARCH variations USING INDEX sqlite_autoindex_variations_1 (job_id=?)"],
+            ),
+            (
+                "update_execution_progress",
+                UPDATE_EXECUTION_PROGRESS,
+                vec![&"a", &1, &NOW],
+                vec!["SEARCH executions USING INDEX sqlite_autoindex_executions_1 (job_id=?)"],
+            ),
+            (
+                "update_variation_progress",
+                UPDATE_VARIATION_PROGRESS,
+                vec![&"a", &1, &NOW],
+                vec!["SEARCH variations USING INDEX sqlite_autoindex_variations_1 (job_id=?)"],
+            ),
+        ]
+    }
+
+    fn schema() -> Connection {
+        let mut conn = Connection::open_in_memory().unwrap();
+        crate::schema::migrate(&mut conn).unwrap();
+        conn
+    }
+
+    #[test]
+    fn every_query_uses_its_index() {
+        let conn = schema();
+        for (name, sql, params, expected) in cases() {
+            let plan = plan(&conn, sql, &params);
+            for line in expected {
+                assert!(
+                    plan.lines().any(|l| l == line),
+                    "{name}: plan lacks {line:?}:\n{plan}"
+                );
+            }
+            // A full scan of a table (not of an index) would mean a lost index.
+            for l in plan.lines() {
+                let full_scan = l.starts_with("SCAN ")
+                    && !l.contains(" USING ")
+                    && l != "SCAN r"
+                    && !l.starts_with("SCAN CONSTANT");
+                assert!(!full_scan, "{name}: full table scan {l:?}:\n{plan}");
+            }
+        }
+    }
+
+    #[test]
+    fn the_plans_hold_with_data_and_statistics() {
+        // After ANALYZE the planner weighs real numbers; with mostly finished
+        // jobs it must still choose the same indexes.
+        let conn = schema();
+        let now = "2026-01-01T00:00:00.000000Z";
+        for i in 0..2000 {
+            let status = if i % 50 == 0 { "training" } else { "done" };
+            conn.execute(
+                "INSERT INTO executions (job_id, status, pipeline_mode, dataset_name, preset, created_at, updated_at) \
+                 VALUES (?1, ?2, 'single', ?3, 'p', ?4, ?4)",
+                rusqlite::params![format!("e{i}"), status, format!("d{}", i % 20), now],
+            )
+            .unwrap();
+            conn.execute(
+                "INSERT INTO variations (job_id, status, variation_id, experiment_name, dataset_name, preset, \
+                 total_combinations, created_at, updated_at) VALUES (?1, ?2, 'v', 'x', ?3, 'p', 1, ?4, ?4)",
+                rusqlite::params![format!("v{i}"), status, format!("d{}", i % 20), now],
+            )
+            .unwrap();
+        }
+        conn.execute_batch("ANALYZE").unwrap();
+        for (name, sql, params, expected) in cases() {
+            let plan = plan(&conn, sql, &params);
+            for line in expected {
+                assert!(
+                    plan.lines().any(|l| l == line),
+                    "{name}: plan lacks {line:?}:\n{plan}"
+                );
+            }
+        }
+    }
+
+    #[test]
+    fn duration_is_exact_to_the_microsecond() {
+        let conn = schema();
+        let cases = [
+            ("2026-01-01T23:59:59.999999Z", "2026-01-02T00:00:00.000001Z"),
+            ("2024-02-28T12:00:00.500000Z", "2024-03-01T12:00:00.250000Z"),
+            ("2026-06-30T10:00:00.000000Z", "2026-06-30T10:00:00.000000Z"),
+            ("1999-12-31T23:59:59.123456Z", "2030-01-01T00:00:00.654321Z"),
+        ];
+        for (start, end) in cases {
+            conn.execute("DELETE FROM executions", []).unwrap();
+            conn.execute(
+                "INSERT INTO executions (job_id, pipeline_mode, dataset_name, preset, start_time) \
+                 VALUES ('d', 'single', 'd', 'p', ?1)",
+                [start],
+            )
+            .unwrap();
+            conn.execute(
+                UPDATE_EXECUTION_STATUS,
+                rusqlite::params!["d", "done", None::<String>, end],
+            )
+            .unwrap();
+            let got: f64 = conn
+                .query_row("SELECT duration_seconds FROM executions", [], |r| r.get(0))
+                .unwrap();
+            let start: Timestamp = start.parse().unwrap();
+            let end: Timestamp = end.parse().unwrap();
+            assert_eq!(got, end.seconds_since(start), "{start} .. {end}");
+        }
+    }
+
+    #[test]
+    fn no_index_without_a_query() {
+        let conn = schema();
+        let mut stmt = conn
+            .prepare("SELECT name FROM sqlite_schema WHERE type = 'index' AND name NOT LIKE 'sqlite_autoindex_%' ORDER BY name")
+            .unwrap();
+        let indexes: Vec<String> = stmt
+            .query_map([], |r| r.get(0))
+            .unwrap()
+            .collect::<rusqlite::Result<_>>()
+            .unwrap();
+        let used: std::collections::BTreeSet<String> = cases()
+            .into_iter()
+            .flat_map(|(_, _, _, lines)| lines)
+            .filter_map(|l| l.split(" INDEX ").nth(1))
+            .map(|rest| rest.split(' ').next().unwrap().to_owned())
+            .filter(|name| !name.starts_with("sqlite_autoindex_"))
+            .collect();
+        assert_eq!(indexes, used.into_iter().collect::<Vec<_>>());
+        assert_eq!(indexes.len(), 10);
+    }
+}

@@ -1,0 +1,196 @@
+//! Other programs on the same file: plain SQL and a second JobStore. The
+//! summary table, the statistics and the cache must all stay exact.
+
+mod common;
+
+use common::*;
+use jobtrack_sqlite::{JobStore, Status};
+
+#[test]
+fn summary_and_statistics_follow_plain_sql() {
+    let (dir, store) = file_store();
+    let conn = raw(&db_path(&dir));
+    conn.execute(
+        "INSERT INTO executions (job_id, pipeline_mode, dataset_name, preset, status) \
+         VALUES ('p1', 'single', 'imagenet', 'big', 'training')",
+        [],
+    )
+    .unwrap();
+    conn.execute(
+        "INSERT INTO variations (job_id, variation_id, experiment_name, dataset_name, preset, \
+         total_combinations, status) VALUES ('pv1', 'a', 'exp', 'imagenet', 'big', 3, 'done')",
+        [],
+    )
+    .unwrap();
+    assert_summary_exact(&conn);
+    let s = store.get_statistics_optimized().unwrap();
+    assert_eq!((s.total_executions, s.total_variations), (1, 1));
+    let d = store.get_dataset_stats_optimized("imagenet").unwrap();
+    assert_eq!((d.executions, d.variations), (1, 1));
+
+    conn.execute(
+        "UPDATE executions SET status = 'failed', success = FALSE, dataset_name = 'coco' WHERE job_id = 'p1'",
+        [],
+    )
+    .unwrap();
+    assert_summary_exact(&conn);
+    assert_eq!(
+        store
+            .get_dataset_stats_optimized("coco")
+            .unwrap()
+            .failed_jobs,
+        1
+    );
+    assert_eq!(
+        store
+            .get_dataset_stats_optimized("imagenet")
+            .unwrap()
+            .total_jobs,
+        1
+    );
+
+    conn.execute("DELETE FROM variations WHERE job_id = 'pv1'", [])
+        .unwrap();
+    assert_summary_exact(&conn);
+    assert_eq!(
+        store
+            .get_dataset_stats_optimized("imagenet")
+            .unwrap()
+            .total_jobs,
+        0
+    );
+    let recent = store.get_recent_jobs_optimized(10).unwrap();
+    assert_eq!(recent.len(), 1);
+    assert_eq!(
+        (recent[0].job_id.as_str(), recent[0].status),
+        ("p1", Status::Failed)
+    );
+
+    // A plain-SQL id clash across kinds is refused by the summary's key.
+    let err = conn
+        .execute(
+            "INSERT INTO variations (job_id, variation_id, experiment_name, dataset_name, preset, \
+             total_combinations) VALUES ('p1', 'a', 'exp', 'd', 'p', 1)",
+            [],
+        )
+        .unwrap_err();
+    assert!(err.to_string().contains("UNIQUE"), "{err}");
+    // Renaming a job moves its summary row.
+    conn.execute(
+        "UPDATE executions SET job_id = 'p2' WHERE job_id = 'p1'",
+        [],
+    )
+    .unwrap();
+    assert_summary_exact(&conn);
+    // Bad values are refused by the CHECKs.
+    for bad in [
+        "UPDATE executions SET status = 'running'",
+        "UPDATE executions SET pipeline_mode = 'sweep'",
+        "UPDATE executions SET total_steps = -1",
+        "UPDATE executions SET dataset_name = ''",
+        "UPDATE executions SET success = 2",
+        "UPDATE executions SET start_time = '2026-01-01 00:00:00'",
+    ] {
+        let err = conn.execute(bad, []).unwrap_err();
+        assert!(err.to_string().contains("CHECK"), "{bad}: {err}");
+    }
+    conn.execute("DELETE FROM executions", []).unwrap();
+    assert_eq!(count(&conn, "SELECT COUNT(*) FROM job_summary_cache"), 0);
+}
+
+#[test]
+fn cached_reads_see_plain_sql_commits() {
+    let (dir, store) = file_store();
+    store
+        .batch_create_executions(&[exec("a"), exec("b")])
+        .unwrap();
+    assert_eq!(store.get_statistics_cached().unwrap().total_executions, 2);
+    assert_eq!(
+        store.get_dataset_stats_cached("mnist").unwrap().executions,
+        2
+    );
+    assert_eq!(store.get_recent_jobs_cached(10).unwrap().len(), 2);
+    // Cached now: the second read is a hit.
+    let hits = store.get_cache_stats().hits;
+    assert_eq!(store.get_statistics_cached().unwrap().total_executions, 2);
+    assert_eq!(store.get_cache_stats().hits, hits + 1);
+
+    let conn = raw(&db_path(&dir));
+    conn.execute(
+        "UPDATE executions SET status = 'failed', success = 0 WHERE job_id = 'a'",
+        [],
+    )
+    .unwrap();
+    let s = store.get_statistics_cached().unwrap();
+    assert_eq!(s.total_failed, 1);
+    assert_eq!(s, store.get_statistics_optimized().unwrap());
+    assert_eq!(
+        store.get_dataset_stats_cached("mnist").unwrap().failed_jobs,
+        1
+    );
+    conn.execute("DELETE FROM executions WHERE job_id = 'b'", [])
+        .unwrap();
+    assert_eq!(store.get_recent_jobs_cached(10).unwrap().len(), 1);
+    assert_eq!(store.get_statistics_cached().unwrap().total_executions, 1);
+    assert!(store.get_cache_stats().invalidations >= 3);
+
+    // An explicit transaction from another program counts at its commit.
+    conn.execute_batch("BEGIN; INSERT INTO executions (job_id, pipeline_mode, dataset_name, preset) VALUES ('c', 'batch', 'mnist', 'p');").unwrap();
+    assert_eq!(store.get_statistics_cached().unwrap().total_executions, 1);
+    conn.execute_batch("COMMIT").unwrap();
+    assert_eq!(store.get_statistics_cached().unwrap().total_executions, 2);
+}
+
+#[test]
+fn cached_reads_see_a_second_store() {
+    let (dir, first) = file_store();
+    let second = JobStore::open(db_path(&dir)).unwrap();
+    first.create_execution(&exec("a")).unwrap();
+    assert_eq!(first.get_statistics_cached().unwrap().total_jobs, 1);
+    assert_eq!(first.get_recent_jobs_cached(5).unwrap().len(), 1);
+    assert_eq!(
+        first.get_dataset_stats_cached("mnist").unwrap().total_jobs,
+        1
+    );
+
+    second.create_variation(&var("v")).unwrap();
+    assert_eq!(first.get_statistics_cached().unwrap().total_jobs, 2);
+    assert_eq!(first.get_recent_jobs_cached(5).unwrap()[0].job_id, "v");
+    assert_eq!(
+        first.get_dataset_stats_cached("mnist").unwrap().total_jobs,
+        2
+    );
+
+    second
+        .update_variation_status("v", Status::Done, None)
+        .unwrap();
+    assert_eq!(first.get_statistics_cached().unwrap().total_successful, 1);
+    // And the other way round.
+    assert_eq!(second.get_statistics_cached().unwrap().total_successful, 1);
+    first
+        .update_execution_status("a", Status::Failed, None)
+        .unwrap();
+    assert_eq!(second.get_statistics_cached().unwrap().total_failed, 1);
+    // A duplicate across stores is caught as well.
+    let err = second.create_execution(&exec("a")).unwrap_err();
+    assert_eq!(err.sqlstate(), "23505");
+}
+
+#[test]
+fn reopening_keeps_data_and_schema_version() {
+    let (dir, store) = file_store();
+    store.create_execution(&exec("a")).unwrap();
+    drop(store);
+    let store = JobStore::open(db_path(&dir)).unwrap();
+    assert_eq!(store.get_statistics_optimized().unwrap().total_jobs, 1);
+    let conn = raw(&db_path(&dir));
+    assert_eq!(
+        count(&conn, "PRAGMA user_version"),
+        i64::from(jobtrack_sqlite::SCHEMA_VERSION)
+    );
+    let journal: String = conn
+        .query_row("PRAGMA journal_mode", [], |r| r.get(0))
+        .unwrap();
+    assert_eq!(journal, "wal");
+    assert_eq!(store.path(), Some(db_path(&dir).as_path()));
+}
