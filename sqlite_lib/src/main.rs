@@ -561,7 +561,11 @@ fn demo(
         Status::ReadyForTraining,
         Status::Training,
     ];
-    let still_active: Vec<bool> = ids.iter().map(|_| rng.below(100) < 3).collect();
+    // About 3 % of the jobs stay active, each stopping at a stage of its own.
+    let stops_at: Vec<Option<usize>> = ids
+        .iter()
+        .map(|_| (rng.below(100) < 3).then(|| rng.below(stages.len() as u64) as usize))
+        .collect();
     step(
         "move through the pipeline",
         &mut timings,
@@ -572,7 +576,7 @@ fn demo(
                     let updates = chunk
                         .iter()
                         .enumerate()
-                        .filter(|(j, _)| s < 3 || !still_active[k * BATCH + j])
+                        .filter(|(j, _)| stops_at[k * BATCH + j].is_none_or(|stop| s <= stop))
                         .map(|(_, (id, is_variation))| {
                             let update = StatusUpdate {
                                 job_id: id.clone(),
@@ -590,7 +594,7 @@ fn demo(
                 let updates = chunk
                     .iter()
                     .enumerate()
-                    .filter(|(j, _)| !still_active[k * BATCH + j])
+                    .filter(|(j, _)| stops_at[k * BATCH + j].is_none())
                     .map(|(_, (id, is_variation))| {
                         let roll = rng.below(100);
                         let (status, error_message) = match roll {
@@ -621,7 +625,11 @@ fn demo(
         "report progress of active jobs",
         &mut timings,
         || -> Result<(), Error> {
-            for ((id, _), _) in ids.iter().zip(&still_active).filter(|(_, a)| **a) {
+            let training = ids
+                .iter()
+                .zip(&stops_at)
+                .filter(|(_, stop)| **stop == Some(stages.len() - 1));
+            for ((id, _), _) in training {
                 store.update_progress(id, 100 * rng.below(15) as i32)?;
             }
             Ok(())
