@@ -3,12 +3,14 @@
 //! What both jobtrack backends share so that they cannot drift: the domain
 //! enums, input types with their validation, result types whose serde JSON is
 //! the API contract's JSON, the error type with stable SQLSTATEs, the
-//! timestamp format, and transaction metrics.
+//! timestamp format, transaction metrics, and the exact statistics counters
+//! with the difference rows of `verify_statistics()` ([`counters`]).
 //!
 //! Neither pgrx nor rusqlite appears here.
 #![warn(missing_docs)]
 
 pub mod conformance;
+pub mod counters;
 pub mod domain;
 pub mod error;
 pub mod input;
@@ -16,6 +18,9 @@ pub mod metrics;
 pub mod output;
 pub mod time;
 
+pub use counters::{
+    seconds_from_micros, statistics_differences, CounterRow, Counts, StatisticsDifference,
+};
 pub use domain::{JobType, PipelineMode, Status};
 pub use error::{Error, Location, Result};
 pub use input::{

@@ -229,3 +229,35 @@ fn error_sqlstates() {
     .unwrap_err();
     assert_eq!(dup.sqlstate(), "23505");
 }
+
+#[test]
+fn statistics_difference_row() {
+    let row = |dataset: &str, jobs: i64, micros: i64| CounterRow {
+        job_type: JobType::Execution,
+        dataset_name: dataset.into(),
+        status: Status::Done,
+        counts: Counts {
+            jobs,
+            successful: jobs,
+            failed: 0,
+            duration_count: jobs,
+            duration_micros_sum: micros,
+        },
+    };
+    let diffs = statistics_differences([row("mnist", 3, 4_500_000)], [row("mnist", 2, 3_000_001)]);
+    assert_eq!(
+        to_json(&diffs),
+        json!([{"job_type": "execution", "dataset_name": "mnist", "status": "done",
+                "counted_jobs": 3, "actual_jobs": 2,
+                "counted_successful": 3, "actual_successful": 2,
+                "counted_failed": 0, "actual_failed": 0,
+                "counted_duration_count": 3, "actual_duration_count": 2,
+                "counted_duration_micros_sum": 4_500_000, "actual_duration_micros_sum": 3_000_001}])
+    );
+    let back: Vec<StatisticsDifference> = serde_json::from_value(to_json(&diffs)).unwrap();
+    assert_eq!(back, diffs);
+    assert_eq!(
+        to_json(&statistics_differences([row("a", 1, 1)], [row("a", 1, 1)])),
+        json!([])
+    );
+}

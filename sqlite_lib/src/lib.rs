@@ -35,10 +35,11 @@
 //! The schema lives in hand-written SQL (`sql/sqlite/schema_v*.sql`),
 //! versioned with `PRAGMA user_version` and migrated by [`JobStore::open`];
 //! a file from a newer release is refused rather than misread. Tables:
-//! `executions`, `variations` and the summary table `job_summary_cache`,
-//! which triggers keep exact on every INSERT, UPDATE and DELETE — plain SQL
-//! by other programs included. Its primary key is what makes a `job_id`
-//! unique across both kinds, for plain SQL too.
+//! `executions`, `variations`, the summary table `job_summary_cache` and the
+//! statistics counters `job_counters`, which triggers keep exact on every
+//! INSERT, UPDATE and DELETE — plain SQL by other programs included. The
+//! summary's primary key is what makes a `job_id` unique across both kinds,
+//! for plain SQL too.
 //!
 //! Timestamps are stored as fixed-width UTC text
 //! (`2026-11-26T16:32:21.123456Z`), so text order is time order; CHECK
@@ -46,6 +47,43 @@
 //! column defaults produce the right one for plain SQL INSERTs. Plain SQL
 //! writes change only what they say: they do not apply the status-change
 //! effects below, nor touch `updated_at`.
+//!
+//! ## Statistics in constant time
+//!
+//! [`JobStore::get_statistics_optimized`] reads only `job_counters`: per
+//! (dataset, job type, status) the number of jobs, of successful and failed
+//! ones, and the count and sum of their durations. The table has one row per
+//! key that has jobs (rows that fall to zero are deleted), so the call costs
+//! the same at ten million jobs as at ten thousand.
+//! [`JobStore::get_dataset_stats_optimized`] takes its counts and average
+//! from the dataset's counter rows and its extremes (shortest and longest
+//! duration, first and last run) from one index seek each on the summary
+//! table.
+//!
+//! The counters are exact, not estimated:
+//!
+//! - triggers on both base tables change them in the writing transaction,
+//!   for jobtrack's writes and any program's plain SQL alike, so a rolled
+//!   back transaction or savepoint takes its counter changes with it;
+//!   `DELETE FROM executions` fires them too (SQLite skips its truncate
+//!   shortcut on tables with triggers), and `INSERT OR REPLACE` / `UPDATE OR
+//!   REPLACE`, which remove a row without its delete trigger, are accounted
+//!   for by the insert and update triggers;
+//! - every value is an integer: durations are summed as whole microseconds
+//!   (each `duration_seconds` rounded to the microsecond once), so adding and
+//!   subtracting a job never drifts; an average is
+//!   `sum / 1e6 / count`. Durations jobtrack writes are whole microseconds,
+//!   so their averages are exact; a plain-SQL duration counts to the nearest
+//!   microsecond, and one beyond ±10¹² s is refused by the triggers;
+//! - no hot row to worry about: SQLite lets one connection write at a time,
+//!   so writers on the same dataset and status wait for the database's write
+//!   lock, which they take anyway, and for nothing else.
+//!
+//! [`JobStore::verify_statistics`] compares the counters with a full
+//! recount (the view `job_counters_recount`) and lists the differences —
+//! empty unless someone edited `job_counters` or `job_summary_cache` by
+//! hand; [`JobStore::refresh_job_cache`] rebuilds them. A version-1 file is
+//! migrated to version 2 on open, its counters built from its rows.
 //!
 //! ## Behaviour where the contract leaves room
 //!
@@ -58,6 +96,8 @@
 //!   characters, 22023 otherwise).
 //! - `cleanup_old_jobs` reports as `cache_entries_deleted` the rows removed
 //!   from the summary table `job_summary_cache`.
+//! - `refresh_job_cache` rebuilds the counters `job_counters` as well as the
+//!   summary table, and returns the summary table's row count.
 //! - The result cache is exact: every commit — through this store, another
 //!   `JobStore`, another process or plain SQL — drops every cached entry
 //!   before the next cached read can see it (other connections' commits are
@@ -79,8 +119,8 @@ mod store;
 pub use jobtrack_core;
 pub use jobtrack_core::{
     CacheStats, CleanupReport, DatasetStats, Error, Job, JobType, NewExecution, NewVariation,
-    OperationMetrics, PipelineMode, PoolStatus, Result, RunningJob, Statistics, Status,
-    StatusUpdate, Timestamp, TransactionMetrics,
+    OperationMetrics, PipelineMode, PoolStatus, Result, RunningJob, Statistics,
+    StatisticsDifference, Status, StatusUpdate, Timestamp, TransactionMetrics,
 };
 pub use schema::SCHEMA_VERSION;
 pub use store::{JobStore, JobStoreOptions};

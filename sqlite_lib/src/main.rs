@@ -78,6 +78,9 @@ enum Command {
         /// The file.
         file: PathBuf,
     },
+    /// Compare the statistics counters with a full recount (a scan) and list
+    /// the differences; none when all is well.
+    Verify,
 }
 
 /// Errors of the CLI: the library's, or reading the input.
@@ -87,6 +90,8 @@ enum CliError {
     Jobtrack(#[from] Error),
     #[error("{path}: {message}")]
     Input { path: PathBuf, message: String },
+    #[error("{0} statistics counter rows differ from a full recount")]
+    CountersDiffer(usize),
 }
 
 fn main() -> ExitCode {
@@ -151,6 +156,39 @@ fn run(cli: &Cli) -> Result<(), CliError> {
             let n = store.batch_update_execution_status(&updates)?
                 + store.batch_update_variation_status(&updates)?;
             out.value(&n, || println!("updated {n} jobs"));
+        }
+        Command::Verify => {
+            let diffs = store.verify_statistics()?;
+            out.value(&diffs, || {
+                if diffs.is_empty() {
+                    println!("the statistics counters match a full recount");
+                } else {
+                    println!("the statistics counters differ; refresh_job_cache() rebuilds them:");
+                }
+                for d in &diffs {
+                    println!(
+                        "{} {} {}: jobs/successful/failed/durations/microseconds \
+                         counted {}/{}/{}/{}/{}, actual {}/{}/{}/{}/{}",
+                        d.job_type,
+                        d.dataset_name,
+                        d.status,
+                        d.counted_jobs,
+                        d.counted_successful,
+                        d.counted_failed,
+                        d.counted_duration_count,
+                        d.counted_duration_micros_sum,
+                        d.actual_jobs,
+                        d.actual_successful,
+                        d.actual_failed,
+                        d.actual_duration_count,
+                        d.actual_duration_micros_sum
+                    );
+                }
+            });
+            // Scripts and monitoring act on the exit status.
+            if !diffs.is_empty() {
+                return Err(CliError::CountersDiffer(diffs.len()));
+            }
         }
     }
     Ok(())

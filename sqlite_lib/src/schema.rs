@@ -15,7 +15,10 @@ use crate::error::DbResultExt;
 
 /// The migration scripts; script `i` takes a file from version `i` to
 /// version `i + 1`.
-const MIGRATIONS: &[&str] = &[include_str!("../../sql/sqlite/schema_v1.sql")];
+const MIGRATIONS: &[&str] = &[
+    include_str!("../../sql/sqlite/schema_v1.sql"),
+    include_str!("../../sql/sqlite/schema_v2.sql"),
+];
 
 /// The schema version this release writes.
 pub const SCHEMA_VERSION: i32 = MIGRATIONS.len() as i32;

@@ -6,9 +6,9 @@ use std::time::{Duration, Instant};
 
 use jobtrack_core::{
     cache_key, check_current_step, check_days, check_limit, check_unique_ids, last_update_wins,
-    ttl, validate_batch, CacheStats, CleanupReport, DatasetStats, Job, JobInput, JobType,
-    KindAggregate, MetricsRecorder, NewExecution, NewVariation, PoolStatus, Result, RunningJob,
-    Statistics, Status, StatusUpdate, Timestamp, TransactionMetrics,
+    statistics_differences, ttl, validate_batch, CacheStats, CleanupReport, DatasetStats, Job,
+    JobInput, MetricsRecorder, NewExecution, NewVariation, PoolStatus, Result, RunningJob,
+    Statistics, StatisticsDifference, Status, StatusUpdate, Timestamp, TransactionMetrics,
 };
 use rusqlite::{params, Connection, Transaction, TransactionBehavior};
 
@@ -492,9 +492,13 @@ impl JobStore {
             check_days(days.into())?;
             self.write(|tx, now| {
                 let cutoff = now.minus_days(days.into()).to_string();
-                // total_changes() counts the triggers' rows too: what is not
-                // a base-table row is a summary row.
-                let changes_before = tx.total_changes();
+                // Counted before the deletes: the triggers change the
+                // counters as well, so total_changes() cannot tell.
+                let summary_rows: i64 = tx
+                    .prepare_cached(queries::CLEANUP_SUMMARY_COUNT)
+                    .db()?
+                    .query_row(params![cutoff, keep_failed], |r| r.get(0))
+                    .db()?;
                 let mut deleted = [0i64; 2];
                 for (n, sql) in deleted
                     .iter_mut()
@@ -506,18 +510,18 @@ impl JobStore {
                         .execute(params![cutoff, keep_failed])
                         .db()? as i64;
                 }
-                let all = (tx.total_changes() - changes_before) as i64;
                 Ok(CleanupReport {
                     executions_deleted: deleted[0],
                     variations_deleted: deleted[1],
-                    cache_entries_deleted: all - deleted[0] - deleted[1],
+                    cache_entries_deleted: summary_rows,
                 })
             })
         })
     }
 
-    /// Rebuilds the summary table `job_summary_cache` from the base tables;
-    /// returns its row count.
+    /// Rebuilds every derived table from the base tables — the summary
+    /// table `job_summary_cache` and the statistics counters `job_counters`
+    /// — and returns the summary table's row count.
     pub fn refresh_job_cache(&self) -> Result<i64> {
         self.measured("refresh_job_cache", || {
             self.write(|tx, _| {
@@ -532,21 +536,12 @@ impl JobStore {
 
     fn statistics(conn: &Connection) -> Result<Statistics> {
         let mut stmt = conn.prepare_cached(queries::STATISTICS).db()?;
-        let rows = stmt.query_map([], queries::statistics_row).db()?;
-        let (mut executions, mut variations) = (KindAggregate::default(), KindAggregate::default());
-        for row in rows {
-            let (kind, status, part) = row.db()?;
-            let target = match kind {
-                JobType::Execution => &mut executions,
-                JobType::Variation => &mut variations,
-            };
-            target.by_status.insert(status, part.by_status[&status]);
-            target.successful += part.successful;
-            target.failed += part.failed;
-            target.duration_sum += part.duration_sum;
-            target.duration_count += part.duration_count;
-        }
-        Ok(Statistics::from_parts(executions, variations))
+        let rows = stmt
+            .query_map([], queries::statistics_row)
+            .db()?
+            .collect::<rusqlite::Result<Vec<_>>>()
+            .db()?;
+        Ok(Statistics::from_counters(rows))
     }
 
     fn dataset_stats(conn: &Connection, dataset_name: &str) -> Result<DatasetStats> {
@@ -564,7 +559,9 @@ impl JobStore {
         rows.collect::<rusqlite::Result<_>>().db()
     }
 
-    /// Counts of both kinds by status, success totals and average durations.
+    /// Counts of both kinds by status, success totals and average durations,
+    /// read from the counters the triggers keep: the cost depends on the
+    /// number of datasets, not of jobs, and the result is exact.
     pub fn get_statistics_optimized(&self) -> Result<Statistics> {
         self.pool.with_reader(Self::statistics)
     }
@@ -580,7 +577,8 @@ impl JobStore {
     }
 
     /// Aggregates of the jobs of one dataset; zeros and nulls for an unknown
-    /// dataset.
+    /// dataset. Counts and the average come from the counters, the extremes
+    /// (durations, first and last run) from one index seek each.
     pub fn get_dataset_stats_optimized(&self, dataset_name: &str) -> Result<DatasetStats> {
         self.pool
             .with_reader(|c| Self::dataset_stats(c, dataset_name))
@@ -627,6 +625,29 @@ impl JobStore {
             let mut stmt = conn.prepare_cached(queries::RUNNING_JOBS).db()?;
             let rows = stmt.query_map([], queries::running_job).db()?;
             rows.collect::<rusqlite::Result<_>>().db()
+        })
+    }
+
+    /// The differences between the statistics counters and a full recount
+    /// of the base tables, one row per (job type, dataset, status) that
+    /// disagrees, sorted by those three; empty when all is well. The
+    /// counters can only disagree when someone edited `job_counters` or
+    /// `job_summary_cache` by hand; [`refresh_job_cache`](Self::refresh_job_cache)
+    /// rebuilds them. A full scan: a check to run now and then, not on a
+    /// dashboard.
+    pub fn verify_statistics(&self) -> Result<Vec<StatisticsDifference>> {
+        self.pool.with_reader(|conn| {
+            let mut stmt = conn.prepare_cached(queries::VERIFY_STATISTICS).db()?;
+            let (mut counted, mut actual) = (Vec::new(), Vec::new());
+            for row in stmt.query_map([], queries::verify_row).db()? {
+                let (is_counter, row) = row.db()?;
+                if is_counter {
+                    counted.push(row);
+                } else {
+                    actual.push(row);
+                }
+            }
+            Ok(statistics_differences(counted, actual))
         })
     }
 

@@ -58,6 +58,10 @@ fn import_update_and_query() {
 
     let stats = json_of(&jobtrack(&db, &["--json", "stats"]));
     assert_eq!(stats["total_jobs"], 3);
+    assert_eq!(
+        json_of(&jobtrack(&db, &["--json", "verify"])),
+        serde_json::json!([])
+    );
     assert_eq!(stats["executions_by_status"]["done"], 1);
     assert_eq!(stats["variations_by_status"]["failed"], 1);
     assert_eq!(stats["success_rate"], 50.0);
@@ -76,6 +80,21 @@ fn import_update_and_query() {
     let table = jobtrack(&db, &["stats"]);
     let text = String::from_utf8(table.stdout).unwrap();
     assert!(text.contains("success rate 50.0 %"), "{text}");
+
+    let tamper = rusqlite::Connection::open(&db).unwrap();
+    tamper
+        .execute(
+            "UPDATE job_counters SET jobs = jobs + 1 WHERE dataset_name = 'cifar'",
+            [],
+        )
+        .unwrap();
+    drop(tamper);
+    let out = jobtrack(&db, &["verify"]);
+    assert!(
+        !out.status.success(),
+        "verify must fail on damaged counters"
+    );
+    assert!(String::from_utf8_lossy(&out.stderr).contains("differ"));
 
     let cleaned = json_of(&jobtrack(&db, &["--json", "cleanup", "--days", "0"]));
     assert_eq!(cleaned["executions_deleted"], 1);

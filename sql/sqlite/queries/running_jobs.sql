@@ -1,8 +1,9 @@
 -- get_running_jobs: every job in an active status, newest created_at first.
 -- The status lists repeat the partial indexes' WHERE clauses word for word,
 -- which is what lets SQLite use those indexes. INDEXED BY, because without
--- statistics the planner prefers seeking the statistics index by status and
--- sorting; the partial index holds only active jobs, already in order.
+-- statistics the planner may prefer seeking another index by status and
+-- sorting (schema version 1 had one); the partial index holds only active
+-- jobs, already in order.
 SELECT job_id, 'execution' AS job_type, status, dataset_name, start_time,
        current_step, total_steps, NULL AS experiment_name, NULL AS variation_id,
        created_at

@@ -1,22 +1,14 @@
 -- get_statistics_optimized: per kind and status, the counts and duration
--- sums Statistics::from_parts needs. One statement, so both kinds are read
--- from one snapshot.
-SELECT 'execution' AS job_type,
+-- sums Statistics::from_counters needs, summed over datasets from the
+-- counters the triggers keep (schema_v2.sql). The table holds one row per
+-- (dataset, kind, status) that has jobs, however many jobs there are: this
+-- is the whole cost of the statistics.
+SELECT job_type,
        status,
-       COUNT(*) AS jobs,
-       COUNT(*) FILTER (WHERE success = 1) AS successful,
-       COUNT(*) FILTER (WHERE success = 0) AS failed,
-       TOTAL(duration_seconds) AS duration_sum,
-       COUNT(duration_seconds) AS duration_count
-FROM executions
-GROUP BY status
-UNION ALL
-SELECT 'variation' AS job_type,
-       status,
-       COUNT(*) AS jobs,
-       COUNT(*) FILTER (WHERE success = 1) AS successful,
-       COUNT(*) FILTER (WHERE success = 0) AS failed,
-       TOTAL(duration_seconds) AS duration_sum,
-       COUNT(duration_seconds) AS duration_count
-FROM variations
-GROUP BY status
+       SUM(jobs) AS jobs,
+       SUM(successful) AS successful,
+       SUM(failed) AS failed,
+       SUM(duration_count) AS duration_count,
+       SUM(duration_micros_sum) AS duration_micros_sum
+FROM job_counters
+GROUP BY job_type, status

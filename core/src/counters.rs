@@ -1,0 +1,350 @@
+//! Exact statistics counters: what both backends keep per
+//! (job type, dataset, status) in the writing transaction, how the results
+//! are built from them, and how `verify_statistics()` reports a counter that
+//! disagrees with a full recount.
+//!
+//! Durations are counted as a sum of whole **microseconds** (each
+//! `duration_seconds` rounded to the nearest microsecond), an integer: adding
+//! a job and subtracting it again restores the sum bit for bit, where a
+//! floating-point sum would drift after millions of updates. Durations
+//! written by jobtrack are whole microseconds already, so for them the
+//! averages are exact; a duration written with plain SQL counts to the
+//! nearest microsecond.
+
+use std::collections::BTreeMap;
+
+use serde::{Deserialize, Serialize};
+
+use crate::domain::{JobType, Status};
+use crate::output::{DatasetAggregate, KindAggregate, Statistics};
+
+/// The values of one counter row, or of a recount of the same jobs.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Hash)]
+pub struct Counts {
+    /// Jobs.
+    pub jobs: i64,
+    /// Jobs with `success = true`.
+    pub successful: i64,
+    /// Jobs with `success = false`.
+    pub failed: i64,
+    /// Jobs with a non-null `duration_seconds`.
+    pub duration_count: i64,
+    /// Sum of their `duration_seconds` in whole microseconds.
+    pub duration_micros_sum: i64,
+}
+
+impl Counts {
+    /// Whether every value is zero: such a counter row says nothing, and the
+    /// backends delete it.
+    pub fn is_zero(&self) -> bool {
+        *self == Counts::default()
+    }
+
+    /// Adds these values to the accumulator `acc` (i128, so that a sum over
+    /// many rows cannot overflow before it is clamped into a result).
+    fn add_to(&self, acc: &mut [i128; 5]) {
+        acc[0] += i128::from(self.jobs);
+        acc[1] += i128::from(self.successful);
+        acc[2] += i128::from(self.failed);
+        acc[3] += i128::from(self.duration_count);
+        acc[4] += i128::from(self.duration_micros_sum);
+    }
+}
+
+/// Seconds from a whole number of microseconds (`micros / 1e6`, as
+/// [`Timestamp::seconds_since`](crate::Timestamp::seconds_since) computes
+/// durations).
+pub fn seconds_from_micros(micros: i128) -> f64 {
+    micros as f64 / 1e6
+}
+
+/// Saturates an i128 sum into the i64 of a result field.
+fn clamp(v: i128) -> i64 {
+    i64::try_from(v).unwrap_or(if v < 0 { i64::MIN } else { i64::MAX })
+}
+
+/// One counter row: the key and its values.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CounterRow {
+    /// `execution` or `variation`.
+    pub job_type: JobType,
+    /// The dataset.
+    pub dataset_name: String,
+    /// The status.
+    pub status: Status,
+    /// The counted values.
+    pub counts: Counts,
+}
+
+impl Statistics {
+    /// Builds `get_statistics_optimized()`'s result from counters, given per
+    /// (job type, status) — summed over datasets, or per dataset: rows with
+    /// the same key add up. Averages are `sum of microseconds / 1e6 / count`.
+    pub fn from_counters(rows: impl IntoIterator<Item = (JobType, Status, Counts)>) -> Statistics {
+        let mut sums: BTreeMap<(JobType, Status), [i128; 5]> = BTreeMap::new();
+        for (job_type, status, counts) in rows {
+            counts.add_to(sums.entry((job_type, status)).or_default());
+        }
+        let mut kinds = [KindAggregate::default(), KindAggregate::default()];
+        let mut micros = [0i128; 2];
+        for ((job_type, status), s) in sums {
+            let k = match job_type {
+                JobType::Execution => 0,
+                JobType::Variation => 1,
+            };
+            kinds[k].by_status.insert(status, clamp(s[0]));
+            kinds[k].successful += clamp(s[1]);
+            kinds[k].failed += clamp(s[2]);
+            kinds[k].duration_count += clamp(s[3]);
+            micros[k] += s[4];
+        }
+        let [mut executions, mut variations] = kinds;
+        executions.duration_sum = seconds_from_micros(micros[0]);
+        variations.duration_sum = seconds_from_micros(micros[1]);
+        Statistics::from_parts(executions, variations)
+    }
+}
+
+impl DatasetAggregate {
+    /// The counted part of one dataset's aggregate from the counters of its
+    /// executions and of its variations (each summed over statuses). The
+    /// extremes (`min_duration`, `max_duration`, `first_run`, `last_run`)
+    /// are left empty: the backends read them from indexes.
+    pub fn from_counters(executions: Counts, variations: Counts) -> DatasetAggregate {
+        let mut s = [0i128; 5];
+        executions.add_to(&mut s);
+        variations.add_to(&mut s);
+        DatasetAggregate {
+            executions: executions.jobs,
+            variations: variations.jobs,
+            successful: clamp(s[1]),
+            failed: clamp(s[2]),
+            duration_sum: seconds_from_micros(s[4]),
+            duration_count: clamp(s[3]),
+            ..DatasetAggregate::default()
+        }
+    }
+}
+
+/// One row of `verify_statistics()`: a (job type, dataset, status) whose
+/// counter disagrees with a full recount of the base tables. `counted_*` is
+/// what the counter says (0 when there is no counter row), `actual_*` what
+/// the recount finds (0 when there are no such jobs).
+///
+/// JSON keys are the field names; in PostgreSQL `jobtrack.verify_statistics()`
+/// returns a TABLE with these columns.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct StatisticsDifference {
+    /// `execution` or `variation`.
+    pub job_type: JobType,
+    /// The dataset.
+    pub dataset_name: String,
+    /// The status.
+    pub status: Status,
+    /// Jobs according to the counter.
+    pub counted_jobs: i64,
+    /// Jobs in the base table.
+    pub actual_jobs: i64,
+    /// `success = true` according to the counter.
+    pub counted_successful: i64,
+    /// `success = true` in the base table.
+    pub actual_successful: i64,
+    /// `success = false` according to the counter.
+    pub counted_failed: i64,
+    /// `success = false` in the base table.
+    pub actual_failed: i64,
+    /// Non-null durations according to the counter.
+    pub counted_duration_count: i64,
+    /// Non-null durations in the base table.
+    pub actual_duration_count: i64,
+    /// Sum of durations in whole microseconds according to the counter.
+    pub counted_duration_micros_sum: i64,
+    /// Sum of durations in whole microseconds in the base table.
+    pub actual_duration_micros_sum: i64,
+}
+
+/// The differences between counter rows and a recount of the same keys:
+/// one [`StatisticsDifference`] per key whose values differ, a missing row
+/// counting as all zeros (so an all-zero counter row left behind is no
+/// difference). Sorted by job type, dataset name and status, each compared
+/// as its SQL text byte by byte (PostgreSQL: `COLLATE "C"`), so that both
+/// backends list them in the same order. Empty when all is well.
+pub fn statistics_differences(
+    counted: impl IntoIterator<Item = CounterRow>,
+    actual: impl IntoIterator<Item = CounterRow>,
+) -> Vec<StatisticsDifference> {
+    type Key = (&'static str, String, &'static str);
+    let mut both: BTreeMap<Key, (JobType, Status, [Counts; 2])> = BTreeMap::new();
+    for (side, rows) in [
+        (0, counted.into_iter().collect::<Vec<_>>()),
+        (1, actual.into_iter().collect()),
+    ] {
+        for row in rows {
+            let key = (row.job_type.as_str(), row.dataset_name, row.status.as_str());
+            let entry =
+                both.entry(key)
+                    .or_insert((row.job_type, row.status, [Counts::default(); 2]));
+            let mut s = [0i128; 5];
+            entry.2[side].add_to(&mut s);
+            row.counts.add_to(&mut s);
+            entry.2[side] = Counts {
+                jobs: clamp(s[0]),
+                successful: clamp(s[1]),
+                failed: clamp(s[2]),
+                duration_count: clamp(s[3]),
+                duration_micros_sum: clamp(s[4]),
+            };
+        }
+    }
+    both.into_iter()
+        .filter(|(_, (_, _, [c, a]))| c != a)
+        .map(
+            |((_, dataset_name, _), (job_type, status, [c, a]))| StatisticsDifference {
+                job_type,
+                dataset_name,
+                status,
+                counted_jobs: c.jobs,
+                actual_jobs: a.jobs,
+                counted_successful: c.successful,
+                actual_successful: a.successful,
+                counted_failed: c.failed,
+                actual_failed: a.failed,
+                counted_duration_count: c.duration_count,
+                actual_duration_count: a.duration_count,
+                counted_duration_micros_sum: c.duration_micros_sum,
+                actual_duration_micros_sum: a.duration_micros_sum,
+            },
+        )
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn counts(jobs: i64, successful: i64, failed: i64, dc: i64, micros: i64) -> Counts {
+        Counts {
+            jobs,
+            successful,
+            failed,
+            duration_count: dc,
+            duration_micros_sum: micros,
+        }
+    }
+
+    fn row(job_type: JobType, dataset: &str, status: Status, c: Counts) -> CounterRow {
+        CounterRow {
+            job_type,
+            dataset_name: dataset.into(),
+            status,
+            counts: c,
+        }
+    }
+
+    #[test]
+    fn statistics_from_counters_sum_datasets_and_average_in_micros() {
+        let s = Statistics::from_counters([
+            (
+                JobType::Execution,
+                Status::Done,
+                counts(2, 2, 0, 2, 3_000_001),
+            ),
+            (
+                JobType::Execution,
+                Status::Done,
+                counts(1, 1, 0, 1, 1_000_000),
+            ),
+            (JobType::Execution, Status::Failed, counts(1, 0, 1, 0, 0)),
+            (JobType::Execution, Status::Training, Counts::default()),
+            (JobType::Variation, Status::Pending, counts(4, 0, 0, 0, 0)),
+        ]);
+        assert_eq!(s.total_executions, 4);
+        assert_eq!(s.total_variations, 4);
+        assert_eq!(s.executions_by_status.len(), 2, "zero counts are dropped");
+        assert_eq!(s.executions_by_status[&Status::Done], 3);
+        assert_eq!((s.total_successful, s.total_failed), (3, 1));
+        assert_eq!(s.success_rate, 75.0);
+        assert_eq!(s.avg_execution_duration, Some(4.000001 / 3.0));
+        assert_eq!(s.avg_variation_duration, None);
+        // One job's average is its duration, bit for bit.
+        let one = Statistics::from_counters([(
+            JobType::Variation,
+            Status::Done,
+            counts(1, 1, 0, 1, 86_399_999_999),
+        )]);
+        assert_eq!(one.avg_variation_duration, Some(86_399.999_999));
+    }
+
+    #[test]
+    fn dataset_aggregate_from_counters() {
+        let a =
+            DatasetAggregate::from_counters(counts(3, 1, 1, 2, 3_000_000), counts(1, 1, 0, 1, 0));
+        assert_eq!((a.executions, a.variations), (3, 1));
+        assert_eq!((a.successful, a.failed), (2, 1));
+        assert_eq!((a.duration_sum, a.duration_count), (3.0, 3));
+        assert_eq!((a.min_duration, a.first_run), (None, None));
+        assert_eq!(
+            DatasetAggregate::from_counters(Counts::default(), Counts::default()),
+            DatasetAggregate::default()
+        );
+    }
+
+    #[test]
+    fn differences_name_each_disagreeing_key_in_a_fixed_order() {
+        let ok = counts(2, 1, 0, 1, 1_500_000);
+        let counted = vec![
+            row(JobType::Variation, "b", Status::Done, ok),
+            row(
+                JobType::Execution,
+                "b",
+                Status::Training,
+                counts(1, 0, 0, 0, 0),
+            ),
+            row(JobType::Execution, "a", Status::Pending, Counts::default()),
+            row(
+                JobType::Execution,
+                "a",
+                Status::Done,
+                counts(2, 1, 0, 1, 1_500_001),
+            ),
+        ];
+        let actual = vec![
+            row(JobType::Variation, "b", Status::Done, ok),
+            row(JobType::Execution, "a", Status::Done, ok),
+            row(
+                JobType::Execution,
+                "a",
+                Status::Failed,
+                counts(1, 0, 1, 0, 0),
+            ),
+        ];
+        assert!(statistics_differences(counted.clone(), counted.clone()).is_empty());
+        let d = statistics_differences(counted, actual);
+        let keys: Vec<_> = d
+            .iter()
+            .map(|d| (d.job_type, d.dataset_name.as_str(), d.status))
+            .collect();
+        // "done" < "failed" < "training" as text; the all-zero row is no
+        // difference.
+        assert_eq!(
+            keys,
+            [
+                (JobType::Execution, "a", Status::Done),
+                (JobType::Execution, "a", Status::Failed),
+                (JobType::Execution, "b", Status::Training),
+            ]
+        );
+        assert_eq!(
+            (
+                d[0].counted_duration_micros_sum,
+                d[0].actual_duration_micros_sum
+            ),
+            (1_500_001, 1_500_000)
+        );
+        assert_eq!(
+            (d[1].counted_jobs, d[1].actual_jobs, d[1].actual_failed),
+            (0, 1, 1)
+        );
+        assert_eq!((d[2].counted_jobs, d[2].actual_jobs), (1, 0));
+    }
+}
