@@ -40,8 +40,9 @@ sqlite-test: build-deps
 
 test: sqlite-test pg-test
 
-lint: build-deps
+lint: build-deps pg-deps
 	$(CARGO) fmt --all --check
 	$(CARGO) clippy $(SQLITE_CRATES) -p jobtrack-tests --all-targets -- -D warnings
+	$(CARGO) clippy -p jobtrack --all-targets -- -D warnings
 
 include mk/pg.mk

@@ -1,35 +1,160 @@
+//! # jobtrack — the PostgreSQL extension
+//!
+//! `CREATE EXTENSION jobtrack` installs, in schema `jobtrack`, the tables
+//! `executions`, `variations` and the summary table `job_summary_cache` (kept
+//! exact by statement-level triggers), the indexes the runtime queries use,
+//! and the functions of the API contract. The schema is hand-written SQL
+//! (`sql/pg/schema.sql`), as are the runtime queries (`sql/pg/queries/`);
+//! validation, errors and result types come from `jobtrack-core`, shared with
+//! the SQLite library, so both backends behave identically.
+
 use pgrx::prelude::*;
+
+mod cache;
+mod error;
+mod metrics;
+mod monitoring;
+mod queries;
+mod reads;
+mod rows;
+mod writes;
 
 ::pgrx::pg_module_magic!(name, version);
 
-#[pg_extern]
-fn hello_jobtrack() -> &'static str {
-    "Hello, jobtrack"
+extension_sql_file!("../../sql/pg/schema.sql", name = "schema", bootstrap);
+
+/// Schema `jobtrack`, where every function goes (`schema = "jobtrack"`).
+/// Declared for pgrx's SQL generator; `sql/pg/schema.sql` creates it.
+#[pg_schema]
+mod jobtrack {}
+extension_sql_file!("../../sql/pg/comments.sql", name = "comments", finalize);
+
+/// Library initialisation. Safe whether the library is preloaded
+/// (`shared_preload_libraries`, in the postmaster) or loaded by a backend on
+/// first use: it requests no shared memory and installs no hook yet.
+#[pg_guard]
+pub extern "C-unwind" fn _PG_init() {
+    cache::init();
 }
 
 #[cfg(any(test, feature = "pg_test"))]
 #[pg_schema]
 mod tests {
     use pgrx::prelude::*;
+    use serde_json::json;
+
+    fn exec(id: &str) -> serde_json::Value {
+        json!({"job_id": id, "pipeline_mode": "single", "dataset_name": "d", "preset": "p"})
+    }
 
     #[pg_test]
-    fn test_hello_jobtrack() {
-        assert_eq!("Hello, jobtrack", crate::hello_jobtrack());
+    fn batch_create_then_update_keeps_summary_exact() {
+        let ids = Spi::get_one_with_args::<Vec<String>>(
+            "SELECT jobtrack.batch_create_executions($1)",
+            &[pgrx::JsonB(json!([exec("t-a"), exec("t-b"), exec("t-c")])).into()],
+        )
+        .unwrap()
+        .unwrap();
+        assert_eq!(ids, ["t-a", "t-b", "t-c"]);
+        let n = Spi::get_one_with_args::<i32>(
+            "SELECT jobtrack.batch_update_execution_status($1)",
+            &[pgrx::JsonB(json!([
+                {"job_id": "t-b", "status": "training"},
+                {"job_id": "t-a", "status": "failed", "error_message": "oom"},
+                {"job_id": "ghost", "status": "done"},
+                {"job_id": "t-b", "status": "completed"}
+            ]))
+            .into()],
+        )
+        .unwrap()
+        .unwrap();
+        assert_eq!(n, 2);
+        let mismatches = Spi::get_one::<i64>(
+            "SELECT count(*) FROM (
+                 SELECT job_id, status, success, duration_seconds FROM jobtrack.job_summary_cache
+                 EXCEPT
+                 SELECT job_id, status, success, duration_seconds FROM jobtrack.executions) AS d",
+        )
+        .unwrap()
+        .unwrap();
+        assert_eq!(mismatches, 0);
+        let status = Spi::get_one::<String>(
+            "SELECT status FROM jobtrack.job_summary_cache WHERE job_id = 't-b'",
+        )
+        .unwrap()
+        .unwrap();
+        assert_eq!(status, "done");
     }
 
+    #[pg_test(error = "element 1: field \"dataset_name\" is required")]
+    fn bad_element_raises_core_message() {
+        let mut bad = exec("t-y");
+        bad.as_object_mut().unwrap().remove("dataset_name");
+        Spi::get_one_with_args::<Vec<String>>(
+            "SELECT jobtrack.batch_create_executions($1)",
+            &[pgrx::JsonB(json!([exec("t-x"), bad])).into()],
+        )
+        .unwrap();
+    }
+
+    #[pg_test]
+    fn failed_call_is_recorded_and_raises_23505() {
+        Spi::run("SELECT jobtrack.reset_transaction_metrics()").unwrap();
+        // The second create fails with unique_violation; the handler (a
+        // subtransaction) catches only that code, so any other error fails
+        // the test.
+        Spi::run(&format!(
+            "DO $$
+             BEGIN
+                 PERFORM jobtrack.create_execution('{job}');
+                 PERFORM jobtrack.create_execution('{job}');
+                 RAISE 'the duplicate was accepted';
+             EXCEPTION WHEN unique_violation THEN
+                 NULL;
+             END $$",
+            job = exec("t-dup")
+        ))
+        .unwrap();
+        let metrics = Spi::get_one::<pgrx::JsonB>("SELECT jobtrack.get_transaction_metrics()")
+            .unwrap()
+            .unwrap()
+            .0;
+        assert_eq!(metrics["create_execution"]["count"], 2);
+        assert_eq!(metrics["create_execution"]["success_count"], 1);
+        assert_eq!(metrics["create_execution"]["last_success"], false);
+    }
+
+    #[pg_test]
+    fn cache_without_shared_memory_counts_misses() {
+        let before = Spi::get_one::<pgrx::JsonB>("SELECT jobtrack.get_cache_stats()")
+            .unwrap()
+            .unwrap()
+            .0;
+        Spi::run("SELECT jobtrack.get_statistics_cached()").unwrap();
+        let after = Spi::get_one::<pgrx::JsonB>("SELECT jobtrack.get_cache_stats()")
+            .unwrap()
+            .unwrap()
+            .0;
+        assert_eq!(after["shared"], false);
+        assert_eq!(after["hits"], 0);
+        assert_eq!(
+            after["misses"].as_u64().unwrap(),
+            before["misses"].as_u64().unwrap() + 1
+        );
+    }
 }
 
-/// This module is required by `cargo pgrx test` invocations.
-/// It must be visible at the root of your extension crate.
+/// Required by `cargo pgrx test`.
 #[cfg(test)]
 pub mod pg_test {
-    pub fn setup(_options: Vec<&str>) {
-        // perform one-off initialization when the pg_test framework starts
-    }
+    /// One-off initialisation when the test framework starts.
+    pub fn setup(_options: Vec<&str>) {}
 
+    /// The server runs with the library preloaded, as a production server
+    /// with the shared cache would; pg-test's second pass covers the other
+    /// case.
     #[must_use]
     pub fn postgresql_conf_options() -> Vec<&'static str> {
-        // return any postgresql.conf settings that are required for your tests
-        vec![]
+        vec!["shared_preload_libraries = 'jobtrack'"]
     }
 }

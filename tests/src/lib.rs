@@ -5,5 +5,7 @@
 /// against, from `JOBTRACK_PG_URL` (set by `make test`). `None` when unset:
 /// those tests then say so and do nothing, which `make test` never allows.
 pub fn pg_url() -> Option<String> {
-    std::env::var("JOBTRACK_PG_URL").ok().filter(|s| !s.is_empty())
+    std::env::var("JOBTRACK_PG_URL")
+        .ok()
+        .filter(|s| !s.is_empty())
 }

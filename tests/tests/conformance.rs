@@ -292,10 +292,13 @@ fn postgres_conformance() {
     // not disturb the scenarios, and the scenarios do not disturb them.
     let mut admin =
         postgres::Client::connect(&url, postgres::NoTls).expect("connect to JOBTRACK_PG_URL");
+    // Two calls: DROP DATABASE refuses to run inside the implicit transaction
+    // of a multi-statement string.
     admin
-        .batch_execute(
-            "DROP DATABASE IF EXISTS jobtrack_conformance; CREATE DATABASE jobtrack_conformance;",
-        )
+        .batch_execute("DROP DATABASE IF EXISTS jobtrack_conformance")
+        .unwrap();
+    admin
+        .batch_execute("CREATE DATABASE jobtrack_conformance")
         .unwrap();
     let db_url = format!("{url} dbname=jobtrack_conformance");
     let mut setup = postgres::Client::connect(&db_url, postgres::NoTls).unwrap();

@@ -1,0 +1,57 @@
+//! Transaction metrics of this session: every call of a write function is
+//! recorded, failed ones included.
+
+use std::cell::RefCell;
+use std::panic::AssertUnwindSafe;
+use std::time::Instant;
+
+use jobtrack_core::{Error, MetricsRecorder, Timestamp, TransactionMetrics};
+use pgrx::prelude::*;
+
+use crate::error::raise;
+
+thread_local! {
+    // A backend is one process running one thread: per session.
+    static RECORDER: RefCell<MetricsRecorder> = RefCell::new(MetricsRecorder::default());
+}
+
+fn record(operation: &str, started: Instant, success: bool) {
+    RECORDER.with(|r| {
+        r.borrow_mut()
+            .record(operation, started.elapsed(), success, Timestamp::now())
+    });
+}
+
+/// Runs the write operation `operation` and records it. A failure — a
+/// jobtrack error, or an ERROR raised by PostgreSQL underneath (a constraint,
+/// a cancel) — is recorded before the error is raised or re-raised, since
+/// nothing runs after an ERROR.
+pub fn measured<T>(operation: &'static str, f: impl FnOnce() -> Result<T, Error>) -> T {
+    let started = Instant::now();
+    let outcome = PgTryBuilder::new(AssertUnwindSafe(f))
+        .catch_others(move |caught| {
+            record(operation, started, false);
+            caught.rethrow()
+        })
+        .execute();
+    match outcome {
+        Ok(value) => {
+            record(operation, started, true);
+            value
+        }
+        Err(error) => {
+            record(operation, started, false);
+            raise(&error)
+        }
+    }
+}
+
+/// The metrics so far.
+pub fn snapshot() -> TransactionMetrics {
+    RECORDER.with(|r| r.borrow().snapshot())
+}
+
+/// Forgets the metrics.
+pub fn reset() {
+    RECORDER.with(|r| r.borrow_mut().reset());
+}

@@ -1,0 +1,166 @@
+//! Conversions between SPI rows, jobtrack-core result types and the tuples of
+//! the TABLE functions. Reads build core types (so JSON and rows come from one
+//! value, and a future shared cache can hold them); timestamps cross as
+//! PostgreSQL's microseconds, exactly.
+
+use jobtrack_core::{Error, Job, JobType, RunningJob, Status, Timestamp};
+use pgrx::datum::TimestampWithTimeZone;
+use pgrx::pg_sys;
+use pgrx::spi::{SpiHeapTupleData, SpiResult};
+use pgrx::{FromDatum, IntoDatum};
+
+use crate::error::spi;
+
+/// A core timestamp from a `timestamptz`.
+pub fn from_pg(t: TimestampWithTimeZone) -> Timestamp {
+    Timestamp::from_pg_micros(pg_sys::TimestampTz::from(t))
+}
+
+/// A `timestamptz` from a core timestamp.
+pub fn to_pg(t: Timestamp) -> TimestampWithTimeZone {
+    // Every Timestamp here came out of a finite timestamptz column.
+    TimestampWithTimeZone::try_from(t.pg_micros()).unwrap_or_else(|_| {
+        crate::error::raise(&Error::database(
+            "22008",
+            format!("timestamp out of range: {t}"),
+        ))
+    })
+}
+
+/// Reads column `i` (1-based) of a row.
+pub fn get<T: IntoDatum + FromDatum>(row: &SpiHeapTupleData, i: usize) -> Result<Option<T>, Error> {
+    let value: SpiResult<Option<T>> = row.get(i);
+    value.map_err(spi)
+}
+
+/// Reads a column that is never null.
+pub fn req<T: IntoDatum + FromDatum>(row: &SpiHeapTupleData, i: usize) -> Result<T, Error> {
+    get(row, i)?
+        .ok_or_else(|| Error::database("XX000", format!("jobtrack: unexpected NULL in column {i}")))
+}
+
+fn ts(row: &SpiHeapTupleData, i: usize) -> Result<Option<Timestamp>, Error> {
+    Ok(get::<TimestampWithTimeZone>(row, i)?.map(from_pg))
+}
+
+/// A Job from a row of the shape of `all_jobs.sql` (17 columns).
+pub fn job(row: &SpiHeapTupleData) -> Result<Job, Error> {
+    Ok(Job {
+        job_id: req(row, 1)?,
+        job_type: req::<String>(row, 2)?.parse::<JobType>()?,
+        status: req::<String>(row, 3)?.parse::<Status>()?,
+        dataset_name: req(row, 4)?,
+        preset: req(row, 5)?,
+        mode: req(row, 6)?,
+        experiment_name: get(row, 7)?,
+        variation_id: get(row, 8)?,
+        success: get(row, 9)?,
+        duration_seconds: get(row, 10)?,
+        error_message: get(row, 11)?,
+        output_path: get(row, 12)?,
+        total_steps: get(row, 13)?,
+        current_step: get(row, 14)?,
+        start_time: ts(row, 15)?,
+        created_at: req::<TimestampWithTimeZone>(row, 16).map(from_pg)?,
+        updated_at: req::<TimestampWithTimeZone>(row, 17).map(from_pg)?,
+    })
+}
+
+/// A RunningJob from a row of `running_jobs.sql`.
+pub fn running_job(row: &SpiHeapTupleData) -> Result<RunningJob, Error> {
+    let current_step = get(row, 6)?;
+    let total_steps = get(row, 7)?;
+    Ok(RunningJob {
+        job_id: req(row, 1)?,
+        job_type: req::<String>(row, 2)?.parse::<JobType>()?,
+        status: req::<String>(row, 3)?.parse::<Status>()?,
+        dataset_name: req(row, 4)?,
+        start_time: ts(row, 5)?,
+        current_step,
+        total_steps,
+        progress: jobtrack_core::progress(current_step, total_steps),
+        experiment_name: get(row, 8)?,
+        variation_id: get(row, 9)?,
+    })
+}
+
+/// The columns of a Job row in a TABLE result.
+pub type JobTuple = (
+    String,
+    String,
+    String,
+    String,
+    String,
+    String,
+    Option<String>,
+    Option<String>,
+    Option<bool>,
+    Option<f64>,
+    Option<String>,
+    Option<String>,
+    Option<i32>,
+    Option<i32>,
+    Option<TimestampWithTimeZone>,
+    TimestampWithTimeZone,
+    TimestampWithTimeZone,
+);
+
+/// A Job as a TABLE row.
+pub fn job_tuple(j: Job) -> JobTuple {
+    (
+        j.job_id,
+        j.job_type.as_str().to_owned(),
+        j.status.as_str().to_owned(),
+        j.dataset_name,
+        j.preset,
+        j.mode,
+        j.experiment_name,
+        j.variation_id,
+        j.success,
+        j.duration_seconds,
+        j.error_message,
+        j.output_path,
+        j.total_steps,
+        j.current_step,
+        j.start_time.map(to_pg),
+        to_pg(j.created_at),
+        to_pg(j.updated_at),
+    )
+}
+
+/// The columns of a RunningJob row in a TABLE result.
+pub type RunningJobTuple = (
+    String,
+    String,
+    String,
+    String,
+    Option<TimestampWithTimeZone>,
+    Option<i32>,
+    Option<i32>,
+    f64,
+    Option<String>,
+    Option<String>,
+);
+
+/// A RunningJob as a TABLE row.
+pub fn running_job_tuple(j: RunningJob) -> RunningJobTuple {
+    (
+        j.job_id,
+        j.job_type.as_str().to_owned(),
+        j.status.as_str().to_owned(),
+        j.dataset_name,
+        j.start_time.map(to_pg),
+        j.current_step,
+        j.total_steps,
+        j.progress,
+        j.experiment_name,
+        j.variation_id,
+    )
+}
+
+/// A result as `jsonb`.
+pub fn json<T: serde::Serialize>(value: &T) -> Result<pgrx::JsonB, Error> {
+    serde_json::to_value(value)
+        .map(pgrx::JsonB)
+        .map_err(|e| Error::database("XX000", format!("jobtrack: cannot serialise a result: {e}")))
+}

@@ -1,0 +1,61 @@
+-- Comments on the jobtrack functions, applied after they are created
+-- (pgrx `extension_sql_file!(…, finalize)`).
+
+\echo Use "CREATE EXTENSION jobtrack" to load this file. \quit
+
+COMMENT ON FUNCTION jobtrack.create_execution(jsonb) IS
+    'Creates one execution from {"job_id","pipeline_mode","dataset_name","preset","total_steps"?,"status"?}; returns the job as jsonb';
+COMMENT ON FUNCTION jobtrack.create_variation(jsonb) IS
+    'Creates one variation from {"job_id","variation_id","experiment_name","dataset_name","preset","total_combinations",...}; returns the job as jsonb';
+COMMENT ON FUNCTION jobtrack.update_execution_status(text, text, text) IS
+    'Changes the status of one execution (completed = done), with its effects on timestamps, duration, success and error_message; false when there is no such execution';
+COMMENT ON FUNCTION jobtrack.update_variation_status(text, text, text) IS
+    'Changes the status of one variation (completed = done), with its effects on timestamps, duration, success and error_message; false when there is no such variation';
+COMMENT ON FUNCTION jobtrack.update_progress(text, integer) IS
+    'Sets current_step of a job of either kind; false when there is no such job';
+COMMENT ON FUNCTION jobtrack.batch_create_executions(jsonb) IS
+    'Creates executions from a JSON array in one statement, all or none; returns their job_ids in input order';
+COMMENT ON FUNCTION jobtrack.batch_create_variations(jsonb) IS
+    'Creates variations from a JSON array in one statement, all or none; returns their job_ids in input order';
+COMMENT ON FUNCTION jobtrack.batch_update_execution_status(jsonb) IS
+    'Changes the status of executions from [{"job_id","status","error_message"?}], all or none; the later element wins, unknown ids are skipped; returns the number changed';
+COMMENT ON FUNCTION jobtrack.batch_update_variation_status(jsonb) IS
+    'Changes the status of variations from [{"job_id","status","error_message"?}], all or none; the later element wins, unknown ids are skipped; returns the number changed';
+COMMENT ON FUNCTION jobtrack.cleanup_old_jobs(integer, boolean) IS
+    'Deletes jobs in a terminal status created more than days days ago (keeping failed ones when keep_failed); never an active job';
+COMMENT ON FUNCTION jobtrack.refresh_job_cache() IS
+    'Rebuilds the summary table job_summary_cache from the base tables; returns its row count';
+COMMENT ON FUNCTION jobtrack.get_statistics_optimized() IS
+    'Statistics over all jobs: counts by kind and status, successes, failures, success rate, average durations';
+COMMENT ON FUNCTION jobtrack.get_statistics_cached() IS
+    'get_statistics_optimized() through the result cache';
+COMMENT ON FUNCTION jobtrack.get_dataset_stats_optimized(text) IS
+    'Statistics of the jobs of one dataset; zeros and nulls for an unknown dataset';
+COMMENT ON FUNCTION jobtrack.get_dataset_stats_cached(text) IS
+    'get_dataset_stats_optimized(dataset_name) through the result cache';
+COMMENT ON FUNCTION jobtrack.get_all_jobs_optimized(integer) IS
+    'Up to lim (0..10000) jobs of both kinds, newest created_at first, ties on job_id descending';
+COMMENT ON FUNCTION jobtrack.get_recent_jobs_optimized(integer) IS
+    'Up to lim (0..10000) jobs of both kinds, newest updated_at first, ties on job_id descending';
+COMMENT ON FUNCTION jobtrack.get_recent_jobs_cached(integer) IS
+    'get_recent_jobs_optimized(lim) through the result cache';
+COMMENT ON FUNCTION jobtrack.get_running_jobs() IS
+    'Every job in an active status with its progress, newest created_at first';
+COMMENT ON FUNCTION jobtrack.get_cache_stats() IS
+    'Size, counters and hit rate of the result cache; "shared" says whether a cache shared by all sessions is in effect';
+COMMENT ON FUNCTION jobtrack.invalidate_cache(text) IS
+    'Drops cached results whose key contains pattern (all when NULL); returns how many';
+COMMENT ON FUNCTION jobtrack.get_pool_status() IS
+    'Client sessions of the current database: total, active, idle, idle in transaction, waiting for a lock; max_connections';
+COMMENT ON FUNCTION jobtrack.get_transaction_metrics() IS
+    'Per write function: calls, successes, durations in seconds, in this session since the last reset';
+COMMENT ON FUNCTION jobtrack.reset_transaction_metrics() IS
+    'Forgets this session''s transaction metrics';
+COMMENT ON FUNCTION jobtrack.summary_after_insert() IS
+    'Trigger: mirrors inserted jobs into job_summary_cache';
+COMMENT ON FUNCTION jobtrack.summary_after_update() IS
+    'Trigger: mirrors updated jobs into job_summary_cache';
+COMMENT ON FUNCTION jobtrack.summary_after_delete() IS
+    'Trigger: removes deleted jobs from job_summary_cache';
+COMMENT ON FUNCTION jobtrack.summary_after_truncate() IS
+    'Trigger: removes the truncated kind from job_summary_cache';

@@ -1,0 +1,15 @@
+-- refresh_job_cache(): rebuild the summary table from the base tables. SHARE
+-- locks keep writers out (readers go on) so that the rebuild is exact.
+LOCK TABLE jobtrack.executions, jobtrack.variations IN SHARE MODE;
+DELETE FROM jobtrack.job_summary_cache;
+INSERT INTO jobtrack.job_summary_cache
+    (job_id, job_type, status, dataset_name, preset, start_time,
+     duration_seconds, success, last_updated)
+SELECT job_id, 'execution', status, dataset_name, preset, start_time,
+       duration_seconds, success, updated_at
+FROM jobtrack.executions
+UNION ALL
+SELECT job_id, 'variation', status, dataset_name, preset, start_time,
+       duration_seconds, success, updated_at
+FROM jobtrack.variations
+ORDER BY job_id;

@@ -1,0 +1,13 @@
+-- update_progress($1 job_id, $2 current_step): either kind, one statement.
+WITH e AS (
+    UPDATE jobtrack.executions
+    SET current_step = $2, updated_at = statement_timestamp()
+    WHERE job_id = $1
+    RETURNING 1
+), v AS (
+    UPDATE jobtrack.variations
+    SET current_step = $2, updated_at = statement_timestamp()
+    WHERE job_id = $1
+    RETURNING 1
+)
+SELECT (SELECT count(*) FROM e) + (SELECT count(*) FROM v)

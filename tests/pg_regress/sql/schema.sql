@@ -1,0 +1,49 @@
+-- What CREATE EXTENSION jobtrack installs: tables, constraints, indexes,
+-- triggers, and every function with its signature, volatility, parallel
+-- safety, strictness, security and pinned search_path.
+\set VERBOSITY terse
+SET client_min_messages = warning;
+DROP EXTENSION IF EXISTS jobtrack;
+RESET client_min_messages;
+CREATE EXTENSION jobtrack;
+SELECT extversion, extnamespace::regnamespace FROM pg_extension WHERE extname = 'jobtrack';
+
+SELECT table_name, column_name, data_type, is_nullable, column_default
+FROM information_schema.columns
+WHERE table_schema = 'jobtrack'
+ORDER BY table_name, ordinal_position;
+
+SELECT conrelid::regclass AS "table", conname, pg_get_constraintdef(oid)
+FROM pg_constraint
+WHERE connamespace = 'jobtrack'::regnamespace
+ORDER BY 1, 2;
+
+SELECT indexname, indexdef
+FROM pg_indexes
+WHERE schemaname = 'jobtrack'
+ORDER BY indexname;
+
+SELECT tgrelid::regclass AS "table", tgname, pg_get_triggerdef(oid)
+FROM pg_trigger
+WHERE tgrelid IN ('jobtrack.executions'::regclass, 'jobtrack.variations'::regclass)
+ORDER BY 1, 2;
+
+-- provolatile: v volatile, s stable; proparallel: u unsafe, r restricted,
+-- s safe. No SECURITY DEFINER anywhere; every function pins search_path.
+SELECT p.proname,
+       pg_get_function_arguments(p.oid) AS arguments,
+       pg_get_function_result(p.oid) AS result,
+       p.provolatile, p.proparallel, p.proisstrict, p.prosecdef, p.proconfig,
+       obj_description(p.oid, 'pg_proc') IS NOT NULL AS commented
+FROM pg_proc AS p
+WHERE p.pronamespace = 'jobtrack'::regnamespace
+ORDER BY p.proname;
+
+-- Every object belongs to the extension.
+SELECT classid::regclass, count(*)
+FROM pg_depend
+WHERE refclassid = 'pg_extension'::regclass
+  AND refobjid = (SELECT oid FROM pg_extension WHERE extname = 'jobtrack')
+  AND deptype = 'e'
+GROUP BY 1
+ORDER BY 1;
