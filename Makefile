@@ -38,7 +38,7 @@ demo: build-deps
 sqlite-test: build-deps
 	$(CARGO) test $(SQLITE_CRATES)
 
-test: sqlite-test pg-test
+test: sqlite-test pg-test bench-smoke
 
 lint: build-deps pg-deps
 	$(CARGO) fmt --all --check
@@ -46,3 +46,4 @@ lint: build-deps pg-deps
 	$(CARGO) clippy -p jobtrack --all-targets -- -D warnings
 
 include mk/pg.mk
+include mk/bench.mk

@@ -85,7 +85,7 @@ impl std::fmt::Debug for JobStore {
 /// The status-change columns a new job gets from its initial status, as if
 /// it had entered that status at `now`: (start_time, end_time, success).
 fn initial_effects(status: Status, now: &str) -> (Option<&str>, Option<&str>, Option<bool>) {
-    let start = (status == Status::Training).then_some(now);
+    let start = status.starts_clock().then_some(now);
     let end = status.is_terminal().then_some(now);
     (start, end, status.success())
 }
