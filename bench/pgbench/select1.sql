@@ -1,0 +1,2 @@
+-- The round-trip ceiling: no call can beat it.
+SELECT 1;

@@ -1,0 +1,1 @@
+SELECT jobtrack.get_statistics_cached();

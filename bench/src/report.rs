@@ -1,0 +1,449 @@
+//! What a run measured, and its three renderings: JSON, Markdown, SVG.
+
+use std::fmt::Write as _;
+
+use serde::Serialize;
+
+use crate::measure::Summary;
+
+/// The machine, printed with every run.
+#[derive(Debug, Clone, Serialize)]
+pub struct Machine {
+    pub cpus: usize,
+    pub cpu_model: String,
+    pub memory_gib: f64,
+    pub kernel: String,
+    pub postgres_version: String,
+    pub sqlite_version: String,
+}
+
+/// One measured variant of one operation.
+#[derive(Debug, Clone, Serialize)]
+pub struct Row {
+    pub operation: String,
+    /// `before`, `after`, `jobtrack`, `cached` or `ceiling`.
+    pub variant: String,
+    /// How the variant does it, for the table.
+    pub label: String,
+    #[serde(flatten)]
+    pub summary: Summary,
+    /// before's median / this median: how many times faster than before.
+    pub vs_before: Option<f64>,
+    /// after's median / this median.
+    pub vs_after: Option<f64>,
+}
+
+/// pgbench throughput of one workload at one client count.
+#[derive(Debug, Clone, Serialize)]
+pub struct Throughput {
+    pub workload: String,
+    pub clients: u32,
+    pub seconds: u32,
+    pub tps: f64,
+    /// tps / SELECT 1's tps at the same client count.
+    pub vs_select1: Option<f64>,
+}
+
+/// The price of the indexes and the summary maintenance on writes.
+#[derive(Debug, Clone, Serialize)]
+pub struct WriteCost {
+    pub update: String,
+    pub table: String,
+    pub jobs: usize,
+    #[serde(flatten)]
+    pub summary: Summary,
+    pub jobs_per_second: f64,
+    /// jobtrack's median / the primary-key-only median (1 on that row).
+    pub cost_vs_pk_only: f64,
+}
+
+/// Everything measured at one size.
+#[derive(Debug, Clone, Serialize)]
+pub struct SizeReport {
+    pub jobs: usize,
+    pub executions: usize,
+    pub variations: usize,
+    pub postgres: Vec<Row>,
+    pub pgbench: Vec<Throughput>,
+    pub write_cost: Vec<WriteCost>,
+    pub sqlite: Vec<Row>,
+    /// Differences between variants' answers (empty when they agree).
+    pub mismatches: Vec<String>,
+}
+
+/// A whole run.
+#[derive(Debug, Clone, Serialize)]
+pub struct Report {
+    pub generated_at: String,
+    pub machine: Machine,
+    pub smoke: bool,
+    pub notes: Vec<String>,
+    pub sizes: Vec<SizeReport>,
+}
+
+/// Fills in `vs_before` and `vs_after` of each operation's rows.
+pub fn add_ratios(rows: &mut [Row]) {
+    let medians: Vec<(String, String, f64)> = rows
+        .iter()
+        .map(|r| (r.operation.clone(), r.variant.clone(), r.summary.median_ms))
+        .collect();
+    let find = |op: &str, variant: &str| {
+        medians
+            .iter()
+            .find(|(o, v, _)| o == op && v == variant)
+            .map(|m| m.2)
+    };
+    for r in rows.iter_mut() {
+        let m = r.summary.median_ms;
+        r.vs_before = find(&r.operation, "before").map(|b| b / m);
+        r.vs_after = find(&r.operation, "after").map(|a| a / m);
+    }
+}
+
+/// A duration for humans: µs, ms or s.
+pub fn human_ms(ms: f64) -> String {
+    if ms < 0.01 {
+        format!("{:.0} ns", ms * 1e6)
+    } else if ms < 1.0 {
+        format!("{:.1} µs", ms * 1e3)
+    } else if ms < 1000.0 {
+        format!("{ms:.2} ms")
+    } else {
+        format!("{:.2} s", ms / 1e3)
+    }
+}
+
+/// A ratio for humans.
+pub fn ratio(r: Option<f64>) -> String {
+    match r {
+        None => "—".to_owned(),
+        Some(r) if r >= 100.0 => format!("{r:.0}×"),
+        Some(r) if r >= 10.0 => format!("{r:.1}×"),
+        Some(r) => format!("{r:.2}×"),
+    }
+}
+
+fn thousands(n: usize) -> String {
+    let s = n.to_string();
+    let mut out = String::new();
+    for (i, c) in s.chars().enumerate() {
+        if i > 0 && (s.len() - i) % 3 == 0 {
+            out.push(',');
+        }
+        out.push(c);
+    }
+    out
+}
+
+/// The machine line printed with every run.
+pub fn machine_line(m: &Machine) -> String {
+    format!(
+        "{} CPUs ({}), {:.1} GiB memory, Linux {}, PostgreSQL {}, SQLite {}",
+        m.cpus, m.cpu_model, m.memory_gib, m.kernel, m.postgres_version, m.sqlite_version
+    )
+}
+
+fn rows_table(out: &mut String, rows: &[Row], ceiling_name: &str) {
+    out.push_str(
+        "| operation | variant | how | median | vs before | vs after | runs |\n\
+         |---|---|---|---:|---:|---:|---:|\n",
+    );
+    for r in rows {
+        let variant = if r.variant == "ceiling" {
+            ceiling_name
+        } else {
+            &r.variant
+        };
+        let _ = writeln!(
+            out,
+            "| {} | {} | {} | {} | {} | {} | {} |",
+            r.operation,
+            variant,
+            r.label,
+            human_ms(r.summary.median_ms),
+            ratio(r.vs_before),
+            ratio(r.vs_after),
+            r.summary.samples
+        );
+    }
+}
+
+/// The Markdown report.
+pub fn markdown(report: &Report) -> String {
+    let mut out = String::new();
+    out.push_str("# jobtrack benchmarks\n\n");
+    let _ = writeln!(
+        out,
+        "Generated {} by `make bench`{}.\n\nMachine: {}.\n",
+        report.generated_at,
+        if report.smoke { " (smoke run)" } else { "" },
+        machine_line(&report.machine)
+    );
+    out.push_str(
+        "Ratios: **vs before** = before's median / this median (how many times faster than the \
+         original design), **vs after** = the same against plain SQL written well. Medians of \
+         repeated runs after warm-up.\n\n",
+    );
+    for n in &report.notes {
+        let _ = writeln!(out, "- {n}");
+    }
+    out.push('\n');
+    for s in &report.sizes {
+        let _ = writeln!(
+            out,
+            "## {} jobs ({} executions, {} variations)\n",
+            thousands(s.jobs),
+            thousands(s.executions),
+            thousands(s.variations)
+        );
+        out.push_str(
+            "### PostgreSQL: one call from a client (one connection, Unix socket, prepared \
+             statements)\n\n",
+        );
+        rows_table(&mut out, &s.postgres, "SELECT 1");
+        out.push_str(
+            "\n### PostgreSQL: throughput under concurrency (pgbench, prepared protocol)\n\n\
+             | workload | clients | TPS | vs SELECT 1 |\n|---|---:|---:|---:|\n",
+        );
+        for t in &s.pgbench {
+            let _ = writeln!(
+                out,
+                "| {} | {} | {:.0} | {} |",
+                t.workload,
+                t.clients,
+                t.tps,
+                ratio(t.vs_select1)
+            );
+        }
+        out.push_str(
+            "\n### PostgreSQL: write cost of the indexes and the summary maintenance\n\n\
+             | status updates | table | median | jobs/s | cost vs primary key only |\n\
+             |---|---|---:|---:|---:|\n",
+        );
+        for w in &s.write_cost {
+            let _ = writeln!(
+                out,
+                "| {} of {} jobs | {} | {} | {:.0} | {} |",
+                w.update,
+                thousands(w.jobs),
+                w.table,
+                human_ms(w.summary.median_ms),
+                w.jobs_per_second,
+                ratio(Some(w.cost_vs_pk_only))
+            );
+        }
+        out.push_str("\n### SQLite: one call in process (JobStore on a WAL file)\n\n");
+        rows_table(&mut out, &s.sqlite, "HashMap lookup");
+        if s.mismatches.is_empty() {
+            out.push_str(
+                "\nAll variants of each operation gave the same answer (reads: counts, job ids \
+                 and their order; writes: jobs changed, created, left after cleanup).\n\n",
+            );
+        } else {
+            out.push_str("\n**Answers that differ between variants:**\n\n");
+            for m in &s.mismatches {
+                let _ = writeln!(out, "- {m}");
+            }
+            out.push('\n');
+        }
+    }
+    out
+}
+
+const COLORS: [(&str, &str); 4] = [
+    ("after", "#9e9e9e"),
+    ("jobtrack", "#1f77b4"),
+    ("cached", "#2ca02c"),
+    ("ceiling", "#ff7f0e"),
+];
+
+/// The chart: per operation, how many times faster than the original design
+/// each variant is (log scale), PostgreSQL and SQLite at the largest size.
+pub fn svg(report: &Report) -> String {
+    let Some(size) = report.sizes.iter().max_by_key(|s| s.jobs) else {
+        return String::from("<svg xmlns=\"http://www.w3.org/2000/svg\"/>");
+    };
+    let panels: [(&str, &[Row], &str); 2] = [
+        (
+            "PostgreSQL (client, one connection)",
+            &size.postgres,
+            "SELECT 1",
+        ),
+        ("SQLite (in process)", &size.sqlite, "HashMap lookup"),
+    ];
+    let label_w = 190.0;
+    let plot_w = 560.0;
+    let bar_h = 9.0;
+    let width = label_w + plot_w + 30.0;
+    // Decades on the axis: from 0.1× to the largest ratio.
+    let max_ratio = panels
+        .iter()
+        .flat_map(|p| p.1.iter())
+        .filter_map(|r| r.vs_before)
+        .fold(10.0f64, f64::max);
+    let decades = max_ratio.log10().ceil().max(1.0) + 1.0;
+    let x = |r: f64| label_w + (r.max(0.1).log10() + 1.0) / decades * plot_w;
+    let mut body = String::new();
+    let mut y = 56.0;
+    for (title, rows, ceiling) in panels {
+        let _ = writeln!(
+            body,
+            r#"<text x="10" y="{y}" font-size="14" font-weight="bold">{title}</text>"#
+        );
+        y += 10.0;
+        let top = y;
+        let mut ops: Vec<&str> = Vec::new();
+        for r in rows {
+            if !ops.contains(&r.operation.as_str()) {
+                ops.push(&r.operation);
+            }
+        }
+        for op in ops {
+            let bars: Vec<&Row> = rows
+                .iter()
+                .filter(|r| r.operation == op && r.variant != "before")
+                .collect();
+            let group_h = bars.len() as f64 * (bar_h + 2.0) + 8.0;
+            let _ = writeln!(
+                body,
+                r#"<text x="{}" y="{}" font-size="11" text-anchor="end">{}</text>"#,
+                label_w - 8.0,
+                y + group_h / 2.0,
+                xml(op)
+            );
+            let mut by = y + 4.0;
+            for r in bars {
+                let Some(v) = r.vs_before else { continue };
+                let color = COLORS
+                    .iter()
+                    .find(|c| c.0 == r.variant)
+                    .map_or("#000", |c| c.1);
+                let x0 = x(1.0);
+                let x1 = x(v);
+                let (left, w) = if x1 >= x0 {
+                    (x0, x1 - x0)
+                } else {
+                    (x1, x0 - x1)
+                };
+                let _ = writeln!(
+                    body,
+                    r#"<rect x="{left:.1}" y="{by:.1}" width="{:.1}" height="{bar_h}" fill="{color}"><title>{}: {} ({} vs before)</title></rect>"#,
+                    w.max(1.0),
+                    xml(if r.variant == "ceiling" {
+                        ceiling
+                    } else {
+                        &r.variant
+                    }),
+                    human_ms(r.summary.median_ms),
+                    ratio(Some(v))
+                );
+                let _ = writeln!(
+                    body,
+                    r#"<text x="{:.1}" y="{:.1}" font-size="9">{}</text>"#,
+                    left + w.max(1.0) + 3.0,
+                    by + bar_h - 1.0,
+                    ratio(Some(v))
+                );
+                by += bar_h + 2.0;
+            }
+            y += group_h;
+        }
+        // Axis: one line per decade.
+        for d in 0..=(decades as i32) {
+            let r = 10f64.powi(d - 1);
+            let xd = x(r);
+            let _ = writeln!(
+                body,
+                r##"<line x1="{xd:.1}" y1="{top}" x2="{xd:.1}" y2="{y}" stroke="#ccc" stroke-width="{}"/>"##,
+                if d == 1 { 1.5 } else { 0.5 }
+            );
+            let _ = writeln!(
+                body,
+                r#"<text x="{xd:.1}" y="{}" font-size="10" text-anchor="middle">{}×</text>"#,
+                y + 12.0,
+                if r < 1.0 {
+                    "0.1".to_owned()
+                } else {
+                    format!("{r:.0}")
+                }
+            );
+        }
+        y += 36.0;
+    }
+    // Legend.
+    let mut legend = String::new();
+    let names = [
+        ("after", "plain SQL, optimised"),
+        ("jobtrack", "jobtrack function"),
+        ("cached", "jobtrack *_cached"),
+        ("ceiling", "SELECT 1 / HashMap (ceiling)"),
+    ];
+    let mut lx = 10.0;
+    for (variant, name) in names {
+        let color = COLORS
+            .iter()
+            .find(|c| c.0 == variant)
+            .map_or("#000", |c| c.1);
+        let _ = writeln!(
+            legend,
+            r#"<rect x="{lx}" y="{}" width="10" height="10" fill="{color}"/><text x="{}" y="{}" font-size="11">{name}</text>"#,
+            y - 6.0,
+            lx + 14.0,
+            y + 3.0
+        );
+        lx += 28.0 + name.len() as f64 * 6.0;
+    }
+    let height = y + 20.0;
+    format!(
+        r#"<svg xmlns="http://www.w3.org/2000/svg" width="{width}" height="{height}" viewBox="0 0 {width} {height}" font-family="sans-serif">
+<rect width="100%" height="100%" fill="white"/>
+<text x="10" y="20" font-size="15" font-weight="bold">jobtrack: times faster than the original design ({} jobs, log scale)</text>
+<text x="10" y="38" font-size="11">{}</text>
+{body}{legend}</svg>
+"#,
+        thousands(size.jobs),
+        xml(&machine_line(&report.machine))
+    )
+}
+
+fn xml(s: &str) -> String {
+    s.replace('&', "&amp;")
+        .replace('<', "&lt;")
+        .replace('>', "&gt;")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn row(op: &str, variant: &str, ms: f64) -> Row {
+        Row {
+            operation: op.into(),
+            variant: variant.into(),
+            label: String::new(),
+            summary: Summary {
+                median_ms: ms,
+                min_ms: ms,
+                max_ms: ms,
+                samples: 1,
+            },
+            vs_before: None,
+            vs_after: None,
+        }
+    }
+
+    #[test]
+    fn ratios_are_relative_to_before_and_after() {
+        let mut rows = vec![
+            row("statistics", "before", 10.0),
+            row("statistics", "after", 4.0),
+            row("statistics", "jobtrack", 0.5),
+        ];
+        add_ratios(&mut rows);
+        assert_eq!(rows[2].vs_before, Some(20.0));
+        assert_eq!(rows[2].vs_after, Some(8.0));
+        assert_eq!(rows[0].vs_before, Some(1.0));
+        assert_eq!(thousands(1234567), "1,234,567");
+        assert_eq!(ratio(Some(2.0)), "2.00×");
+    }
+}
