@@ -72,4 +72,4 @@ pg-test-pgrx: pg-deps
 pg-test: pg-test-pgrx
 	$(MAKE) --no-print-directory install
 	$(WITH_CLUSTER) --preload -- bash -c '$(MAKE) --no-print-directory installcheck && $(CARGO) test -p jobtrack-tests --no-fail-fast'
-	$(WITH_CLUSTER) --no-preload -- bash -c '$(MAKE) --no-print-directory installcheck && $(CARGO) test -p jobtrack-tests --test conformance postgres_conformance'
+	$(WITH_CLUSTER) --no-preload -- bash -c '$(MAKE) --no-print-directory installcheck && $(CARGO) test -p jobtrack-tests --test conformance postgres_conformance && $(CARGO) test -p jobtrack-tests --test pg_cache'

@@ -17,6 +17,7 @@ pub mod input;
 pub mod metrics;
 pub mod output;
 pub mod time;
+pub mod writer_log;
 
 pub use counters::{
     seconds_from_micros, statistics_differences, CounterRow, Counts, StatisticsDifference,
@@ -27,7 +28,10 @@ pub use input::{
     check_current_step, check_days, check_limit, check_unique_ids, last_update_wins, parse_batch,
     validate_batch, JobInput, NewExecution, NewVariation, StatusUpdate, MAX_LIMIT,
 };
-pub use metrics::{MetricsRecorder, OperationMetrics, TransactionMetrics, WRITE_OPERATIONS};
+pub use metrics::{
+    metrics_from_totals, operation_index, MetricsRecorder, OperationMetrics, OperationTotals,
+    TransactionMetrics, WRITE_OPERATIONS,
+};
 pub use output::{
     average, progress, success_rate, CacheStats, CleanupReport, DatasetAggregate, DatasetStats,
     Job, KindAggregate, PoolStatus, RunningJob, Statistics, StatusCounts,

@@ -51,51 +51,103 @@ pub struct OperationMetrics {
 /// since the last reset, by name.
 pub type TransactionMetrics = BTreeMap<String, OperationMetrics>;
 
-/// Accumulates [`TransactionMetrics`].
+/// The position of `operation` in [`WRITE_OPERATIONS`].
+pub fn operation_index(operation: &str) -> Option<usize> {
+    WRITE_OPERATIONS.iter().position(|&op| op == operation)
+}
+
+/// The calls of one operation so far, as plain data: fixed size and `Copy`,
+/// so that the PostgreSQL extension can keep one per operation in shared
+/// memory (server-wide metrics) and the SQLite store in a plain array.
+#[derive(Debug, Clone, Copy, Default, PartialEq)]
+#[repr(C)]
+pub struct OperationTotals {
+    /// Calls, failed ones included.
+    pub count: u64,
+    /// Calls that committed.
+    pub success_count: u64,
+    /// Sum of call durations, seconds.
+    pub total_secs: f64,
+    /// Shortest call, seconds.
+    pub min_secs: f64,
+    /// Longest call, seconds.
+    pub max_secs: f64,
+    /// The latest call's duration, seconds.
+    pub last_secs: f64,
+    /// Whether the latest call committed.
+    pub last_success: bool,
+    /// When the latest call ended, microseconds since the Unix epoch.
+    pub last_unix_micros: i64,
+}
+
+impl OperationTotals {
+    /// Adds one call.
+    pub fn record(&mut self, elapsed: Duration, success: bool, at: Timestamp) {
+        let secs = elapsed.as_secs_f64();
+        if self.count == 0 {
+            self.min_secs = secs;
+            self.max_secs = secs;
+        }
+        self.count += 1;
+        self.success_count += u64::from(success);
+        self.total_secs += secs;
+        self.min_secs = self.min_secs.min(secs);
+        self.max_secs = self.max_secs.max(secs);
+        self.last_secs = secs;
+        self.last_success = success;
+        self.last_unix_micros = at.unix_micros();
+    }
+
+    /// The metrics of the contract; `None` before the first call.
+    pub fn metrics(&self) -> Option<OperationMetrics> {
+        (self.count > 0).then(|| OperationMetrics {
+            count: self.count,
+            success_count: self.success_count,
+            success_rate: 100.0 * self.success_count as f64 / self.count as f64,
+            total_duration: self.total_secs,
+            avg_duration: self.total_secs / self.count as f64,
+            min_duration: self.min_secs,
+            max_duration: self.max_secs,
+            last_duration: self.last_secs,
+            last_success: self.last_success,
+            last_timestamp: Timestamp::from_unix_micros(self.last_unix_micros),
+        })
+    }
+}
+
+/// [`TransactionMetrics`] from one [`OperationTotals`] per entry of
+/// [`WRITE_OPERATIONS`], in that order; operations never called are left out.
+pub fn metrics_from_totals(totals: &[OperationTotals]) -> TransactionMetrics {
+    WRITE_OPERATIONS
+        .iter()
+        .zip(totals)
+        .filter_map(|(op, t)| Some(((*op).to_owned(), t.metrics()?)))
+        .collect()
+}
+
+/// Accumulates [`TransactionMetrics`] in memory.
 #[derive(Debug, Clone, Default)]
 pub struct MetricsRecorder {
-    ops: TransactionMetrics,
+    totals: [OperationTotals; WRITE_OPERATIONS.len()],
 }
 
 impl MetricsRecorder {
-    /// Records one call of `operation`.
+    /// Records one call of `operation` (one of [`WRITE_OPERATIONS`]; other
+    /// names are ignored).
     pub fn record(&mut self, operation: &str, elapsed: Duration, success: bool, at: Timestamp) {
-        let secs = elapsed.as_secs_f64();
-        let m = self
-            .ops
-            .entry(operation.to_owned())
-            .or_insert(OperationMetrics {
-                count: 0,
-                success_count: 0,
-                success_rate: 0.0,
-                total_duration: 0.0,
-                avg_duration: 0.0,
-                min_duration: secs,
-                max_duration: secs,
-                last_duration: secs,
-                last_success: success,
-                last_timestamp: at,
-            });
-        m.count += 1;
-        m.success_count += u64::from(success);
-        m.success_rate = 100.0 * m.success_count as f64 / m.count as f64;
-        m.total_duration += secs;
-        m.avg_duration = m.total_duration / m.count as f64;
-        m.min_duration = m.min_duration.min(secs);
-        m.max_duration = m.max_duration.max(secs);
-        m.last_duration = secs;
-        m.last_success = success;
-        m.last_timestamp = at;
+        if let Some(i) = operation_index(operation) {
+            self.totals[i].record(elapsed, success, at);
+        }
     }
 
     /// The metrics so far.
     pub fn snapshot(&self) -> TransactionMetrics {
-        self.ops.clone()
+        metrics_from_totals(&self.totals)
     }
 
     /// Forgets everything.
     pub fn reset(&mut self) {
-        self.ops.clear();
+        self.totals = Default::default();
     }
 }
 

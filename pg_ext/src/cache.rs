@@ -1,116 +1,408 @@
-//! The result cache of the `*_cached` functions.
+//! The result cache of the `*_cached` functions, shared by every session of
+//! the server when the library is in `shared_preload_libraries`.
 //!
-//! The seam: every cached read goes through [`read_through`] with its key
-//! (`jobtrack_core::cache_key`) and time-to-live (`jobtrack_core::ttl`).
-//! The contract's cache is *exact*: a hit must equal what the uncached
-//! function returns at that moment, so invalidation has to reach every
-//! session at commit. Only a cache in shared memory can learn of other
-//! sessions' commits, and shared memory exists only when the library is in
-//! `shared_preload_libraries`. This version has no shared cache yet (a later
-//! issue): `read_through` computes every call and counts it as a miss, per
-//! session, and a NOTICE once per session says so. The shared cache will
-//! plug in here — lookup before `compute`, store after it when the
-//! invalidation generation did not move — without touching the callers.
+//! # Exactness
+//! A hit returns what the uncached function returns in the caller's
+//! statement snapshot — not merely something recent. The test is
+//! `jobtrack_core::writer_log`: every transaction that changed jobs records
+//! its transaction id, before it becomes visible, in the writer log of all
+//! jobs and in those of the datasets it touched; an entry is stored only when
+//! the snapshot that computed it sees every recorded writer as finished, is
+//! tagged with the log's count, and is served only while no writer was
+//! recorded since and the caller's snapshot, too, sees every recorded writer
+//! as finished. Readers that started before a commit therefore neither store
+//! nor receive results that lack it, and readers after it never receive
+//! results from before it.
+//!
+//! Writers are found by statement-level triggers on the three tables (so
+//! plain SQL and `TRUNCATE` count), which note the change in this session
+//! ([`cache_note_change`]); the transaction callback records it at
+//! `PRE_COMMIT` or `PRE_PREPARE`, the last moments before the writer can
+//! become visible (for a prepared transaction, at `COMMIT PREPARED` in any
+//! session: its id stays "running" in every snapshot until then). Nothing is
+//! done at `COMMIT` itself, after which an error would be a PANIC: that
+//! callback only clears a thread-local cell. A rolled-back transaction
+//! records nothing, so entries survive it.
+//!
+//! The cache is bypassed (the call computes, counted as a miss) by a
+//! transaction with a transaction id of its own (it may see its own
+//! uncommitted changes), under REPEATABLE READ or SERIALIZABLE (the
+//! contract), during recovery (a standby runs no triggers), and when
+//! `jobtrack.cache_enabled` is off.
+//!
+//! # Security
+//! A hit is served only when the current user has `SELECT` on the tables the
+//! uncached function reads and row-level security applies to none of them
+//! for that user; otherwise the call computes exactly as the uncached
+//! function does, raising the same permission error or returning the rows
+//! the policies allow. Every role that passes the check reads the same rows,
+//! so entries need no role in their key. Their scope is the database and the
+//! OID of `jobtrack.job_summary_cache` (a re-created extension starts
+//! afresh).
+//!
+//! Without preload there is no shared memory: the `*_cached` functions
+//! compute every call, count a miss per session, and a NOTICE once per
+//! session says how to enable the cache.
 
 use std::cell::Cell;
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::ptr;
+use std::sync::atomic::Ordering::SeqCst;
 
-use jobtrack_core::{cache_key, check_limit, ttl, CacheStats, Error};
-use pgrx::datum::TimestampWithTimeZone;
+use jobtrack_core::writer_log::{widen, SnapshotXids};
+use jobtrack_core::{cache_key, check_limit, ttl, CacheStats, Error, Job};
+use pgrx::callconv::{BoxRet, FcInfo};
+use pgrx::datum::{Datum, TimestampWithTimeZone};
 use pgrx::pg_sys::panic::ErrorReport;
 use pgrx::prelude::*;
+use pgrx::{GucContext, GucFlags, GucRegistry, GucSetting, IntoDatum};
 
 use crate::error::OrRaise;
+use crate::shared::{self, Lookup, Scope, ALL_JOBS};
 use crate::{reads, rows};
 
-/// Whether the library was loaded through `shared_preload_libraries` (set
-/// in the postmaster, inherited by every backend it forks).
-static PRELOADED: AtomicBool = AtomicBool::new(false);
+static CACHE_ENABLED: GucSetting<bool> = GucSetting::<bool>::new(true);
+static STATISTICS_TTL: GucSetting<i32> = GucSetting::<i32>::new(ttl::STATISTICS_SECS as i32);
+static DATASET_STATS_TTL: GucSetting<i32> = GucSetting::<i32>::new(ttl::DATASET_STATS_SECS as i32);
+static RECENT_JOBS_TTL: GucSetting<i32> = GucSetting::<i32>::new(ttl::RECENT_JOBS_SECS as i32);
+
+/// The tables the cached functions read: a hit needs `SELECT` on each and
+/// row-level security on none.
+const READ_TABLES: [&std::ffi::CStr; 3] = [c"executions", c"variations", c"job_summary_cache"];
+
+/// Changes of the current transaction noted by the triggers.
+#[derive(Clone, Copy, Default)]
+struct Pending {
+    changed: bool,
+    /// A bit per dataset bucket (`shared::dataset_log`).
+    datasets: u64,
+    every_dataset: bool,
+}
 
 thread_local! {
-    static MISSES: Cell<u64> = const { Cell::new(0) };
+    static PENDING: Cell<Pending> = const { Cell::new(Pending { changed: false, datasets: 0, every_dataset: false }) };
+    static SESSION_MISSES: Cell<u64> = const { Cell::new(0) };
     static NOTICE_SENT: Cell<bool> = const { Cell::new(false) };
 }
 
-/// Called from `_PG_init`: remembers how the library was loaded. Touches no
-/// shared memory and registers no hook, so it is safe both at preload time
-/// and when a backend loads the library on first use.
+/// Called from `_PG_init`: the settings, the transaction callback, and —
+/// only when preloading — shared memory.
 pub fn init() {
-    // SAFETY: a plain global that PostgreSQL sets before it loads preloaded
-    // libraries; read once, in the postmaster or a backend's main thread.
-    let preloading = unsafe { pg_sys::process_shared_preload_libraries_in_progress };
-    PRELOADED.store(preloading, Ordering::Relaxed);
+    GucRegistry::define_bool_guc(
+        c"jobtrack.cache_enabled",
+        c"Whether the *_cached functions use the shared result cache.",
+        c"Off: every call computes, counted as a miss.",
+        &CACHE_ENABLED,
+        GucContext::Userset,
+        GucFlags::default(),
+    );
+    for (name, short, setting) in [
+        (
+            c"jobtrack.statistics_ttl",
+            c"Seconds get_statistics_cached() keeps a result.",
+            &STATISTICS_TTL,
+        ),
+        (
+            c"jobtrack.dataset_stats_ttl",
+            c"Seconds get_dataset_stats_cached() keeps a result.",
+            &DATASET_STATS_TTL,
+        ),
+        (
+            c"jobtrack.recent_jobs_ttl",
+            c"Seconds get_recent_jobs_cached() keeps a result.",
+            &RECENT_JOBS_TTL,
+        ),
+    ] {
+        GucRegistry::define_int_guc(
+            name,
+            short,
+            c"0 stores nothing. Entries are exact whatever the TTL: it only bounds how long an unused one stays.",
+            setting,
+            0,
+            i32::MAX / 1_000_000,
+            GucContext::Suset,
+            GucFlags::UNIT_S,
+        );
+    }
+    // SAFETY: the callback list lives in TopMemoryContext for the life of
+    // the process; registered once per process (in the postmaster when
+    // preloading, inherited by every backend).
+    unsafe { pg_sys::RegisterXactCallback(Some(xact_callback), ptr::null_mut()) };
+    // SAFETY: set by PostgreSQL before it loads preloaded libraries.
+    if unsafe { pg_sys::process_shared_preload_libraries_in_progress } {
+        shared::init_preloaded();
+    }
 }
 
-/// Whether a cache shared by every session is in effect.
-pub fn shared() -> bool {
-    false
+/// The transaction callback: publishes the noted changes before the
+/// transaction becomes visible, forgets them when it ends. The `COMMIT`
+/// branch, where an error would be a PANIC, only clears a thread-local cell.
+#[pg_guard]
+unsafe extern "C-unwind" fn xact_callback(
+    event: pg_sys::XactEvent::Type,
+    _arg: *mut std::ffi::c_void,
+) {
+    use pg_sys::XactEvent::*;
+    let _ = PENDING.try_with(|cell| match event {
+        XACT_EVENT_PRE_COMMIT | XACT_EVENT_PRE_PREPARE => {
+            let p = cell.take();
+            if !p.changed {
+                return;
+            }
+            if let Some(h) = shared::header() {
+                // SAFETY: reads this backend's transaction state.
+                let xid = unsafe { pg_sys::GetTopFullTransactionIdIfAny() }.value;
+                h.record_writer(xid, p.datasets, p.every_dataset);
+            }
+        }
+        XACT_EVENT_COMMIT | XACT_EVENT_ABORT | XACT_EVENT_PREPARE => cell.set(Pending::default()),
+        _ => {}
+    });
+}
+
+/// Trigger helper: notes that the current transaction changed jobs, in the
+/// datasets named (NULL: possibly in every dataset; empty: in none whose
+/// statistics change). The change is published to the shared cache when the
+/// transaction commits or prepares; calling it needlessly only costs cache
+/// hits.
+#[pg_extern(schema = "jobtrack", volatile, parallel_unsafe)]
+#[search_path(jobtrack, pg_catalog, pg_temp)]
+fn cache_note_change(datasets: Option<Vec<Option<String>>>) {
+    PENDING.with(|cell| {
+        let mut p = cell.get();
+        p.changed = true;
+        match datasets {
+            None => p.every_dataset = true,
+            Some(names) => {
+                for name in names.iter().flatten() {
+                    p.datasets |= 1 << shared::dataset_log(name);
+                }
+            }
+        }
+        cell.set(p);
+    });
+}
+
+/// Why and how a call may use the cache.
+struct Ticket {
+    scope: Scope,
+    xmin: u64,
+    xmax: u64,
+    running: Vec<u32>,
+}
+
+impl Ticket {
+    fn snapshot(&self) -> SnapshotXids<'_> {
+        SnapshotXids {
+            xmin: self.xmin,
+            xmax: self.xmax,
+            running: &self.running,
+        }
+    }
+}
+
+/// The caller's scope and snapshot when the cache may serve this call;
+/// `None` when it must compute (see the module documentation).
+fn ticket(h: &shared::Header) -> Option<Ticket> {
+    if !CACHE_ENABLED.get() || PENDING.with(|p| p.get().changed) {
+        return None;
+    }
+    // SAFETY: backend globals, the active snapshot of the calling statement
+    // (valid for the whole call) and catalog cache lookups.
+    unsafe {
+        if pg_sys::XactIsoLevel >= pg_sys::XACT_REPEATABLE_READ as i32
+            || pg_sys::GetTopTransactionIdIfAny() != pg_sys::InvalidTransactionId
+            || pg_sys::RecoveryInProgress()
+        {
+            return None;
+        }
+        let snapshot = pg_sys::GetActiveSnapshot().as_ref()?;
+        if snapshot.snapshot_type != pg_sys::SnapshotType::SNAPSHOT_MVCC
+            || snapshot.takenDuringRecovery
+        {
+            return None;
+        }
+        let namespace = pg_sys::get_namespace_oid(c"jobtrack".as_ptr(), true);
+        if namespace == pg_sys::InvalidOid {
+            return None;
+        }
+        let user = pg_sys::GetUserId();
+        let mut relation = pg_sys::InvalidOid;
+        for table in READ_TABLES {
+            let relid = pg_sys::get_relname_relid(table.as_ptr(), namespace);
+            if relid == pg_sys::InvalidOid
+                || pg_sys::pg_class_aclcheck(relid, user, pg_sys::ACL_SELECT as pg_sys::AclMode)
+                    != pg_sys::AclResult::ACLCHECK_OK
+                || pg_sys::check_enable_rls(relid, pg_sys::InvalidOid, true)
+                    == pg_sys::CheckEnableRlsResult::RLS_ENABLED as i32
+            {
+                return None;
+            }
+            relation = relid;
+        }
+        let next = pg_sys::ReadNextFullTransactionId().value;
+        h.start_logs(next);
+        let running = if snapshot.xcnt == 0 || snapshot.xip.is_null() {
+            Vec::new()
+        } else {
+            std::slice::from_raw_parts(snapshot.xip, snapshot.xcnt as usize)
+                .iter()
+                .map(|xid| xid.into_inner())
+                .collect()
+        };
+        Some(Ticket {
+            scope: Scope {
+                database: pg_sys::MyDatabaseId,
+                relation,
+            },
+            xmin: widen(snapshot.xmin.into_inner(), next),
+            xmax: widen(snapshot.xmax.into_inner(), next),
+            running,
+        })
+    }
+}
+
+fn now_micros() -> i64 {
+    // SAFETY: reads the clock.
+    unsafe { pg_sys::GetCurrentTimestamp() }
 }
 
 fn notice_once() {
     if NOTICE_SENT.with(|sent| sent.replace(true)) {
         return;
     }
-    let hint = if PRELOADED.load(Ordering::Relaxed) {
-        "This version of jobtrack has no shared result cache yet."
-    } else {
-        "Add shared_preload_libraries = 'jobtrack' to postgresql.conf and restart PostgreSQL to enable the shared result cache."
-    };
     ErrorReport::new(
         PgSqlErrorCode::ERRCODE_SUCCESSFUL_COMPLETION,
         "jobtrack: the result cache is not shared in this session; the *_cached functions compute every call",
         "jobtrack",
     )
-    .set_hint(hint)
+    .set_hint("Add shared_preload_libraries = 'jobtrack' to postgresql.conf and restart PostgreSQL to enable the shared result cache.")
     .report(PgLogLevel::NOTICE);
 }
 
-/// Returns the cached result under `key` or computes it. Without a shared
-/// cache: always computes, counting a miss.
-pub fn read_through<T>(
-    _key: &str,
-    _ttl_secs: u64,
-    compute: impl FnOnce() -> Result<T, Error>,
-) -> Result<T, Error> {
-    notice_once();
-    MISSES.with(|m| m.set(m.get() + 1));
-    compute()
+/// Returns the cached bytes under `key` or computes them, storing them when
+/// allowed. `log`: the writer log the result depends on.
+fn read_through(
+    key: &str,
+    log: usize,
+    ttl_secs: i32,
+    compute: impl FnOnce() -> Result<Vec<u8>, Error>,
+) -> Result<Vec<u8>, Error> {
+    let Some(h) = shared::header() else {
+        notice_once();
+        SESSION_MISSES.with(|m| m.set(m.get() + 1));
+        return compute();
+    };
+    let ticket = ticket(h);
+    if let Some(t) = &ticket {
+        if let Lookup::Hit(value) = h.lookup(t.scope, key.as_bytes(), &t.snapshot(), now_micros()) {
+            h.hits.fetch_add(1, SeqCst);
+            return Ok(value);
+        }
+    }
+    h.misses.fetch_add(1, SeqCst);
+    let value = compute()?;
+    if let Some(t) = &ticket {
+        h.store(
+            t.scope,
+            key.as_bytes(),
+            log,
+            &t.snapshot(),
+            &value,
+            now_micros(),
+            ttl_secs,
+        );
+    }
+    Ok(value)
 }
 
-/// Drops the entries whose key contains `pattern` (all when `None`);
-/// returns how many. Without a shared cache there are none.
-pub fn invalidate(_pattern: Option<&str>) -> i32 {
-    0
+/// Drops this database's entries whose key contains `pattern` (all when
+/// `None`); returns how many.
+pub fn invalidate(pattern: Option<&str>) -> i32 {
+    let Some(h) = shared::header() else {
+        return 0;
+    };
+    // SAFETY: backend global.
+    let database = unsafe { pg_sys::MyDatabaseId };
+    i32::try_from(h.invalidate(database, pattern)).unwrap_or(i32::MAX)
 }
 
-/// The cache's counters.
+/// The cache's counters: server-wide with shared memory, else this
+/// session's misses.
 pub fn stats() -> CacheStats {
-    CacheStats::new(0, 0, 0, MISSES.with(Cell::get), 0, 0, shared())
+    match shared::header() {
+        None => CacheStats::new(0, 0, 0, SESSION_MISSES.with(Cell::get), 0, 0, false),
+        Some(h) => CacheStats::new(
+            h.size(),
+            h.capacity() as u64,
+            h.hits.load(SeqCst),
+            h.misses.load(SeqCst),
+            h.evictions.load(SeqCst),
+            h.invalidations.load(SeqCst),
+            true,
+        ),
+    }
+}
+
+// ------------------------------------------------------------ results
+
+/// A `jsonb` result as its binary varlena: a hit is returned without
+/// parsing or serialising JSON.
+pub struct JsonbBytes(Vec<u8>);
+
+impl JsonbBytes {
+    /// The varlena bytes of the jsonb of `value`.
+    fn of<T: serde::Serialize>(value: &T) -> Result<Vec<u8>, Error> {
+        let datum = rows::json(value)?
+            .into_datum()
+            .ok_or_else(|| Error::database("XX000", "jobtrack: jsonb_in returned NULL"))?;
+        // SAFETY: a jsonb datum is a varlena (detoasted: just built).
+        unsafe {
+            let p = datum.cast_mut_ptr::<pg_sys::varlena>();
+            let len = pgrx::varlena::varsize_any(p);
+            Ok(std::slice::from_raw_parts(p.cast::<u8>(), len).to_vec())
+        }
+    }
+}
+
+pgrx::impl_sql_translatable!(JsonbBytes, "jsonb");
+
+unsafe impl BoxRet for JsonbBytes {
+    unsafe fn box_into<'fcx>(self, fcinfo: &mut FcInfo<'fcx>) -> Datum<'fcx> {
+        // SAFETY: the bytes are a whole jsonb varlena, copied into memory of
+        // the calling context.
+        unsafe {
+            let p = pg_sys::palloc(self.0.len()).cast::<u8>();
+            ptr::copy_nonoverlapping(self.0.as_ptr(), p, self.0.len());
+            fcinfo.return_raw_datum(pg_sys::Datum::from(p))
+        }
+    }
 }
 
 /// `get_statistics_optimized()` through the cache.
 #[pg_extern(schema = "jobtrack", stable, parallel_unsafe)]
 #[search_path(jobtrack, pg_catalog, pg_temp)]
-fn get_statistics_cached() -> pgrx::JsonB {
+fn get_statistics_cached() -> JsonbBytes {
     read_through(
         &cache_key::statistics(),
-        ttl::STATISTICS_SECS,
-        reads::statistics,
+        ALL_JOBS,
+        STATISTICS_TTL.get(),
+        || JsonbBytes::of(&reads::statistics()?),
     )
-    .and_then(|s| rows::json(&s))
+    .map(JsonbBytes)
     .or_raise()
 }
 
 /// `get_dataset_stats_optimized(dataset_name)` through the cache.
 #[pg_extern(schema = "jobtrack", stable, parallel_unsafe, strict)]
 #[search_path(jobtrack, pg_catalog, pg_temp)]
-fn get_dataset_stats_cached(dataset_name: &str) -> pgrx::JsonB {
+fn get_dataset_stats_cached(dataset_name: &str) -> JsonbBytes {
     read_through(
         &cache_key::dataset_stats(dataset_name),
-        ttl::DATASET_STATS_SECS,
-        || reads::dataset_stats(dataset_name),
+        shared::dataset_log(dataset_name),
+        DATASET_STATS_TTL.get(),
+        || JsonbBytes::of(&reads::dataset_stats(dataset_name)?),
     )
-    .and_then(|s| rows::json(&s))
+    .map(JsonbBytes)
     .or_raise()
 }
 
@@ -146,10 +438,20 @@ fn get_recent_jobs_cached(
 > {
     // A bad limit is an error, not a cache request.
     let lim = check_limit(lim.into()).or_raise();
-    let jobs = read_through(&cache_key::recent_jobs(lim), ttl::RECENT_JOBS_SECS, || {
-        reads::recent_jobs(lim)
-    })
+    let bytes = read_through(
+        &cache_key::recent_jobs(lim),
+        ALL_JOBS,
+        RECENT_JOBS_TTL.get(),
+        || {
+            serde_json::to_vec(&reads::recent_jobs(lim)?).map_err(|e| {
+                Error::database("XX000", format!("jobtrack: cannot serialise rows: {e}"))
+            })
+        },
+    )
     .or_raise();
+    let jobs: Vec<Job> = serde_json::from_slice(&bytes)
+        .map_err(|e| Error::database("XX000", format!("jobtrack: bad cached rows: {e}")))
+        .or_raise();
     TableIterator::new(jobs.into_iter().map(rows::job_tuple))
 }
 

@@ -1,25 +1,31 @@
-//! Transaction metrics of this session: every call of a write function is
-//! recorded, failed ones included.
+//! Transaction metrics: every call of a write function is recorded, failed
+//! ones included — server-wide in shared memory when the library is
+//! preloaded, else per session.
 
 use std::cell::RefCell;
 use std::panic::AssertUnwindSafe;
 use std::time::Instant;
 
-use jobtrack_core::{Error, MetricsRecorder, Timestamp, TransactionMetrics};
+use jobtrack_core::{
+    metrics_from_totals, operation_index, Error, MetricsRecorder, Timestamp, TransactionMetrics,
+};
 use pgrx::prelude::*;
 
 use crate::error::raise;
+use crate::shared;
 
 thread_local! {
-    // A backend is one process running one thread: per session.
+    // Without shared memory. A backend is one process running one thread:
+    // per session.
     static RECORDER: RefCell<MetricsRecorder> = RefCell::new(MetricsRecorder::default());
 }
 
 fn record(operation: &str, started: Instant, success: bool) {
-    RECORDER.with(|r| {
-        r.borrow_mut()
-            .record(operation, started.elapsed(), success, Timestamp::now())
-    });
+    let (elapsed, at) = (started.elapsed(), Timestamp::now());
+    match (shared::header(), operation_index(operation)) {
+        (Some(h), Some(i)) => h.update_metrics(i, |t| t.record(elapsed, success, at)),
+        _ => RECORDER.with(|r| r.borrow_mut().record(operation, elapsed, success, at)),
+    }
 }
 
 /// Runs the write operation `operation` and records it. A failure — a
@@ -48,10 +54,16 @@ pub fn measured<T>(operation: &'static str, f: impl FnOnce() -> Result<T, Error>
 
 /// The metrics so far.
 pub fn snapshot() -> TransactionMetrics {
-    RECORDER.with(|r| r.borrow().snapshot())
+    match shared::header() {
+        Some(h) => metrics_from_totals(&h.metrics()),
+        None => RECORDER.with(|r| r.borrow().snapshot()),
+    }
 }
 
 /// Forgets the metrics.
 pub fn reset() {
-    RECORDER.with(|r| r.borrow_mut().reset());
+    match shared::header() {
+        Some(h) => h.reset_metrics(),
+        None => RECORDER.with(|r| r.borrow_mut().reset()),
+    }
 }

@@ -34,15 +34,16 @@ fn get_pool_status() -> pgrx::JsonB {
     .or_raise()
 }
 
-/// Counts and durations (seconds) of this session's calls of each write
-/// function since the last reset, failed calls included.
+/// Counts and durations (seconds) of the calls of each write function since
+/// the last reset, failed calls included: of every session of the server
+/// when the library is preloaded, else of this session.
 #[pg_extern(schema = "jobtrack", stable, parallel_restricted)]
 #[search_path(jobtrack, pg_catalog, pg_temp)]
 fn get_transaction_metrics() -> pgrx::JsonB {
     rows::json(&metrics::snapshot()).or_raise()
 }
 
-/// Forgets this session's transaction metrics.
+/// Forgets the transaction metrics (server-wide when preloaded).
 #[pg_extern(schema = "jobtrack", volatile, parallel_unsafe)]
 #[search_path(jobtrack, pg_catalog, pg_temp)]
 fn reset_transaction_metrics() {

@@ -10,15 +10,15 @@ use pgrx::datum::TimestampWithTimeZone;
 use pgrx::prelude::*;
 
 use crate::error::{spi, OrRaise};
-use crate::queries;
 use crate::rows::{self, from_pg, get, req};
+use crate::{queries, statement_read};
 
 /// Statistics over every job.
 pub fn statistics() -> Result<Statistics, Error> {
     Spi::connect(|client| {
         let mut executions = KindAggregate::default();
         let mut variations = KindAggregate::default();
-        for row in client.select(queries::STATISTICS, None, &[]).map_err(spi)? {
+        for row in statement_read::select(client, queries::STATISTICS, &[])? {
             let kind = match req::<String>(&row, 1)?.parse::<JobType>()? {
                 JobType::Execution => &mut executions,
                 JobType::Variation => &mut variations,
@@ -37,10 +37,7 @@ pub fn statistics() -> Result<Statistics, Error> {
 /// Statistics of one dataset; zeros and nulls for an unknown one.
 pub fn dataset_stats(dataset_name: &str) -> Result<DatasetStats, Error> {
     Spi::connect(|client| {
-        let table = client
-            .select(queries::DATASET_STATS, Some(1), &[dataset_name.into()])
-            .map_err(spi)?;
-        let row = table
+        let row = statement_read::select(client, queries::DATASET_STATS, &[dataset_name.into()])?
             .into_iter()
             .next()
             .ok_or_else(|| Error::database("XX000", "jobtrack: an aggregate returned no row"))?;
@@ -63,10 +60,9 @@ pub fn dataset_stats(dataset_name: &str) -> Result<DatasetStats, Error> {
 fn jobs(query: &str, lim: i32) -> Result<Vec<Job>, Error> {
     let lim = check_limit(lim.into())?;
     Spi::connect(|client| {
-        client
-            .select(query, None, &[i64::from(lim).into()])
-            .map_err(spi)?
-            .map(|row| rows::job(&row))
+        statement_read::select(client, query, &[i64::from(lim).into()])?
+            .iter()
+            .map(rows::job)
             .collect()
     })
 }
@@ -84,10 +80,9 @@ pub fn recent_jobs(lim: i32) -> Result<Vec<Job>, Error> {
 /// Every job in an active status, newest `created_at` first.
 pub fn running_jobs() -> Result<Vec<RunningJob>, Error> {
     Spi::connect(|client| {
-        client
-            .select(queries::RUNNING_JOBS, None, &[])
-            .map_err(spi)?
-            .map(|row| rows::running_job(&row))
+        statement_read::select(client, queries::RUNNING_JOBS, &[])?
+            .iter()
+            .map(rows::running_job)
             .collect()
     })
 }

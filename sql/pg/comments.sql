@@ -59,3 +59,9 @@ COMMENT ON FUNCTION jobtrack.summary_after_delete() IS
     'Trigger: removes deleted jobs from job_summary_cache';
 COMMENT ON FUNCTION jobtrack.summary_after_truncate() IS
     'Trigger: removes the truncated kind from job_summary_cache';
+COMMENT ON FUNCTION jobtrack.cache_note_change(text[]) IS
+    'Trigger helper: notes that the current transaction changed jobs (in the datasets named; NULL: any dataset), published to the shared cache just before the transaction commits';
+COMMENT ON FUNCTION jobtrack.cache_after_write() IS
+    'Trigger: notes a change of jobs for the shared result cache';
+COMMENT ON FUNCTION jobtrack.cache_after_summary_write() IS
+    'Trigger: notes a change of the summary table, and of which datasets, for the shared result cache';

@@ -269,3 +269,60 @@ COMMENT ON TABLE jobtrack.variations IS
     'jobtrack: combinations of hyper-parameter sweeps; write with the jobtrack functions or plain SQL';
 COMMENT ON TABLE jobtrack.job_summary_cache IS
     'jobtrack: one row per job of either kind, kept exact by statement-level triggers in the writing transaction; rebuild with jobtrack.refresh_job_cache()';
+
+-- ------------------------------------------------- shared result cache
+-- Statement-level triggers note, in the writing transaction, that jobs
+-- changed (jobtrack.cache_note_change); the transaction callback publishes
+-- the note to the shared cache just before the transaction becomes visible
+-- (pg_ext/src/cache.rs). Base tables: any change (statistics and recent jobs
+-- depend on every job). The summary table, which every base write reaches
+-- through the triggers above and from which the dataset statistics are
+-- read: also which datasets changed, so that other datasets' entries stay.
+CREATE FUNCTION jobtrack.cache_after_write() RETURNS trigger
+LANGUAGE plpgsql
+SET search_path = pg_catalog, pg_temp
+AS $$
+BEGIN
+    PERFORM jobtrack.cache_note_change('{}'::text[]);
+    RETURN NULL;
+END
+$$;
+
+CREATE FUNCTION jobtrack.cache_after_summary_write() RETURNS trigger
+LANGUAGE plpgsql
+SET search_path = pg_catalog, pg_temp
+AS $$
+BEGIN
+    IF TG_OP = 'INSERT' THEN
+        PERFORM jobtrack.cache_note_change(
+            ARRAY(SELECT DISTINCT n.dataset_name FROM new_rows AS n));
+    ELSIF TG_OP = 'UPDATE' THEN
+        PERFORM jobtrack.cache_note_change(
+            ARRAY(SELECT o.dataset_name FROM old_rows AS o
+                  UNION SELECT n.dataset_name FROM new_rows AS n));
+    ELSIF TG_OP = 'DELETE' THEN
+        PERFORM jobtrack.cache_note_change(
+            ARRAY(SELECT DISTINCT o.dataset_name FROM old_rows AS o));
+    ELSE
+        -- TRUNCATE: every dataset.
+        PERFORM jobtrack.cache_note_change(NULL);
+    END IF;
+    RETURN NULL;
+END
+$$;
+
+CREATE TRIGGER cache_after_write AFTER INSERT OR UPDATE OR DELETE OR TRUNCATE ON jobtrack.executions
+    FOR EACH STATEMENT EXECUTE FUNCTION jobtrack.cache_after_write();
+CREATE TRIGGER cache_after_write AFTER INSERT OR UPDATE OR DELETE OR TRUNCATE ON jobtrack.variations
+    FOR EACH STATEMENT EXECUTE FUNCTION jobtrack.cache_after_write();
+CREATE TRIGGER cache_after_insert AFTER INSERT ON jobtrack.job_summary_cache
+    REFERENCING NEW TABLE AS new_rows
+    FOR EACH STATEMENT EXECUTE FUNCTION jobtrack.cache_after_summary_write();
+CREATE TRIGGER cache_after_update AFTER UPDATE ON jobtrack.job_summary_cache
+    REFERENCING OLD TABLE AS old_rows NEW TABLE AS new_rows
+    FOR EACH STATEMENT EXECUTE FUNCTION jobtrack.cache_after_summary_write();
+CREATE TRIGGER cache_after_delete AFTER DELETE ON jobtrack.job_summary_cache
+    REFERENCING OLD TABLE AS old_rows
+    FOR EACH STATEMENT EXECUTE FUNCTION jobtrack.cache_after_summary_write();
+CREATE TRIGGER cache_after_truncate AFTER TRUNCATE ON jobtrack.job_summary_cache
+    FOR EACH STATEMENT EXECUTE FUNCTION jobtrack.cache_after_summary_write();

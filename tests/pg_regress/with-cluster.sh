@@ -66,6 +66,8 @@ done
   echo "synchronous_commit = off"
   echo "full_page_writes = off"
   echo "deadlock_timeout = '100ms'"
+  # pg_cache tests PREPARE TRANSACTION.
+  echo "max_prepared_transactions = 4"
   if [[ $preload == yes ]]; then echo "shared_preload_libraries = 'jobtrack'"; fi
 } | "${as_owner[@]}" tee -a "$dir/data/postgresql.conf" >/dev/null
 "${as_owner[@]}" "$bindir/pg_ctl" -D "$dir/data" -l "$dir/server.log" -w -t 60 start >/dev/null

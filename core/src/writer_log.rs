@@ -1,0 +1,186 @@
+//! The exactness test of the PostgreSQL shared result cache, as plain data
+//! and pure functions (the extension keeps [`WriterLog`]s in shared memory
+//! and builds a [`SnapshotXids`] from the caller's snapshot).
+//!
+//! A cached result is exact for a caller when the caller's snapshot sees the
+//! same committed changes of the data behind it as the snapshot that
+//! computed it. Every transaction that changed that data records its
+//! transaction id in the data's [`WriterLog`] *before* it becomes visible
+//! (PostgreSQL's pre-commit and pre-prepare events), which advances
+//! [`WriterLog::seq`]. Then:
+//!
+//! - an entry is stored only when the computing snapshot sees every recorded
+//!   writer as finished ([`WriterLog::all_finished`]), and is tagged with
+//!   `seq` at that moment;
+//! - it is served only while `seq` is unchanged (no writer recorded since)
+//!   and the caller's snapshot, too, sees every recorded writer as finished.
+//!
+//! Both snapshots then see exactly the recorded writers' changes — all of
+//! them — and no others: a writer not yet recorded has not committed, so
+//! neither snapshot sees it. "Finished" means committed or aborted; an
+//! aborted writer changed nothing, so both agree on it as well. No commit
+//! callback is needed, and a reader whose snapshot predates a commit can
+//! neither store nor be served a result that lacks it.
+//!
+//! Transaction ids are 64-bit ("full") here so that comparisons hold across
+//! wraparound; a snapshot's 32-bit ids are widened with [`widen`].
+
+/// Writers remembered by id per log; older ones are summarised by
+/// [`WriterLog::floor`].
+pub const RECENT_WRITERS: usize = 8;
+
+/// The writers recorded for one part of the data (all jobs, or one hash
+/// bucket of dataset names). Plain data, all-zero when empty.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+#[repr(C)]
+pub struct WriterLog {
+    /// How many writers were recorded: the tag of entries stored now.
+    pub seq: u64,
+    /// Every writer id dropped from `recent` is at most this (0: none).
+    pub floor: u64,
+    /// The latest writer ids (0: empty slot), a ring.
+    pub recent: [u64; RECENT_WRITERS],
+    /// The ring's next slot.
+    pub next: u32,
+}
+
+/// What a snapshot says about transaction ids, widened to 64 bits.
+#[derive(Debug, Clone, Copy)]
+pub struct SnapshotXids<'a> {
+    /// Every id below this had finished when the snapshot was taken.
+    pub xmin: u64,
+    /// No id at or above this had finished.
+    pub xmax: u64,
+    /// Ids in `[xmin, xmax)` still running then (32-bit, as PostgreSQL keeps
+    /// them).
+    pub running: &'a [u32],
+}
+
+impl SnapshotXids<'_> {
+    /// Whether transaction `xid` had finished (committed or aborted) when
+    /// the snapshot was taken.
+    pub fn finished(&self, xid: u64) -> bool {
+        xid < self.xmin || (xid < self.xmax && !self.running.contains(&(xid as u32)))
+    }
+}
+
+impl WriterLog {
+    /// Records a writer that is about to commit (or prepare). `xid` 0: a
+    /// change noted without a transaction id, which only retires the
+    /// entries stored so far.
+    pub fn record(&mut self, xid: u64) {
+        self.seq += 1;
+        if xid == 0 {
+            return;
+        }
+        let slot = &mut self.recent[self.next as usize % RECENT_WRITERS];
+        self.floor = self.floor.max(*slot);
+        *slot = xid;
+        self.next = (self.next + 1) % RECENT_WRITERS as u32;
+    }
+
+    /// Treats every transaction below `next_xid` as a possible writer: after
+    /// a server (re)start the log is empty, while prepared transactions from
+    /// before it may still commit.
+    pub fn assume_writers_before(&mut self, next_xid: u64) {
+        self.floor = self.floor.max(next_xid.saturating_sub(1));
+    }
+
+    /// Whether `snapshot` sees every recorded writer as finished.
+    pub fn all_finished(&self, snapshot: &SnapshotXids<'_>) -> bool {
+        (self.floor == 0 || self.floor < snapshot.xmin)
+            && self
+                .recent
+                .iter()
+                .all(|&xid| xid == 0 || snapshot.finished(xid))
+    }
+}
+
+/// The 64-bit id of the 32-bit `xid`, which is at most 2^31 transactions
+/// before `next_full` (the next id to be assigned), as every id in a live
+/// snapshot is.
+pub fn widen(xid: u32, next_full: u64) -> u64 {
+    next_full.wrapping_sub(u64::from((next_full as u32).wrapping_sub(xid)))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn snap(xmin: u64, xmax: u64, running: &[u32]) -> SnapshotXids<'_> {
+        SnapshotXids {
+            xmin,
+            xmax,
+            running,
+        }
+    }
+
+    #[test]
+    fn finished_follows_xmin_xmax_and_running() {
+        let s = snap(100, 110, &[103, 105]);
+        assert!(s.finished(99));
+        assert!(s.finished(100));
+        assert!(!s.finished(103));
+        assert!(s.finished(104));
+        assert!(!s.finished(110));
+        assert!(!s.finished(200));
+    }
+
+    #[test]
+    fn empty_log_is_seen_by_any_snapshot() {
+        assert!(WriterLog::default().all_finished(&snap(3, 3, &[])));
+    }
+
+    #[test]
+    fn a_running_or_later_writer_is_not_finished() {
+        let mut log = WriterLog::default();
+        log.record(105);
+        assert_eq!(log.seq, 1);
+        assert!(!log.all_finished(&snap(100, 110, &[105])));
+        assert!(!log.all_finished(&snap(100, 105, &[])));
+        assert!(log.all_finished(&snap(100, 110, &[103])));
+        assert!(log.all_finished(&snap(106, 106, &[])));
+    }
+
+    #[test]
+    fn writers_out_of_the_ring_are_kept_by_the_floor() {
+        let mut log = WriterLog::default();
+        // The oldest writer id is recorded last but one round earlier.
+        log.record(500);
+        for xid in 1000..1000 + RECENT_WRITERS as u64 {
+            log.record(xid);
+        }
+        assert_eq!(log.floor, 500);
+        assert_eq!(log.seq, RECENT_WRITERS as u64 + 1);
+        // 500 still running: not finished, although no ring slot names it.
+        assert!(!log.all_finished(&snap(500, 2000, &[500])));
+        assert!(log.all_finished(&snap(501, 2000, &[])));
+    }
+
+    #[test]
+    fn a_note_without_xid_only_advances_seq() {
+        let mut log = WriterLog::default();
+        log.record(0);
+        assert_eq!(log.seq, 1);
+        assert_eq!(log.recent, [0; RECENT_WRITERS]);
+    }
+
+    #[test]
+    fn restart_floor_requires_older_transactions_finished() {
+        let mut log = WriterLog::default();
+        log.assume_writers_before(1000);
+        assert!(!log.all_finished(&snap(998, 1000, &[998])));
+        assert!(log.all_finished(&snap(1000, 1000, &[])));
+    }
+
+    #[test]
+    fn widen_crosses_the_epoch() {
+        let next = (5u64 << 32) | 10;
+        assert_eq!(widen(10, next), next);
+        assert_eq!(widen(3, next), (5u64 << 32) | 3);
+        assert_eq!(
+            widen(u32::MAX - 5, next),
+            (4u64 << 32) | u64::from(u32::MAX - 5)
+        );
+    }
+}

@@ -1,0 +1,704 @@
+//! The shared result cache against a real PostgreSQL server
+//! (`JOBTRACK_PG_URL`, set by `make test`), through real client connections
+//! that commit: invalidation at commit (plain SQL and TRUNCATE included),
+//! rollback, a reader whose snapshot predates a commit, a transaction's own
+//! changes, REPEATABLE READ, permissions and row-level security, and a
+//! 30-second stress run comparing every cached read with an uncached read in
+//! the same statement. With the library preloaded the hit counters are
+//! checked too; without it (`"shared": false`) every result must still be
+//! exact. Each test uses a database of its own; they run one at a time,
+//! since the cache's counters are server-wide.
+
+use std::sync::{Arc, Barrier, Mutex, MutexGuard};
+use std::thread;
+use std::time::{Duration, Instant};
+
+use postgres::{Client, NoTls};
+use serde_json::Value;
+
+static SERIAL: Mutex<()> = Mutex::new(());
+
+fn serial() -> MutexGuard<'static, ()> {
+    SERIAL
+        .lock()
+        .unwrap_or_else(|poisoned| poisoned.into_inner())
+}
+
+fn connect(url: &str) -> Client {
+    Client::connect(url, NoTls).expect("connect to the test database")
+}
+
+/// A fresh database with the extension; `None` (and a message) without a
+/// server.
+fn database(name: &str) -> Option<String> {
+    let Some(url) = jobtrack_tests::pg_url() else {
+        eprintln!("pg_cache: JOBTRACK_PG_URL is not set; skipped (make test sets it)");
+        return None;
+    };
+    let mut admin = connect(&url);
+    admin
+        .batch_execute(&format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)"))
+        .unwrap();
+    admin
+        .batch_execute(&format!("CREATE DATABASE {name}"))
+        .unwrap();
+    let db_url = format!("{url} dbname={name}");
+    connect(&db_url)
+        .batch_execute("SET client_min_messages = warning; CREATE EXTENSION jobtrack")
+        .unwrap();
+    Some(db_url)
+}
+
+fn json(client: &mut Client, sql: &str) -> Value {
+    let text: String = client.query_one(sql, &[]).unwrap().get(0);
+    serde_json::from_str(&text).unwrap()
+}
+
+fn stats(client: &mut Client) -> Value {
+    json(client, "SELECT jobtrack.get_cache_stats()::text")
+}
+
+fn hits(client: &mut Client) -> u64 {
+    stats(client)["hits"].as_u64().unwrap()
+}
+
+fn shared(client: &mut Client) -> bool {
+    stats(client)["shared"] == true
+}
+
+fn create(client: &mut Client, id: &str, dataset: &str, status: &str) {
+    client
+        .query_one(
+            "SELECT jobtrack.create_execution(jsonb_build_object('job_id', $1::text, \
+             'pipeline_mode', 'single', 'dataset_name', $2::text, 'preset', 'p', 'status', $3::text))",
+            &[&id, &dataset, &status],
+        )
+        .unwrap();
+}
+
+fn cached_statistics(client: &mut Client) -> Value {
+    json(client, "SELECT jobtrack.get_statistics_cached()::text")
+}
+
+/// Cached and uncached statistics of one statement, which must agree.
+fn both_statistics(client: &mut Client) -> Value {
+    let row = client
+        .query_one(
+            "SELECT jobtrack.get_statistics_cached()::text, jobtrack.get_statistics_optimized()::text",
+            &[],
+        )
+        .unwrap();
+    let cached: Value = serde_json::from_str(row.get(0)).unwrap();
+    let fresh: Value = serde_json::from_str(row.get(1)).unwrap();
+    assert_eq!(cached, fresh, "cached statistics differ from a fresh read");
+    cached
+}
+
+#[test]
+fn pg_cache_commit_invalidates_rollback_keeps() {
+    let _serial = serial();
+    let Some(url) = database("jobtrack_cache_commit") else {
+        return;
+    };
+    let mut a = connect(&url);
+    let mut b = connect(&url);
+    let is_shared = shared(&mut a);
+    create(&mut a, "e1", "alpha", "done");
+    create(&mut a, "e2", "beta", "pending");
+
+    both_statistics(&mut a);
+    let before = hits(&mut a);
+    let warm = both_statistics(&mut a);
+    if is_shared {
+        assert_eq!(hits(&mut a), before + 1, "the second call is a hit");
+    }
+    assert_eq!(warm["executions_by_status"]["done"], 1);
+
+    // B commits: A's next call sees it.
+    b.query_one(
+        "SELECT jobtrack.update_execution_status('e1', 'failed')",
+        &[],
+    )
+    .unwrap();
+    let after = both_statistics(&mut a);
+    assert_eq!(after["executions_by_status"]["failed"], 1);
+    assert!(after["executions_by_status"].get("done").is_none());
+
+    // A rolled-back change leaves the entry in place.
+    both_statistics(&mut a);
+    b.batch_execute("BEGIN; SELECT jobtrack.update_execution_status('e1', 'done'); ROLLBACK")
+        .unwrap();
+    let before = hits(&mut a);
+    let same = both_statistics(&mut a);
+    assert_eq!(same, after);
+    if is_shared {
+        assert_eq!(hits(&mut a), before + 1, "a rollback must not invalidate");
+    }
+
+    // Plain SQL, then TRUNCATE.
+    b.batch_execute("UPDATE jobtrack.executions SET status = 'cancelled' WHERE job_id = 'e2'")
+        .unwrap();
+    assert_eq!(
+        both_statistics(&mut a)["executions_by_status"]["cancelled"],
+        1
+    );
+    b.batch_execute("TRUNCATE jobtrack.executions").unwrap();
+    assert_eq!(both_statistics(&mut a)["total_jobs"], 0);
+
+    // Fine-grained: a change in dataset alpha keeps beta's entry.
+    create(&mut b, "e3", "alpha", "pending");
+    create(&mut b, "e4", "beta", "pending");
+    for ds in ["alpha", "beta"] {
+        for _ in 0..2 {
+            a.query_one("SELECT jobtrack.get_dataset_stats_cached($1)", &[&ds])
+                .unwrap();
+        }
+    }
+    b.batch_execute(
+        "UPDATE jobtrack.executions SET status = 'failed', success = false WHERE job_id = 'e3'",
+    )
+    .unwrap();
+    let before = hits(&mut a);
+    let beta = json(
+        &mut a,
+        "SELECT jobtrack.get_dataset_stats_cached('beta')::text",
+    );
+    assert_eq!(beta["total_jobs"], 1);
+    if is_shared {
+        assert_eq!(
+            hits(&mut a),
+            before + 1,
+            "beta's entry survives a change in alpha"
+        );
+    }
+    let alpha = json(
+        &mut a,
+        "SELECT jobtrack.get_dataset_stats_cached('alpha')::text",
+    );
+    assert_eq!(alpha["failed_jobs"], 1);
+    if is_shared {
+        assert_eq!(hits(&mut a), before + 1, "alpha's entry was invalidated");
+    }
+}
+
+#[test]
+fn pg_cache_reader_with_an_older_snapshot_cannot_store_stale() {
+    let _serial = serial();
+    let Some(url) = database("jobtrack_cache_stale") else {
+        return;
+    };
+    let mut control = connect(&url);
+    let mut writer = connect(&url);
+    create(&mut control, "s1", "alpha", "pending");
+    let old = cached_statistics(&mut control);
+    control
+        .query_one("SELECT jobtrack.invalidate_cache()", &[])
+        .unwrap();
+    control
+        .batch_execute("SELECT pg_advisory_lock(4242)")
+        .unwrap();
+
+    // The reader's statement takes its snapshot, then waits for the lock,
+    // then computes (from that snapshot) and tries to store.
+    let reader_url = url.clone();
+    let reader = thread::spawn(move || {
+        let mut r = connect(&reader_url);
+        let pid: i32 = r.query_one("SELECT pg_backend_pid()", &[]).unwrap().get(0);
+        let handle = thread::spawn(move || {
+            let text: String = r
+                .query_one(
+                    "WITH l AS MATERIALIZED (SELECT pg_advisory_lock(4242)) \
+                     SELECT jobtrack.get_statistics_cached()::text FROM l",
+                    &[],
+                )
+                .unwrap()
+                .get(0);
+            (r, text)
+        });
+        (pid, handle)
+    });
+    let (pid, handle) = reader.join().unwrap();
+    // Wait until the reader is blocked on the advisory lock.
+    let deadline = Instant::now() + Duration::from_secs(20);
+    loop {
+        let waiting: bool = control
+            .query_one(
+                "SELECT EXISTS (SELECT FROM pg_locks WHERE locktype = 'advisory' AND pid = $1 AND NOT granted)",
+                &[&pid],
+            )
+            .unwrap()
+            .get(0);
+        if waiting {
+            break;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "the reader never waited for the lock"
+        );
+        thread::sleep(Duration::from_millis(10));
+    }
+    // A commit after the reader's snapshot.
+    writer
+        .query_one(
+            "SELECT jobtrack.update_execution_status('s1', 'failed')",
+            &[],
+        )
+        .unwrap();
+    control
+        .batch_execute("SELECT pg_advisory_unlock(4242)")
+        .unwrap();
+    let (mut r, text) = handle.join().unwrap();
+    let seen: Value = serde_json::from_str(&text).unwrap();
+    assert_eq!(seen, old, "the reader computed from its (older) snapshot");
+    // Nobody may now be served that older result.
+    for client in [&mut r, &mut control, &mut writer] {
+        let now = both_statistics(client);
+        assert_eq!(
+            now["executions_by_status"]["failed"], 1,
+            "a stale entry was stored"
+        );
+    }
+}
+
+#[test]
+fn pg_cache_own_changes_and_repeatable_read_bypass() {
+    let _serial = serial();
+    let Some(url) = database("jobtrack_cache_own") else {
+        return;
+    };
+    let mut a = connect(&url);
+    let mut b = connect(&url);
+    create(&mut a, "o1", "alpha", "pending");
+    both_statistics(&mut a);
+    both_statistics(&mut a);
+
+    // Own uncommitted changes are seen through *_cached.
+    let mut tx = a.transaction().unwrap();
+    create_in(&mut tx, "o2");
+    let row = tx
+        .query_one(
+            "SELECT jobtrack.get_statistics_cached()::text, jobtrack.get_statistics_optimized()::text",
+            &[],
+        )
+        .unwrap();
+    let cached: Value = serde_json::from_str(row.get(0)).unwrap();
+    let fresh: Value = serde_json::from_str(row.get(1)).unwrap();
+    assert_eq!(cached, fresh);
+    assert_eq!(cached["total_jobs"], 2);
+    tx.rollback().unwrap();
+    assert_eq!(both_statistics(&mut a)["total_jobs"], 1);
+
+    // REPEATABLE READ: the transaction's snapshot, not the cache's.
+    a.batch_execute("BEGIN ISOLATION LEVEL REPEATABLE READ")
+        .unwrap();
+    assert_eq!(both_statistics(&mut a)["total_jobs"], 1);
+    create(&mut b, "o3", "alpha", "pending");
+    assert_eq!(both_statistics(&mut a)["total_jobs"], 1);
+    a.batch_execute("COMMIT").unwrap();
+    assert_eq!(both_statistics(&mut a)["total_jobs"], 2);
+    // B's session has the fresh result too.
+    assert_eq!(both_statistics(&mut b)["total_jobs"], 2);
+}
+
+fn create_in(tx: &mut postgres::Transaction<'_>, id: &str) {
+    tx.query_one(
+        "SELECT jobtrack.create_execution(jsonb_build_object('job_id', $1::text, \
+         'pipeline_mode', 'single', 'dataset_name', 'alpha', 'preset', 'p'))",
+        &[&id],
+    )
+    .unwrap();
+}
+
+fn error_of(client: &mut Client, sql: &str) -> (String, String) {
+    let e = client.query_one(sql, &[]).expect_err("the call must fail");
+    let db = e.as_db_error().expect("a server error");
+    (db.code().code().to_owned(), db.message().to_owned())
+}
+
+#[test]
+fn pg_cache_permissions_and_row_level_security() {
+    let _serial = serial();
+    let Some(url) = database("jobtrack_cache_security") else {
+        return;
+    };
+    let mut admin = connect(&url);
+    admin
+        .batch_execute(
+            "DO $$ BEGIN
+                 IF NOT EXISTS (SELECT FROM pg_roles WHERE rolname = 'jt_noselect') THEN CREATE ROLE jt_noselect; END IF;
+                 IF NOT EXISTS (SELECT FROM pg_roles WHERE rolname = 'jt_alice') THEN CREATE ROLE jt_alice; END IF;
+                 IF NOT EXISTS (SELECT FROM pg_roles WHERE rolname = 'jt_bob') THEN CREATE ROLE jt_bob; END IF;
+             END $$;
+             GRANT USAGE ON SCHEMA jobtrack TO jt_noselect, jt_alice, jt_bob;
+             GRANT SELECT ON ALL TABLES IN SCHEMA jobtrack TO jt_alice, jt_bob;",
+        )
+        .unwrap();
+    create(&mut admin, "p1", "jt_alice", "done");
+    create(&mut admin, "p2", "jt_bob", "failed");
+    create(&mut admin, "p3", "jt_bob", "pending");
+
+    // No SELECT: the same permission error cold and warm.
+    admin
+        .query_one("SELECT jobtrack.invalidate_cache()", &[])
+        .unwrap();
+    admin.batch_execute("SET ROLE jt_noselect").unwrap();
+    let cold = error_of(&mut admin, "SELECT jobtrack.get_statistics_cached()");
+    let cold_ds = error_of(
+        &mut admin,
+        "SELECT jobtrack.get_dataset_stats_cached('jt_bob')",
+    );
+    admin.batch_execute("RESET ROLE").unwrap();
+    both_statistics(&mut admin);
+    both_statistics(&mut admin);
+    admin
+        .query_one("SELECT jobtrack.get_dataset_stats_cached('jt_bob')", &[])
+        .unwrap();
+    admin.batch_execute("SET ROLE jt_noselect").unwrap();
+    let warm = error_of(&mut admin, "SELECT jobtrack.get_statistics_cached()");
+    let warm_ds = error_of(
+        &mut admin,
+        "SELECT jobtrack.get_dataset_stats_cached('jt_bob')",
+    );
+    admin.batch_execute("RESET ROLE").unwrap();
+    assert_eq!(cold.0, "42501");
+    assert_eq!(cold, warm);
+    assert_eq!(cold_ds, warm_ds);
+
+    // Row-level security on the summary table: each role sees its dataset.
+    admin
+        .batch_execute(
+            "ALTER TABLE jobtrack.job_summary_cache ENABLE ROW LEVEL SECURITY;
+             CREATE POLICY own_dataset ON jobtrack.job_summary_cache USING (dataset_name = current_user);",
+        )
+        .unwrap();
+    let all = both_statistics(&mut admin);
+    assert_eq!(all["total_jobs"], 3);
+    both_statistics(&mut admin);
+    for (role, jobs) in [
+        ("jt_alice", 1),
+        ("jt_bob", 2),
+        ("jt_alice", 1),
+        ("jt_bob", 2),
+    ] {
+        admin.batch_execute(&format!("SET ROLE {role}")).unwrap();
+        let s = both_statistics(&mut admin);
+        assert_eq!(s["total_jobs"], jobs, "{role} sees another role's result");
+        let ds = json(
+            &mut admin,
+            "SELECT jobtrack.get_dataset_stats_cached('jt_bob')::text",
+        );
+        assert_eq!(ds["total_jobs"], if role == "jt_bob" { 2 } else { 0 });
+        admin.batch_execute("RESET ROLE").unwrap();
+    }
+    assert_eq!(both_statistics(&mut admin)["total_jobs"], 3);
+}
+
+/// xorshift64*, one per session.
+struct Rng(u64);
+
+impl Rng {
+    fn next(&mut self) -> u64 {
+        self.0 ^= self.0 >> 12;
+        self.0 ^= self.0 << 25;
+        self.0 ^= self.0 >> 27;
+        self.0.wrapping_mul(0x2545_F491_4F6C_DD1D)
+    }
+    fn below(&mut self, n: u64) -> u64 {
+        self.next() % n
+    }
+}
+
+const STRESS_FOR: Duration = Duration::from_secs(30);
+const DATASETS: [&str; 3] = ["ds0", "ds1", "ds2"];
+// No "training": start_time stays NULL, so durations come only from the
+// plain-SQL writes below, in halves, whose sums are exact in any order.
+const STATUSES: [&str; 6] = [
+    "pending",
+    "in_queue",
+    "done",
+    "failed",
+    "cancelled",
+    "preparing_dataset",
+];
+
+/// One session: random writes and checked cached reads; returns (reads,
+/// mismatches).
+fn stress_session(url: &str, n: u64, start: &Barrier) -> (u64, u64) {
+    let mut c = connect(url);
+    let mut rng = Rng(0x9E37_79B9_7F4A_7C15 ^ ((n + 1) * 0x1234_5678_9ABC));
+    let (mut reads, mut mismatches, mut created) = (0u64, 0u64, 0u64);
+    start.wait();
+    let started = Instant::now();
+    while started.elapsed() < STRESS_FOR {
+        let ds = DATASETS[rng.below(3) as usize];
+        match rng.below(10) {
+            0 => {
+                created += 1;
+                let id = format!("s{n}-{created}");
+                create(&mut c, &id, ds, STATUSES[rng.below(6) as usize]);
+            }
+            1 => {
+                let id = format!("pool{}", rng.below(60));
+                c.query_one(
+                    "SELECT jobtrack.update_execution_status($1, $2)",
+                    &[&id, &STATUSES[rng.below(6) as usize]],
+                )
+                .unwrap();
+            }
+            2 => {
+                let id = format!("pool{}", rng.below(60));
+                let half = rng.below(20) as f64 / 2.0;
+                c.execute(
+                    "UPDATE jobtrack.executions SET dataset_name = $2, duration_seconds = $3, \
+                     updated_at = now() WHERE job_id = $1",
+                    &[&id, &ds, &half],
+                )
+                .unwrap();
+            }
+            4 if rng.below(8) == 0 => {
+                // A committed transaction whose change was rolled back to a
+                // savepoint, or a cleanup of finished jobs.
+                if rng.below(2) == 0 {
+                    let id = format!("pool{}", rng.below(60));
+                    c.batch_execute(&format!(
+                        "BEGIN; SAVEPOINT s;
+                         UPDATE jobtrack.executions SET status = 'failed', success = false
+                         WHERE job_id = '{id}';
+                         ROLLBACK TO SAVEPOINT s; COMMIT"
+                    ))
+                    .unwrap();
+                } else {
+                    c.query_one("SELECT jobtrack.cleanup_old_jobs(0, false)", &[])
+                        .unwrap();
+                }
+            }
+            3 => {
+                // A transaction that writes, reads its own change, rolls back.
+                let mut tx = c.transaction().unwrap();
+                tx.execute(
+                    "DELETE FROM jobtrack.executions WHERE job_id = 'pool0'",
+                    &[],
+                )
+                .unwrap();
+                let row = tx
+                    .query_one(
+                        "SELECT jobtrack.get_statistics_cached()::text, jobtrack.get_statistics_optimized()::text",
+                        &[],
+                    )
+                    .unwrap();
+                let (cached, fresh): (String, String) = (row.get(0), row.get(1));
+                reads += 1;
+                if cached != fresh {
+                    mismatches += 1;
+                    eprintln!("session {n}: own-change statistics mismatch\n  cached: {cached}\n  fresh:  {fresh}");
+                }
+                tx.rollback().unwrap();
+            }
+            _ => {
+                let row = c
+                    .query_one(
+                        "SELECT jobtrack.get_statistics_cached()::text, jobtrack.get_statistics_optimized()::text,
+                                jobtrack.get_dataset_stats_cached($1)::text, jobtrack.get_dataset_stats_optimized($1)::text,
+                                ARRAY(SELECT t::text FROM jobtrack.get_recent_jobs_cached(5) AS t)::text,
+                                ARRAY(SELECT t::text FROM jobtrack.get_recent_jobs_optimized(5) AS t)::text",
+                        &[&ds],
+                    )
+                    .unwrap();
+                for (i, what) in ["statistics", "dataset stats", "recent jobs"]
+                    .iter()
+                    .enumerate()
+                {
+                    let (cached, fresh): (String, String) = (row.get(2 * i), row.get(2 * i + 1));
+                    reads += 1;
+                    if cached != fresh {
+                        mismatches += 1;
+                        if mismatches <= 3 {
+                            eprintln!("session {n}: {what} mismatch\n  cached: {cached}\n  fresh:  {fresh}");
+                        }
+                    }
+                }
+            }
+        }
+    }
+    (reads, mismatches)
+}
+
+#[test]
+fn pg_cache_stress_cached_reads_match_uncached() {
+    let _serial = serial();
+    let Some(url) = database("jobtrack_cache_stress") else {
+        return;
+    };
+    let mut setup = connect(&url);
+    for i in 0..60 {
+        create(&mut setup, &format!("pool{i}"), DATASETS[i % 3], "pending");
+    }
+    let before = stats(&mut setup);
+    const SESSIONS: u64 = 4;
+    let start = Arc::new(Barrier::new(SESSIONS as usize));
+    let handles: Vec<_> = (0..SESSIONS)
+        .map(|n| {
+            let url = url.clone();
+            let start = Arc::clone(&start);
+            thread::spawn(move || stress_session(&url, n, &start))
+        })
+        .collect();
+    let results: Vec<(u64, u64)> = handles.into_iter().map(|h| h.join().unwrap()).collect();
+    let reads: u64 = results.iter().map(|r| r.0).sum();
+    let mismatches: u64 = results.iter().map(|r| r.1).sum();
+    let after = stats(&mut setup);
+    let hits = after["hits"].as_u64().unwrap() - before["hits"].as_u64().unwrap();
+    eprintln!(
+        "pg_cache stress: {SESSIONS} sessions, {}s, {reads} checked cached reads, {hits} hits, mismatches: {mismatches}",
+        STRESS_FOR.as_secs()
+    );
+    assert!(reads > 100, "too few reads: {reads}");
+    assert_eq!(mismatches, 0, "cached reads differing from uncached ones");
+    if after["shared"] == true {
+        assert!(hits > 0, "the shared cache never hit");
+    }
+}
+
+#[test]
+fn pg_cache_prepared_transaction_counts_at_commit_prepared() {
+    let _serial = serial();
+    let Some(url) = database("jobtrack_cache_prepared") else {
+        return;
+    };
+    let mut a = connect(&url);
+    let mut b = connect(&url);
+    create(&mut a, "x1", "alpha", "pending");
+    b.batch_execute(
+        "BEGIN;
+         SELECT jobtrack.update_execution_status('x1', 'failed');
+         PREPARE TRANSACTION 'jobtrack_cache_prepared'",
+    )
+    .unwrap();
+    // Prepared, not committed: nobody sees it, cached or not, and the
+    // entries computed now must not survive COMMIT PREPARED.
+    for _ in 0..2 {
+        assert_eq!(
+            both_statistics(&mut a)["executions_by_status"]["pending"],
+            1
+        );
+        let ds = json(
+            &mut a,
+            "SELECT jobtrack.get_dataset_stats_cached('alpha')::text",
+        );
+        assert_eq!(ds["failed_jobs"], 0);
+    }
+    // COMMIT PREPARED from a third session, which runs no trigger.
+    connect(&url)
+        .batch_execute("COMMIT PREPARED 'jobtrack_cache_prepared'")
+        .unwrap();
+    assert_eq!(both_statistics(&mut a)["executions_by_status"]["failed"], 1);
+    let ds = json(
+        &mut a,
+        "SELECT jobtrack.get_dataset_stats_cached('alpha')::text",
+    );
+    assert_eq!(ds["failed_jobs"], 1);
+
+    // ROLLBACK PREPARED: the warm entry stays exact.
+    b.batch_execute(
+        "BEGIN;
+         SELECT jobtrack.update_execution_status('x1', 'done');
+         PREPARE TRANSACTION 'jobtrack_cache_prepared2'",
+    )
+    .unwrap();
+    both_statistics(&mut a);
+    connect(&url)
+        .batch_execute("ROLLBACK PREPARED 'jobtrack_cache_prepared2'")
+        .unwrap();
+    assert_eq!(both_statistics(&mut a)["executions_by_status"]["failed"], 1);
+}
+
+#[test]
+fn pg_cache_bounds_settings_and_invalidate_cache() {
+    let _serial = serial();
+    let Some(url) = database("jobtrack_cache_bounds") else {
+        return;
+    };
+    let mut a = connect(&url);
+    if !shared(&mut a) {
+        // Without shared memory nothing is stored: every call computes.
+        assert_eq!(
+            a.query_one("SELECT jobtrack.invalidate_cache()", &[])
+                .unwrap()
+                .get::<_, i32>(0),
+            0
+        );
+        assert_eq!(stats(&mut a)["size"], 0);
+        return;
+    }
+    for i in 0..60 {
+        create(
+            &mut a,
+            &format!("b{i:02}"),
+            &format!("ds{}", i % 3),
+            "pending",
+        );
+    }
+    a.query_one("SELECT jobtrack.invalidate_cache()", &[])
+        .unwrap();
+
+    // invalidate_cache(pattern): a substring of the key.
+    for ds in ["ds0", "ds1", "ds2"] {
+        a.query_one("SELECT jobtrack.get_dataset_stats_cached($1)", &[&ds])
+            .unwrap();
+    }
+    both_statistics(&mut a);
+    let dropped: i32 = a
+        .query_one("SELECT jobtrack.invalidate_cache('dataset_stats:ds1')", &[])
+        .unwrap()
+        .get(0);
+    assert_eq!(dropped, 1);
+    let dropped: i32 = a
+        .query_one("SELECT jobtrack.invalidate_cache('dataset_stats')", &[])
+        .unwrap()
+        .get(0);
+    assert_eq!(dropped, 2);
+    let dropped: i32 = a
+        .query_one("SELECT jobtrack.invalidate_cache()", &[])
+        .unwrap()
+        .get(0);
+    assert_eq!(dropped, 1, "the statistics entry");
+
+    // Off: every call computes.
+    a.batch_execute("SET jobtrack.cache_enabled = off").unwrap();
+    let before = hits(&mut a);
+    both_statistics(&mut a);
+    both_statistics(&mut a);
+    assert_eq!(hits(&mut a), before);
+    a.batch_execute("RESET jobtrack.cache_enabled").unwrap();
+
+    // A TTL of 0 stores nothing.
+    a.batch_execute("SET jobtrack.statistics_ttl = 0").unwrap();
+    both_statistics(&mut a);
+    both_statistics(&mut a);
+    assert_eq!(hits(&mut a), before);
+    a.batch_execute("RESET jobtrack.statistics_ttl").unwrap();
+
+    // 60 rows (about 20 kB) exceed cache_max_entry_size (16 kB): not stored.
+    let big = "SELECT count(*) FROM jobtrack.get_recent_jobs_cached(60)";
+    a.query_one(big, &[]).unwrap();
+    a.query_one(big, &[]).unwrap();
+    assert_eq!(hits(&mut a), before, "an oversized result was cached");
+
+    // More keys than slots: evictions, each answer still exact.
+    let capacity = stats(&mut a)["capacity"].as_u64().unwrap();
+    let evictions = stats(&mut a)["evictions"].as_u64().unwrap();
+    for i in 0..capacity + 20 {
+        let ds = format!("ds{}", i % 3);
+        let name = if i < 3 { ds } else { format!("unknown{i}") };
+        let row = a
+            .query_one(
+                "SELECT jobtrack.get_dataset_stats_cached($1) = jobtrack.get_dataset_stats_optimized($1)",
+                &[&name],
+            )
+            .unwrap();
+        assert!(row.get::<_, bool>(0));
+    }
+    let after = stats(&mut a);
+    assert_eq!(after["size"].as_u64().unwrap(), capacity);
+    assert!(after["evictions"].as_u64().unwrap() >= evictions + 20);
+}
