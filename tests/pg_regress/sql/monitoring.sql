@@ -1,34 +1,58 @@
--- The *_cached functions without a shared cache, get_cache_stats,
--- invalidate_cache, get_pool_status, get_transaction_metrics,
--- reset_transaction_metrics.
+-- The *_cached functions, get_cache_stats, invalidate_cache,
+-- get_pool_status, get_transaction_metrics, reset_transaction_metrics.
+--
+-- Two expected outputs: monitoring.out with shared_preload_libraries =
+-- 'jobtrack' (one cache for the whole server), monitoring_1.out without it
+-- (every cached call computes, a NOTICE says so once per session, and
+-- get_cache_stats() says "shared": false). The cache's counters are
+-- server-wide: the test prints what changed during it.
 \set VERBOSITY terse
 SET client_min_messages = warning;
 DROP EXTENSION IF EXISTS jobtrack;
 RESET client_min_messages;
 CREATE EXTENSION jobtrack;
 
-SELECT jobtrack.get_cache_stats();
+SELECT (SELECT array_agg(k ORDER BY k) FROM jsonb_object_keys(jobtrack.get_cache_stats()) AS k) AS keys,
+       jobtrack.get_cache_stats()->'shared' AS shared;
 SELECT jobtrack.batch_create_executions('[
   {"job_id": "e1", "pipeline_mode": "single", "dataset_name": "mnist", "preset": "fast"},
   {"job_id": "e2", "pipeline_mode": "single", "dataset_name": "mnist", "preset": "fast", "status": "done"}]');
+CREATE TEMP TABLE stats_before AS SELECT jobtrack.get_cache_stats() AS s;
+CREATE FUNCTION pg_temp.cache_delta() RETURNS TABLE (requests bigint, hits bigint, misses bigint, invalidations bigint)
+LANGUAGE sql AS $$
+    SELECT (a.s->>'total_requests')::bigint - (b.s->>'total_requests')::bigint,
+           (a.s->>'hits')::bigint - (b.s->>'hits')::bigint,
+           (a.s->>'misses')::bigint - (b.s->>'misses')::bigint,
+           (a.s->>'invalidations')::bigint - (b.s->>'invalidations')::bigint
+    FROM (SELECT jobtrack.get_cache_stats() AS s) AS a, stats_before AS b
+$$;
 
--- The first cached call of the session says, once, that the cache is not
--- shared; every call is computed and counted as a miss.
+-- Cached and uncached agree; with the shared cache the second call of each
+-- is a hit.
 SELECT jobtrack.get_statistics_cached() = jobtrack.get_statistics_optimized() AS same;
 SELECT jobtrack.get_statistics_cached() = jobtrack.get_statistics_optimized() AS same;
+SELECT jobtrack.get_dataset_stats_cached('mnist') = jobtrack.get_dataset_stats_optimized('mnist') AS same;
 SELECT jobtrack.get_dataset_stats_cached('mnist') = jobtrack.get_dataset_stats_optimized('mnist') AS same;
 SELECT jobtrack.get_dataset_stats_cached(NULL) IS NULL AS strict;
 SELECT (SELECT array_agg(job_id ORDER BY ordinality) FROM jobtrack.get_recent_jobs_cached() WITH ORDINALITY)
      = (SELECT array_agg(job_id ORDER BY ordinality) FROM jobtrack.get_recent_jobs_optimized() WITH ORDINALITY) AS same;
 SELECT count(*) FROM jobtrack.get_recent_jobs_cached(1);
 SELECT * FROM jobtrack.get_recent_jobs_cached(10001);
--- A committed change is seen at once.
+SELECT * FROM pg_temp.cache_delta();
+-- A committed change is seen at once (and the entries it affects are
+-- replaced when next stored).
 SELECT jobtrack.update_execution_status('e1', 'failed');
 SELECT jobtrack.get_statistics_cached()->'executions_by_status' AS by_status;
-SELECT jobtrack.get_cache_stats();
+SELECT jobtrack.get_dataset_stats_cached('mnist')->'failed_jobs' AS failed_jobs;
+SELECT * FROM pg_temp.cache_delta();
+-- This database's entries: statistics, dataset_stats:mnist, recent_jobs:10,
+-- recent_jobs:1.
+SELECT jobtrack.invalidate_cache('recent_jobs');
 SELECT jobtrack.invalidate_cache();
 SELECT jobtrack.invalidate_cache('statistics');
-SELECT jobtrack.get_cache_stats()->'invalidations' AS invalidations;
+SELECT * FROM pg_temp.cache_delta();
+-- Settings.
+SELECT name, setting, unit, context FROM pg_settings WHERE name LIKE 'jobtrack.%' ORDER BY name;
 
 -- Sessions of this database: this one at least, running this statement.
 SELECT p->>'backend' AS backend,
