@@ -702,3 +702,69 @@ fn pg_cache_bounds_settings_and_invalidate_cache() {
     assert_eq!(after["size"].as_u64().unwrap(), capacity);
     assert!(after["evictions"].as_u64().unwrap() >= evictions + 20);
 }
+
+/// Reconnects until the server accepts connections again (after a crash
+/// restart).
+fn reconnect(url: &str) -> Client {
+    let deadline = Instant::now() + Duration::from_secs(60);
+    loop {
+        if let Ok(mut c) = Client::connect(url, NoTls) {
+            if c.simple_query("SELECT 1").is_ok() {
+                return c;
+            }
+        }
+        assert!(Instant::now() < deadline, "the server did not come back");
+        thread::sleep(Duration::from_millis(200));
+    }
+}
+
+#[test]
+fn pg_cache_survives_a_crash_restart() {
+    let _serial = serial();
+    let Some(url) = database("jobtrack_cache_crash") else {
+        return;
+    };
+    let mut a = connect(&url);
+    create(&mut a, "c1", "alpha", "pending");
+    both_statistics(&mut a);
+    both_statistics(&mut a);
+    // A backend killed by a signal makes the postmaster reset shared memory
+    // and restart every session: the cache starts empty, and every function
+    // stays exact. The test cluster commits asynchronously: a checkpoint
+    // first, so that crash recovery keeps what was committed.
+    a.batch_execute("CHECKPOINT").unwrap();
+    let victim = connect(&url);
+    let pid: i32 = a
+        .query_one(
+            "SELECT pid FROM pg_stat_activity WHERE pid <> pg_backend_pid() AND datname = current_database() LIMIT 1",
+            &[],
+        )
+        .unwrap()
+        .get(0);
+    let killed = std::process::Command::new("kill")
+        .args(["-KILL", &pid.to_string()])
+        .status()
+        .expect("run kill");
+    if !killed.success() {
+        eprintln!(
+            "pg_cache: cannot signal the server's processes (another OS user); crash test skipped"
+        );
+        return;
+    }
+    drop(victim);
+    let mut a = reconnect(&url);
+    let after = stats(&mut a);
+    if after["shared"] == true {
+        assert_eq!(after["size"], 0, "shared memory was re-initialised");
+        assert_eq!(after["hits"], 0);
+    }
+    connect(&url)
+        .query_one("SELECT jobtrack.update_execution_status('c1', 'done')", &[])
+        .unwrap();
+    for _ in 0..3 {
+        assert_eq!(both_statistics(&mut a)["executions_by_status"]["done"], 1);
+    }
+    if after["shared"] == true {
+        assert!(hits(&mut a) > 0, "the cache works again after the restart");
+    }
+}
