@@ -403,7 +403,9 @@ fn cleanup_old_jobs(days: default!(i32, 30), keep_failed: default!(bool, true)) 
     })
 }
 
-/// Rebuilds the summary table from the base tables; returns its row count.
+/// Rebuilds every derived table from the base tables — the summary table
+/// `job_summary_cache` and the statistics counters `job_counters` — and
+/// returns the summary table's row count.
 #[pg_extern(schema = "jobtrack", volatile, parallel_unsafe)]
 #[search_path(jobtrack, pg_catalog, pg_temp)]
 fn refresh_job_cache() -> i64 {
