@@ -35,6 +35,8 @@ query! {
     UPDATE_PROGRESS = "update_progress.sql";
     /// Deletes old terminal jobs.
     CLEANUP = "cleanup.sql";
+    /// Locks the base tables for a rebuild.
+    REFRESH_LOCK = "refresh_lock.sql";
     /// Rebuilds the summary table and the counters.
     REFRESH = "refresh.sql";
     /// The counters and a recount, side by side.

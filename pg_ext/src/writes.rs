@@ -411,6 +411,11 @@ fn cleanup_old_jobs(days: default!(i32, 30), keep_failed: default!(bool, true)) 
 fn refresh_job_cache() -> i64 {
     measured("refresh_job_cache", || {
         Spi::connect_mut(|client| {
+            // Two calls: the rebuild's snapshot must be taken after the
+            // lock is granted (refresh_lock.sql).
+            client
+                .update(queries::REFRESH_LOCK, None, &[])
+                .map_err(spi)?;
             client.update(queries::REFRESH, None, &[]).map_err(spi)?;
             let mut table = client
                 .update(

@@ -1,7 +1,6 @@
 -- refresh_job_cache(): rebuild the summary table and the statistics
--- counters from the base tables. SHARE locks keep writers out (readers go
--- on) so that the rebuild is exact. The recount goes to shard 0.
-LOCK TABLE jobtrack.executions, jobtrack.variations IN SHARE MODE;
+-- counters from the base tables, after refresh_lock.sql. The recount goes
+-- to shard 0.
 DELETE FROM jobtrack.job_summary_cache;
 INSERT INTO jobtrack.job_summary_cache
     (job_id, job_type, status, dataset_name, preset, start_time,
