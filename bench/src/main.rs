@@ -168,6 +168,15 @@ fn run(args: &Args) -> Res<()> {
         c.batch_execute("VACUUM ANALYZE")?;
         let write_cost = pg::write_cost(&args.pg_url, &mut c, &w, args.smoke)?;
         c.batch_execute("VACUUM ANALYZE")?;
+        println!("== {jobs} jobs: PostgreSQL counters under 4 writers");
+        let seconds = if args.smoke { 1 } else { args.pgbench_seconds };
+        let counter_writers = pgbench::counter_writers(
+            &mut c,
+            pg::DATABASE,
+            seconds,
+            if args.smoke { 20 } else { 500 },
+        )?;
+        c.batch_execute("VACUUM ANALYZE")?;
         drop(c);
         println!("== {jobs} jobs: pgbench");
         let seconds = if args.smoke { 1 } else { args.pgbench_seconds };
@@ -187,6 +196,7 @@ fn run(args: &Args) -> Res<()> {
             postgres,
             pgbench,
             write_cost,
+            counter_writers,
             sqlite,
             mismatches,
         });

@@ -4,7 +4,7 @@
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
-use crate::report::Throughput;
+use crate::report::{Throughput, WriterRun};
 use crate::Res;
 
 const SCRIPTS: [(&str, &str); 5] = [
@@ -113,8 +113,164 @@ pub fn run(database: &str, executions: usize, seconds: u32) -> Res<Vec<Throughpu
     Ok(out)
 }
 
+const COUNTER_WRITER: &str = include_str!("../pgbench/counter_writer.sql");
+
+/// The trigger functions whose counter step the "without counters" variant
+/// removes, and the shard function the "one row per key" variant replaces.
+const COUNTER_FUNCTIONS: &str = "SELECT p.proname::text, pg_get_functiondef(p.oid)
+     FROM pg_proc AS p
+     WHERE p.pronamespace = 'jobtrack'::regnamespace
+       AND p.proname IN ('summary_after_insert', 'summary_after_update',
+                         'summary_after_delete', 'summary_after_truncate', 'counter_shard')
+     ORDER BY 1";
+
+/// `def` without its counter maintenance: the lines from `-- counters: begin`
+/// to `-- counters: end` (schema.sql marks them) removed.
+fn without_counters(def: &str) -> String {
+    let mut out = String::new();
+    let mut inside = false;
+    for line in def.lines() {
+        match line.trim() {
+            "-- counters: begin" => inside = true,
+            "-- counters: end" => inside = false,
+            _ if !inside => {
+                out.push_str(line);
+                out.push('\n');
+            }
+            _ => {}
+        }
+    }
+    out
+}
+
+/// Four concurrent writers on one dataset (issue 6): pgbench, 4 clients,
+/// one status change per transaction, with the statistics counters as
+/// installed (a shard per session), without the counter step (the summary
+/// triggers' counter blocks removed: the same schema otherwise), and with
+/// one counter row per key (counter_shard() replaced by 0: the hot row the
+/// shards avoid). Each variant runs twice, interleaved; the better run
+/// counts. Everything is restored and the counters rebuilt afterwards, and
+/// verify_statistics() must then be empty.
+pub fn counter_writers(
+    c: &mut postgres::Client,
+    database: &str,
+    seconds: u32,
+    per_client: usize,
+) -> Res<Vec<WriterRun>> {
+    const CLIENTS: u32 = 4;
+    c.query_one(
+        "SELECT jobtrack.batch_create_executions(
+             (SELECT jsonb_agg(jsonb_build_object(
+                         'job_id', 'hot-' || cl || '-' || n, 'pipeline_mode', 'single',
+                         'dataset_name', 'hot-writers', 'preset', 'p'))
+              FROM generate_series(0, $1 - 1) AS cl, generate_series(0, $2 - 1) AS n))",
+        &[&(CLIENTS as i32), &(per_client as i32)],
+    )?;
+    c.batch_execute("VACUUM ANALYZE")?;
+    let originals: Vec<(String, String)> = c
+        .query(COUNTER_FUNCTIONS, &[])?
+        .iter()
+        .map(|r| (r.get(0), r.get(1)))
+        .collect();
+    if originals.len() != 5
+        || !originals
+            .iter()
+            .any(|(_, d)| d.contains("-- counters: begin"))
+    {
+        return Err("the counter functions or their markers were not found".into());
+    }
+    let restore = |c: &mut postgres::Client| -> Res<()> {
+        for (_, def) in &originals {
+            c.batch_execute(def)?;
+        }
+        Ok(())
+    };
+    let pgbench = pgbench_path()?;
+    let dir = std::env::temp_dir().join(format!("jobtrack-writers-{}", std::process::id()));
+    std::fs::create_dir_all(&dir)?;
+    let script = dir.join("counter_writer.sql");
+    std::fs::write(&script, COUNTER_WRITER)?;
+    let variants = [
+        "with counters (a shard per session)",
+        "without counters (counter step removed)",
+        "with counters, one row per key (no shards)",
+    ];
+    let mut best = [0f64; 3];
+    let result = (|| -> Res<()> {
+        for _round in 0..2 {
+            for (i, variant) in variants.iter().enumerate() {
+                restore(c)?;
+                match i {
+                    1 => {
+                        for (name, def) in &originals {
+                            if name.starts_with("summary_after_") {
+                                c.batch_execute(&without_counters(def))?;
+                            }
+                        }
+                    }
+                    2 => c.batch_execute(
+                        "CREATE OR REPLACE FUNCTION jobtrack.counter_shard() RETURNS smallint
+                         LANGUAGE sql STABLE AS 'SELECT 0::smallint'",
+                    )?,
+                    _ => {}
+                }
+                eprintln!("  pgbench: {variant}, {CLIENTS} clients, {seconds} s");
+                let out = Command::new(&pgbench)
+                    .args(["-n", "-M", "prepared"])
+                    .args(["-c", &CLIENTS.to_string(), "-j", &CLIENTS.to_string()])
+                    .args(["-T", &seconds.to_string()])
+                    .args(["-D", &format!("per_client={per_client}")])
+                    .arg("-f")
+                    .arg(&script)
+                    .arg(database)
+                    .output()?;
+                let stdout = String::from_utf8_lossy(&out.stdout);
+                if !out.status.success() {
+                    return Err(format!(
+                        "pgbench failed on {variant}: {}\n{stdout}",
+                        String::from_utf8_lossy(&out.stderr)
+                    )
+                    .into());
+                }
+                let tps =
+                    tps(&stdout).ok_or_else(|| format!("no tps in pgbench output:\n{stdout}"))?;
+                best[i] = best[i].max(tps);
+            }
+        }
+        Ok(())
+    })();
+    let _ = std::fs::remove_dir_all(&dir);
+    restore(c)?;
+    result?;
+    c.query_one("SELECT jobtrack.refresh_job_cache()", &[])?;
+    let differences: i64 = c
+        .query_one("SELECT count(*) FROM jobtrack.verify_statistics()", &[])?
+        .get(0);
+    if differences != 0 {
+        return Err(format!("{differences} counter differences after the writer runs").into());
+    }
+    Ok(variants
+        .iter()
+        .zip(best)
+        .map(|(variant, tps)| WriterRun {
+            variant: (*variant).to_owned(),
+            clients: CLIENTS,
+            seconds,
+            tps,
+            vs_without_counters: tps / best[1],
+        })
+        .collect())
+}
+
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn strips_the_counter_blocks() {
+        let def =
+            "BEGIN\n    x;\n    -- counters: begin\n    y;\n    -- counters: end\n    z;\nEND\n";
+        assert_eq!(super::without_counters(def), "BEGIN\n    x;\n    z;\nEND\n");
+    }
+
     #[test]
     fn reads_tps() {
         let out = "latency average = 0.1 ms\ntps = 9876.543210 (without initial connection time)\n";

@@ -57,6 +57,18 @@ pub struct WriteCost {
     pub cost_vs_pk_only: f64,
 }
 
+/// Throughput of four concurrent writers on one dataset, with and without
+/// the statistics counters (issue 6).
+#[derive(Debug, Clone, Serialize)]
+pub struct WriterRun {
+    pub variant: String,
+    pub clients: u32,
+    pub seconds: u32,
+    pub tps: f64,
+    /// tps / the "without counters" tps.
+    pub vs_without_counters: f64,
+}
+
 /// Everything measured at one size.
 #[derive(Debug, Clone, Serialize)]
 pub struct SizeReport {
@@ -66,6 +78,7 @@ pub struct SizeReport {
     pub postgres: Vec<Row>,
     pub pgbench: Vec<Throughput>,
     pub write_cost: Vec<WriteCost>,
+    pub counter_writers: Vec<WriterRun>,
     pub sqlite: Vec<Row>,
     /// Differences between variants' answers (empty when they agree).
     pub mismatches: Vec<String>,
@@ -168,6 +181,56 @@ fn rows_table(out: &mut String, rows: &[Row], ceiling_name: &str) {
     }
 }
 
+fn median_of(rows: &[Row], operation: &str, variant: &str) -> Option<f64> {
+    rows.iter()
+        .find(|r| r.operation == operation && r.variant == variant)
+        .map(|r| r.summary.median_ms)
+}
+
+/// Issue 6's three measured points side by side, over every size of the
+/// run: get_statistics_optimized() against its time at the smallest size
+/// and against the plain-SQL two-aggregate statistics ("after"), and four
+/// writers' throughput with the counters against without.
+fn counters_summary(out: &mut String, report: &Report) {
+    let Some(smallest) = report.sizes.iter().min_by_key(|s| s.jobs) else {
+        return;
+    };
+    let base = median_of(&smallest.postgres, "statistics", "jobtrack");
+    out.push_str(
+        "## Statistics in constant time (PostgreSQL counters)\n\n\
+         | jobs | get_statistics_optimized() | vs its time at the smallest size | plain SQL, \
+         2 aggregates | plain SQL / jobtrack | 4 writers, TPS with / without counters | \
+         one row per key / without |\n\
+         |---:|---:|---:|---:|---:|---:|---:|\n",
+    );
+    for s in &report.sizes {
+        let jobtrack = median_of(&s.postgres, "statistics", "jobtrack");
+        let after = median_of(&s.postgres, "statistics", "after");
+        let writers = |prefix: &str| {
+            s.counter_writers
+                .iter()
+                .find(|r| r.variant.starts_with(prefix))
+                .map(|r| r.vs_without_counters)
+        };
+        let _ = writeln!(
+            out,
+            "| {} | {} | {} | {} | {} | {} | {} |",
+            thousands(s.jobs),
+            jobtrack.map_or("—".to_owned(), human_ms),
+            ratio(jobtrack.zip(base).map(|(j, b)| j / b)),
+            after.map_or("—".to_owned(), human_ms),
+            ratio(after.zip(jobtrack).map(|(a, j)| a / j)),
+            ratio(writers("with counters (")),
+            ratio(writers("with counters, one row")),
+        );
+    }
+    out.push_str(
+        "\nTargets (issue 6): at 1,000,000 jobs the statistics take at most 2× their time at \
+         10,000 and are at least 100× faster than the plain-SQL two-aggregate approach; four \
+         writers on one dataset keep at least 0.80× of their throughput without the counters.\n\n",
+    );
+}
+
 /// The Markdown report.
 pub fn markdown(report: &Report) -> String {
     let mut out = String::new();
@@ -188,6 +251,7 @@ pub fn markdown(report: &Report) -> String {
         let _ = writeln!(out, "- {n}");
     }
     out.push('\n');
+    counters_summary(&mut out, report);
     for s in &report.sizes {
         let _ = writeln!(
             out,
@@ -230,6 +294,21 @@ pub fn markdown(report: &Report) -> String {
                 human_ms(w.summary.median_ms),
                 w.jobs_per_second,
                 ratio(Some(w.cost_vs_pk_only))
+            );
+        }
+        out.push_str(
+            "\n### PostgreSQL: 4 concurrent writers on one dataset (pgbench, one status change \
+             per transaction)\n\n\
+             | variant | clients | TPS | vs without counters |\n|---|---:|---:|---:|\n",
+        );
+        for r in &s.counter_writers {
+            let _ = writeln!(
+                out,
+                "| {} | {} | {:.0} | {} |",
+                r.variant,
+                r.clients,
+                r.tps,
+                ratio(Some(r.vs_without_counters))
             );
         }
         out.push_str("\n### SQLite: one call in process (JobStore on a WAL file)\n\n");

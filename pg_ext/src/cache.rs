@@ -14,7 +14,7 @@
 //! nor receive results that lack it, and readers after it never receive
 //! results from before it.
 //!
-//! Writers are found by statement-level triggers on the three tables (so
+//! Writers are found by statement-level triggers on the four tables (so
 //! plain SQL and `TRUNCATE` count), which note the change in this session
 //! ([`cache_note_change`]); the transaction callback records it at
 //! `PRE_COMMIT` or `PRE_PREPARE`, the last moments before the writer can
@@ -37,8 +37,7 @@
 //! function does, raising the same permission error or returning the rows
 //! the policies allow. Every role that passes the check reads the same rows,
 //! so entries need no role in their key. Their scope is the database and the
-//! OID of `jobtrack.job_summary_cache` (a re-created extension starts
-//! afresh).
+//! OID of `jobtrack.executions` (a re-created extension starts afresh).
 //!
 //! Without preload there is no shared memory: the `*_cached` functions
 //! compute every call, count a miss per session, and a NOTICE once per
@@ -67,7 +66,12 @@ static RECENT_JOBS_TTL: GucSetting<i32> = GucSetting::<i32>::new(ttl::RECENT_JOB
 
 /// The tables the cached functions read: a hit needs `SELECT` on each and
 /// row-level security on none.
-const READ_TABLES: [&std::ffi::CStr; 3] = [c"executions", c"variations", c"job_summary_cache"];
+const READ_TABLES: [&std::ffi::CStr; 4] = [
+    c"executions",
+    c"variations",
+    c"job_summary_cache",
+    c"job_counters",
+];
 
 /// Changes of the current transaction noted by the triggers.
 #[derive(Clone, Copy, Default)]
@@ -237,7 +241,9 @@ fn ticket(h: &shared::Header) -> Option<Ticket> {
             {
                 return None;
             }
-            relation = relid;
+            if relation == pg_sys::InvalidOid {
+                relation = relid;
+            }
         }
         let next = pg_sys::ReadNextFullTransactionId().value;
         h.start_logs(next);

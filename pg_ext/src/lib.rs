@@ -11,6 +11,7 @@
 use pgrx::prelude::*;
 
 mod cache;
+mod counters;
 mod error;
 mod metrics;
 mod monitoring;

@@ -9,9 +9,9 @@ macro_rules! query {
 }
 
 query! {
-    /// Counts per kind and status.
+    /// Counter sums per kind and status.
     STATISTICS = "statistics.sql";
-    /// Aggregates of one dataset.
+    /// Counter sums and extremes of one dataset.
     DATASET_STATS = "dataset_stats.sql";
     /// Job rows, newest created_at first.
     ALL_JOBS = "all_jobs.sql";
@@ -35,8 +35,12 @@ query! {
     UPDATE_PROGRESS = "update_progress.sql";
     /// Deletes old terminal jobs.
     CLEANUP = "cleanup.sql";
-    /// Rebuilds the summary table.
+    /// Locks the base tables for a rebuild.
+    REFRESH_LOCK = "refresh_lock.sql";
+    /// Rebuilds the summary table and the counters.
     REFRESH = "refresh.sql";
+    /// The counters and a recount, side by side.
+    VERIFY_STATISTICS = "verify_statistics.sql";
     /// Sessions of the current database.
     POOL_STATUS = "pool_status.sql";
 }

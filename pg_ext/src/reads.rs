@@ -3,38 +3,50 @@
 //! (in `cache`) through the cache.
 
 use jobtrack_core::{
-    check_limit, DatasetAggregate, DatasetStats, Error, Job, JobType, KindAggregate, RunningJob,
+    check_limit, Counts, DatasetAggregate, DatasetStats, Error, Job, JobType, RunningJob,
     Statistics, Status,
 };
 use pgrx::datum::TimestampWithTimeZone;
 use pgrx::prelude::*;
+use pgrx::spi::SpiHeapTupleData;
 
 use crate::error::{spi, OrRaise};
 use crate::rows::{self, from_pg, get, req};
 use crate::{queries, statement_read};
 
-/// Statistics over every job.
+/// Statistics over every job, from the counters alone (summed over
+/// datasets and shards in SQL): the cost depends on the number of datasets,
+/// not of jobs.
 pub fn statistics() -> Result<Statistics, Error> {
     Spi::connect(|client| {
-        let mut executions = KindAggregate::default();
-        let mut variations = KindAggregate::default();
-        for row in statement_read::select(client, queries::STATISTICS, &[])? {
-            let kind = match req::<String>(&row, 1)?.parse::<JobType>()? {
-                JobType::Execution => &mut executions,
-                JobType::Variation => &mut variations,
-            };
-            let status = req::<String>(&row, 2)?.parse::<Status>()?;
-            kind.by_status.insert(status, req(&row, 3)?);
-            kind.successful += req::<i64>(&row, 4)?;
-            kind.failed += req::<i64>(&row, 5)?;
-            kind.duration_sum += req::<f64>(&row, 6)?;
-            kind.duration_count += req::<i64>(&row, 7)?;
-        }
-        Ok(Statistics::from_parts(executions, variations))
+        let rows = statement_read::select(client, queries::STATISTICS, &[])?
+            .iter()
+            .map(|row| {
+                Ok((
+                    req::<String>(row, 1)?.parse::<JobType>()?,
+                    req::<String>(row, 2)?.parse::<Status>()?,
+                    counts(row, 3)?,
+                ))
+            })
+            .collect::<Result<Vec<_>, Error>>()?;
+        Ok(Statistics::from_counters(rows))
     })
 }
 
-/// Statistics of one dataset; zeros and nulls for an unknown one.
+/// The five counter values in columns `first`.. of a row.
+pub fn counts(row: &SpiHeapTupleData, first: usize) -> Result<Counts, Error> {
+    Ok(Counts {
+        jobs: req(row, first)?,
+        successful: req(row, first + 1)?,
+        failed: req(row, first + 2)?,
+        duration_count: req(row, first + 3)?,
+        duration_micros_sum: req(row, first + 4)?,
+    })
+}
+
+/// Statistics of one dataset; zeros and nulls for an unknown one. Counts and
+/// the average come from the dataset's counter rows, the extremes from one
+/// index seek each.
 pub fn dataset_stats(dataset_name: &str) -> Result<DatasetStats, Error> {
     Spi::connect(|client| {
         let row = statement_read::select(client, queries::DATASET_STATS, &[dataset_name.into()])?
@@ -42,16 +54,11 @@ pub fn dataset_stats(dataset_name: &str) -> Result<DatasetStats, Error> {
             .next()
             .ok_or_else(|| Error::database("XX000", "jobtrack: an aggregate returned no row"))?;
         let aggregate = DatasetAggregate {
-            executions: req(&row, 1)?,
-            variations: req(&row, 2)?,
-            successful: req(&row, 3)?,
-            failed: req(&row, 4)?,
-            duration_sum: req(&row, 5)?,
-            duration_count: req(&row, 6)?,
-            min_duration: get(&row, 7)?,
-            max_duration: get(&row, 8)?,
-            first_run: get::<TimestampWithTimeZone>(&row, 9)?.map(from_pg),
-            last_run: get::<TimestampWithTimeZone>(&row, 10)?.map(from_pg),
+            min_duration: get(&row, 11)?,
+            max_duration: get(&row, 12)?,
+            first_run: get::<TimestampWithTimeZone>(&row, 13)?.map(from_pg),
+            last_run: get::<TimestampWithTimeZone>(&row, 14)?.map(from_pg),
+            ..DatasetAggregate::from_counters(counts(&row, 1)?, counts(&row, 6)?)
         };
         Ok(DatasetStats::from_parts(dataset_name, aggregate))
     })

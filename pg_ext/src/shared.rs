@@ -82,8 +82,8 @@ struct EntryHead {
     key_len: u16,
     value_len: u32,
     database: pg_sys::Oid,
-    /// The OID of `jobtrack.job_summary_cache`: a re-created extension
-    /// starts afresh.
+    /// The OID of `jobtrack.executions`: a re-created extension starts
+    /// afresh.
     scope: pg_sys::Oid,
     /// The log's `seq` when stored.
     seq: u64,
@@ -97,7 +97,7 @@ struct EntryHead {
 pub struct Scope {
     /// `MyDatabaseId`.
     pub database: pg_sys::Oid,
-    /// The OID of `jobtrack.job_summary_cache`.
+    /// The OID of `jobtrack.executions`.
     pub relation: pg_sys::Oid,
 }
 

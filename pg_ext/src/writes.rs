@@ -403,12 +403,19 @@ fn cleanup_old_jobs(days: default!(i32, 30), keep_failed: default!(bool, true)) 
     })
 }
 
-/// Rebuilds the summary table from the base tables; returns its row count.
+/// Rebuilds every derived table from the base tables — the summary table
+/// `job_summary_cache` and the statistics counters `job_counters` — and
+/// returns the summary table's row count.
 #[pg_extern(schema = "jobtrack", volatile, parallel_unsafe)]
 #[search_path(jobtrack, pg_catalog, pg_temp)]
 fn refresh_job_cache() -> i64 {
     measured("refresh_job_cache", || {
         Spi::connect_mut(|client| {
+            // Two calls: the rebuild's snapshot must be taken after the
+            // lock is granted (refresh_lock.sql).
+            client
+                .update(queries::REFRESH_LOCK, None, &[])
+                .map_err(spi)?;
             client.update(queries::REFRESH, None, &[]).map_err(spi)?;
             let mut table = client
                 .update(

@@ -24,9 +24,13 @@ COMMENT ON FUNCTION jobtrack.batch_update_variation_status(jsonb) IS
 COMMENT ON FUNCTION jobtrack.cleanup_old_jobs(integer, boolean) IS
     'Deletes jobs in a terminal status created more than days days ago (keeping failed ones when keep_failed); never an active job';
 COMMENT ON FUNCTION jobtrack.refresh_job_cache() IS
-    'Rebuilds the summary table job_summary_cache from the base tables; returns its row count';
+    'Rebuilds the summary table job_summary_cache and the statistics counters job_counters from the base tables; returns the summary table''s row count';
+COMMENT ON FUNCTION jobtrack.verify_statistics() IS
+    'Differences between the statistics counters and a full recount of the base tables, one row per (job_type, dataset_name, status); empty when all is well (a full scan)';
+COMMENT ON FUNCTION jobtrack.counter_shard() IS
+    'The statistics counter shard (0..15) this session writes: its backend slot modulo 16, so that concurrent writers do not share counter rows';
 COMMENT ON FUNCTION jobtrack.get_statistics_optimized() IS
-    'Statistics over all jobs: counts by kind and status, successes, failures, success rate, average durations';
+    'Statistics over all jobs: counts by kind and status, successes, failures, success rate, average durations; read from the counters job_counters alone';
 COMMENT ON FUNCTION jobtrack.get_statistics_cached() IS
     'get_statistics_optimized() through the result cache';
 COMMENT ON FUNCTION jobtrack.get_dataset_stats_optimized(text) IS
@@ -48,20 +52,22 @@ COMMENT ON FUNCTION jobtrack.invalidate_cache(text) IS
 COMMENT ON FUNCTION jobtrack.get_pool_status() IS
     'Client sessions of the current database: total, active, idle, idle in transaction, waiting for a lock; max_connections';
 COMMENT ON FUNCTION jobtrack.get_transaction_metrics() IS
-    'Per write function: calls, successes, durations in seconds, in this session since the last reset';
+    'Per write function: calls, successes, durations in seconds since the last reset; server-wide when the library is preloaded, else this session''s';
 COMMENT ON FUNCTION jobtrack.reset_transaction_metrics() IS
-    'Forgets this session''s transaction metrics';
+    'Forgets the transaction metrics (server-wide when the library is preloaded)';
 COMMENT ON FUNCTION jobtrack.summary_after_insert() IS
-    'Trigger: mirrors inserted jobs into job_summary_cache';
+    'Trigger: mirrors inserted jobs into job_summary_cache and adds them to job_counters';
 COMMENT ON FUNCTION jobtrack.summary_after_update() IS
-    'Trigger: mirrors updated jobs into job_summary_cache';
+    'Trigger: mirrors updated jobs into job_summary_cache and moves their counts in job_counters';
 COMMENT ON FUNCTION jobtrack.summary_after_delete() IS
-    'Trigger: removes deleted jobs from job_summary_cache';
+    'Trigger: removes deleted jobs from job_summary_cache and job_counters';
 COMMENT ON FUNCTION jobtrack.summary_after_truncate() IS
-    'Trigger: removes the truncated kind from job_summary_cache';
+    'Trigger: removes the truncated kind from job_summary_cache and job_counters';
 COMMENT ON FUNCTION jobtrack.cache_note_change(text[]) IS
     'Trigger helper: notes that the current transaction changed jobs (in the datasets named; NULL: any dataset), published to the shared cache just before the transaction commits';
 COMMENT ON FUNCTION jobtrack.cache_after_write() IS
     'Trigger: notes a change of jobs for the shared result cache';
 COMMENT ON FUNCTION jobtrack.cache_after_summary_write() IS
     'Trigger: notes a change of the summary table, and of which datasets, for the shared result cache';
+COMMENT ON FUNCTION jobtrack.cache_after_counters_write() IS
+    'Trigger: notes a direct change of job_counters (not through the summary triggers) for the shared result cache';

@@ -39,7 +39,9 @@ CREATE TABLE jobtrack.executions (
     current_step     integer CHECK (current_step >= 0),
     start_time       timestamptz CHECK (isfinite(start_time)),
     end_time         timestamptz CHECK (isfinite(end_time)),
-    duration_seconds double precision,
+    -- Within ±1e12 s (31,000 years): the statistics counters sum durations as
+    -- whole microseconds in a bigint. Also refuses NaN and infinity.
+    duration_seconds double precision CHECK (duration_seconds BETWEEN -1e12 AND 1e12),
     success          boolean,
     error_message    text,
     output_path      text,
@@ -73,7 +75,7 @@ CREATE TABLE jobtrack.variations (
     current_step         integer CHECK (current_step >= 0),
     start_time           timestamptz CHECK (isfinite(start_time)),
     end_time             timestamptz CHECK (isfinite(end_time)),
-    duration_seconds     double precision,
+    duration_seconds     double precision CHECK (duration_seconds BETWEEN -1e12 AND 1e12),
     success              boolean,
     error_message        text,
     output_path          text,
@@ -97,6 +99,81 @@ CREATE TABLE jobtrack.job_summary_cache (
     -- the job's updated_at
     last_updated     timestamptz NOT NULL
 );
+
+-- Statistics in constant time: per (dataset, job type, status) the number of
+-- jobs, how many succeeded (success = true) and failed (success = false), and
+-- the count and sum of their durations, kept by the summary triggers below in
+-- the same transaction as every write — jobtrack's functions and plain SQL
+-- alike — so a rolled-back transaction or savepoint takes its counter changes
+-- with it. get_statistics_optimized() reads only this table: its size depends
+-- on the number of datasets, not of jobs.
+--
+-- Exact: every value is an integer, durations included (whole microseconds,
+-- each duration rounded once, as in SQLite: round(duration_seconds * 1e6) on
+-- the double, the same product SQLite computes), so adding a job and taking
+-- it away again restores a counter exactly, where a floating-point sum would
+-- drift. A bigint overflow fails the write instead of wrapping.
+--
+-- No hot row: each key has up to 16 shard rows, and a session always writes
+-- the shard jobtrack.counter_shard() gives it (its backend slot modulo 16;
+-- backend slots are unique among the live sessions and handed out lowest
+-- first, so up to 16 writing sessions each get a row of their own). A row
+-- lock on a counter is held until commit, so one row per key would make
+-- every writer of a dataset and status queue behind the others' commits;
+-- with shards they do not meet. Readers sum over the shards (at most 16 rows
+-- per key). An append-only delta table would avoid row locks altogether,
+-- but every read would then fold or scan deltas, and the folding needs a
+-- background worker or locks of its own; shards keep reads a plain sum.
+--
+-- A shard row whose values all fall to zero is deleted by the trigger that
+-- zeroed it, so the table holds only the keys that have jobs (a dataset that
+-- is gone leaves nothing behind). Within one statement the counter rows are
+-- locked in key order, so concurrent statements cannot deadlock on them.
+CREATE TABLE jobtrack.job_counters (
+    dataset_name        text NOT NULL,
+    job_type            text NOT NULL CHECK (job_type IN ('execution', 'variation')),
+    status              text NOT NULL
+                        CHECK (status IN ('pending', 'in_queue', 'preparing_dataset',
+                                          'configuring_preset', 'ready_for_training',
+                                          'training', 'generating_preview',
+                                          'done', 'failed', 'cancelled')),
+    -- refresh_job_cache() writes its recount to shard 0.
+    shard               smallint NOT NULL DEFAULT 0 CHECK (shard BETWEEN 0 AND 15),
+    -- No CHECK (jobs >= 0) and the like: a counter someone damaged by hand
+    -- must not make every later write fail; verify_statistics() shows it,
+    -- refresh_job_cache() repairs it.
+    jobs                bigint NOT NULL,
+    successful          bigint NOT NULL,
+    failed              bigint NOT NULL,
+    duration_count      bigint NOT NULL,
+    duration_micros_sum bigint NOT NULL,
+    -- dataset_name first: get_dataset_stats_optimized reads one dataset.
+    PRIMARY KEY (dataset_name, job_type, status, shard)
+);
+
+-- What the counters must hold, recounted from the base tables (a full scan):
+-- refresh_job_cache() rebuilds the counters from it, verify_statistics()
+-- compares them with it.
+CREATE VIEW jobtrack.job_counters_recount AS
+SELECT dataset_name, 'execution'::text AS job_type, status,
+       count(*) AS jobs,
+       count(*) FILTER (WHERE success) AS successful,
+       count(*) FILTER (WHERE NOT success) AS failed,
+       count(duration_seconds) AS duration_count,
+       COALESCE(sum(round(duration_seconds * 1e6::double precision)::bigint), 0)::bigint
+           AS duration_micros_sum
+FROM jobtrack.executions
+GROUP BY dataset_name, status
+UNION ALL
+SELECT dataset_name, 'variation'::text AS job_type, status,
+       count(*) AS jobs,
+       count(*) FILTER (WHERE success) AS successful,
+       count(*) FILTER (WHERE NOT success) AS failed,
+       count(duration_seconds) AS duration_count,
+       COALESCE(sum(round(duration_seconds * 1e6::double precision)::bigint), 0)::bigint
+           AS duration_micros_sum
+FROM jobtrack.variations
+GROUP BY dataset_name, status;
 
 -- ----------------------------------------------------------------- indexes
 -- Each index serves one runtime query (sql/pg/queries/); the pg_regress test
@@ -123,15 +200,15 @@ CREATE INDEX executions_cleanup_idx ON jobtrack.executions (created_at)
 CREATE INDEX variations_cleanup_idx ON jobtrack.variations (created_at)
     WHERE status IN ('done', 'failed', 'cancelled');
 
--- get_statistics_optimized: covering, so the counts per kind and status come
--- from an index-only scan.
-CREATE INDEX job_summary_cache_stats_idx ON jobtrack.job_summary_cache (job_type, status)
-    INCLUDE (success, duration_seconds);
-
--- get_dataset_stats_optimized: composite on the dataset, covering the
--- aggregated columns.
-CREATE INDEX job_summary_cache_dataset_idx ON jobtrack.job_summary_cache (dataset_name, job_type)
-    INCLUDE (success, duration_seconds, start_time);
+-- get_dataset_stats_optimized: the counts and the average come from the
+-- counters (job_counters, below); the extremes from these two indexes, each
+-- the first or last entry of the dataset — one index seek, not a scan.
+-- (The statistics need no index on this table any more: they read only the
+-- counters.)
+CREATE INDEX job_summary_cache_dataset_duration_idx
+    ON jobtrack.job_summary_cache (dataset_name, duration_seconds);
+CREATE INDEX job_summary_cache_dataset_start_idx
+    ON jobtrack.job_summary_cache (dataset_name, start_time);
 
 -- get_recent_jobs_optimized: newest updated_at first, ties on job_id descending.
 CREATE INDEX job_summary_cache_recent_idx ON jobtrack.job_summary_cache (last_updated DESC, job_id DESC);
@@ -139,15 +216,30 @@ CREATE INDEX job_summary_cache_recent_idx ON jobtrack.job_summary_cache (last_up
 -- ------------------------------------------------ summary table maintenance
 -- Statement-level AFTER triggers with transition tables: one set-based step
 -- per statement, whoever writes (jobtrack functions or plain SQL). TG_ARGV[0]
--- is the job_type of the table. The statements are run with EXECUTE so that
--- each is planned for the actual size of its transition tables (a cached
--- generic plan made for one row would turn the anti-joins quadratic on a
--- 100,000-row batch); the SQL text is constant, never built from input.
+-- is the job_type of the table. The summary statements are run with EXECUTE
+-- so that each is planned for the actual size of its transition tables (a
+-- cached generic plan made for one row would turn the anti-joins quadratic
+-- on a 100,000-row batch); the SQL text is constant, never built from input.
+--
+-- Each trigger then applies its statement's change to the counters in ONE
+-- aggregated step: the new rows count +1, the old rows -1, grouped by
+-- (dataset, status) and netted, so that a key whose counts do not change
+-- (update_progress, an UPDATE of output_path) is not written at all. The
+-- step is an INSERT … ON CONFLICT DO UPDATE into the session's shard, in
+-- key order. It is static SQL with a cached plan: a grouping is linear
+-- whatever the plan, and the one-row case gains most from skipping the
+-- planner. The blocks between "counters: begin" and "counters: end" are the
+-- whole counter maintenance (the bench removes them to measure its cost).
+--
+-- A counter row that the step brings to all zeros is deleted right after,
+-- in the same transaction (its lock is held already).
 
 CREATE FUNCTION jobtrack.summary_after_insert() RETURNS trigger
 LANGUAGE plpgsql
 SET search_path = pg_catalog, pg_temp
 AS $$
+DECLARE
+    v_shard smallint;
 BEGIN
     -- job_id order, so that concurrent inserts take the summary's key locks
     -- in one order.
@@ -160,6 +252,25 @@ BEGIN
         FROM new_rows AS n
         ORDER BY n.job_id
     $sql$ USING TG_ARGV[0];
+    -- counters: begin
+    v_shard := jobtrack.counter_shard();
+    INSERT INTO jobtrack.job_counters AS c
+        (dataset_name, job_type, status, shard, jobs, successful, failed,
+         duration_count, duration_micros_sum)
+    SELECT n.dataset_name, TG_ARGV[0], n.status, v_shard,
+           count(*), count(*) FILTER (WHERE n.success), count(*) FILTER (WHERE NOT n.success),
+           count(n.duration_seconds),
+           COALESCE(sum(round(n.duration_seconds * 1e6::double precision)::bigint), 0)::bigint
+    FROM new_rows AS n
+    GROUP BY n.dataset_name, n.status
+    ORDER BY n.dataset_name, n.status
+    ON CONFLICT (dataset_name, job_type, status, shard) DO UPDATE
+    SET jobs                = c.jobs + excluded.jobs,
+        successful          = c.successful + excluded.successful,
+        failed              = c.failed + excluded.failed,
+        duration_count      = c.duration_count + excluded.duration_count,
+        duration_micros_sum = c.duration_micros_sum + excluded.duration_micros_sum;
+    -- counters: end
     RETURN NULL;
 END
 $$;
@@ -168,6 +279,10 @@ CREATE FUNCTION jobtrack.summary_after_update() RETURNS trigger
 LANGUAGE plpgsql
 SET search_path = pg_catalog, pg_temp
 AS $$
+DECLARE
+    v_shard smallint;
+    v_zero_datasets text[];
+    v_zero_statuses text[];
 BEGIN
     -- Rows whose job_id was changed away.
     EXECUTE $sql$
@@ -208,6 +323,60 @@ BEGIN
         WHERE NOT EXISTS (SELECT FROM old_rows AS o WHERE o.job_id = n.job_id)
         ORDER BY n.job_id
     $sql$ USING TG_ARGV[0];
+    -- counters: begin
+    v_shard := jobtrack.counter_shard();
+    WITH delta AS (
+        SELECT n.dataset_name, n.status, 1 AS jobs,
+               (n.success IS TRUE)::int AS successful, (n.success IS FALSE)::int AS failed,
+               (n.duration_seconds IS NOT NULL)::int AS duration_count,
+               COALESCE(round(n.duration_seconds * 1e6::double precision)::bigint, 0)
+                   AS duration_micros
+        FROM new_rows AS n
+        UNION ALL
+        SELECT o.dataset_name, o.status, -1,
+               -(o.success IS TRUE)::int, -(o.success IS FALSE)::int,
+               -(o.duration_seconds IS NOT NULL)::int,
+               -COALESCE(round(o.duration_seconds * 1e6::double precision)::bigint, 0)
+        FROM old_rows AS o
+    ), net AS (
+        SELECT d.dataset_name, d.status, sum(d.jobs) AS jobs, sum(d.successful) AS successful,
+               sum(d.failed) AS failed, sum(d.duration_count) AS duration_count,
+               sum(d.duration_micros)::bigint AS duration_micros_sum
+        FROM delta AS d
+        GROUP BY d.dataset_name, d.status
+    ), changed AS (
+        INSERT INTO jobtrack.job_counters AS c
+            (dataset_name, job_type, status, shard, jobs, successful, failed,
+             duration_count, duration_micros_sum)
+        SELECT net.dataset_name, TG_ARGV[0], net.status, v_shard, net.jobs, net.successful,
+               net.failed, net.duration_count, net.duration_micros_sum
+        FROM net
+        WHERE (net.jobs, net.successful, net.failed, net.duration_count, net.duration_micros_sum)
+              <> (0, 0, 0, 0, 0)
+        ORDER BY net.dataset_name, net.status
+        ON CONFLICT (dataset_name, job_type, status, shard) DO UPDATE
+        SET jobs                = c.jobs + excluded.jobs,
+            successful          = c.successful + excluded.successful,
+            failed              = c.failed + excluded.failed,
+            duration_count      = c.duration_count + excluded.duration_count,
+            duration_micros_sum = c.duration_micros_sum + excluded.duration_micros_sum
+        RETURNING c.dataset_name, c.status,
+                  (c.jobs, c.successful, c.failed, c.duration_count, c.duration_micros_sum)
+                  = (0, 0, 0, 0, 0) AS zero
+    )
+    SELECT array_agg(changed.dataset_name) FILTER (WHERE changed.zero),
+           array_agg(changed.status) FILTER (WHERE changed.zero)
+    INTO v_zero_datasets, v_zero_statuses
+    FROM changed;
+    IF v_zero_datasets IS NOT NULL THEN
+        DELETE FROM jobtrack.job_counters AS c
+        USING unnest(v_zero_datasets, v_zero_statuses) AS z(dataset_name, status)
+        WHERE c.dataset_name = z.dataset_name AND c.job_type = TG_ARGV[0]
+          AND c.status = z.status AND c.shard = v_shard
+          AND (c.jobs, c.successful, c.failed, c.duration_count, c.duration_micros_sum)
+              = (0, 0, 0, 0, 0);
+    END IF;
+    -- counters: end
     RETURN NULL;
 END
 $$;
@@ -216,6 +385,10 @@ CREATE FUNCTION jobtrack.summary_after_delete() RETURNS trigger
 LANGUAGE plpgsql
 SET search_path = pg_catalog, pg_temp
 AS $$
+DECLARE
+    v_shard smallint;
+    v_zero_datasets text[];
+    v_zero_statuses text[];
 BEGIN
     EXECUTE $sql$
         DELETE FROM jobtrack.job_summary_cache AS s
@@ -223,6 +396,42 @@ BEGIN
         WHERE s.job_id = o.job_id
           AND s.job_type = $1
     $sql$ USING TG_ARGV[0];
+    -- counters: begin
+    v_shard := jobtrack.counter_shard();
+    WITH changed AS (
+        INSERT INTO jobtrack.job_counters AS c
+            (dataset_name, job_type, status, shard, jobs, successful, failed,
+             duration_count, duration_micros_sum)
+        SELECT o.dataset_name, TG_ARGV[0], o.status, v_shard,
+               -count(*), -count(*) FILTER (WHERE o.success),
+               -count(*) FILTER (WHERE NOT o.success), -count(o.duration_seconds),
+               -COALESCE(sum(round(o.duration_seconds * 1e6::double precision)::bigint), 0)::bigint
+        FROM old_rows AS o
+        GROUP BY o.dataset_name, o.status
+        ORDER BY o.dataset_name, o.status
+        ON CONFLICT (dataset_name, job_type, status, shard) DO UPDATE
+        SET jobs                = c.jobs + excluded.jobs,
+            successful          = c.successful + excluded.successful,
+            failed              = c.failed + excluded.failed,
+            duration_count      = c.duration_count + excluded.duration_count,
+            duration_micros_sum = c.duration_micros_sum + excluded.duration_micros_sum
+        RETURNING c.dataset_name, c.status,
+                  (c.jobs, c.successful, c.failed, c.duration_count, c.duration_micros_sum)
+                  = (0, 0, 0, 0, 0) AS zero
+    )
+    SELECT array_agg(changed.dataset_name) FILTER (WHERE changed.zero),
+           array_agg(changed.status) FILTER (WHERE changed.zero)
+    INTO v_zero_datasets, v_zero_statuses
+    FROM changed;
+    IF v_zero_datasets IS NOT NULL THEN
+        DELETE FROM jobtrack.job_counters AS c
+        USING unnest(v_zero_datasets, v_zero_statuses) AS z(dataset_name, status)
+        WHERE c.dataset_name = z.dataset_name AND c.job_type = TG_ARGV[0]
+          AND c.status = z.status AND c.shard = v_shard
+          AND (c.jobs, c.successful, c.failed, c.duration_count, c.duration_micros_sum)
+              = (0, 0, 0, 0, 0);
+    END IF;
+    -- counters: end
     RETURN NULL;
 END
 $$;
@@ -233,6 +442,9 @@ SET search_path = pg_catalog, pg_temp
 AS $$
 BEGIN
     DELETE FROM jobtrack.job_summary_cache WHERE job_type = TG_ARGV[0];
+    -- counters: begin
+    DELETE FROM jobtrack.job_counters WHERE job_type = TG_ARGV[0];
+    -- counters: end
     RETURN NULL;
 END
 $$;
@@ -267,6 +479,10 @@ COMMENT ON TABLE jobtrack.executions IS
     'jobtrack: training pipeline runs; write with the jobtrack functions or plain SQL';
 COMMENT ON TABLE jobtrack.variations IS
     'jobtrack: combinations of hyper-parameter sweeps; write with the jobtrack functions or plain SQL';
+COMMENT ON TABLE jobtrack.job_counters IS
+    'jobtrack: statistics counters per (dataset, job type, status, shard), kept exact by the summary triggers in the writing transaction; check with jobtrack.verify_statistics(), rebuild with jobtrack.refresh_job_cache()';
+COMMENT ON VIEW jobtrack.job_counters_recount IS
+    'jobtrack: what job_counters must hold (summed over shards), recounted from the base tables: a full scan';
 COMMENT ON TABLE jobtrack.job_summary_cache IS
     'jobtrack: one row per job of either kind, kept exact by statement-level triggers in the writing transaction; rebuild with jobtrack.refresh_job_cache()';
 
@@ -311,6 +527,21 @@ BEGIN
 END
 $$;
 
+-- The counters change with the summary table, through its triggers above
+-- (trigger depth 2 and more, noted there). A direct write to them (depth 1:
+-- plain SQL, refresh_job_cache()) may change any dataset's statistics.
+CREATE FUNCTION jobtrack.cache_after_counters_write() RETURNS trigger
+LANGUAGE plpgsql
+SET search_path = pg_catalog, pg_temp
+AS $$
+BEGIN
+    IF pg_trigger_depth() = 1 THEN
+        PERFORM jobtrack.cache_note_change(NULL);
+    END IF;
+    RETURN NULL;
+END
+$$;
+
 CREATE TRIGGER cache_after_write AFTER INSERT OR UPDATE OR DELETE OR TRUNCATE ON jobtrack.executions
     FOR EACH STATEMENT EXECUTE FUNCTION jobtrack.cache_after_write();
 CREATE TRIGGER cache_after_write AFTER INSERT OR UPDATE OR DELETE OR TRUNCATE ON jobtrack.variations
@@ -326,3 +557,5 @@ CREATE TRIGGER cache_after_delete AFTER DELETE ON jobtrack.job_summary_cache
     FOR EACH STATEMENT EXECUTE FUNCTION jobtrack.cache_after_summary_write();
 CREATE TRIGGER cache_after_truncate AFTER TRUNCATE ON jobtrack.job_summary_cache
     FOR EACH STATEMENT EXECUTE FUNCTION jobtrack.cache_after_summary_write();
+CREATE TRIGGER cache_after_write AFTER INSERT OR UPDATE OR DELETE OR TRUNCATE ON jobtrack.job_counters
+    FOR EACH STATEMENT EXECUTE FUNCTION jobtrack.cache_after_counters_write();

@@ -158,6 +158,7 @@ impl Sqlite {
                 to(serde_json::to_value(s.get_recent_jobs_cached(lim(10))?))?
             }
             "get_running_jobs" => to(serde_json::to_value(s.get_running_jobs()?))?,
+            "verify_statistics" => to(serde_json::to_value(s.verify_statistics()?))?,
             "get_transaction_metrics" => to(serde_json::to_value(s.get_transaction_metrics()))?,
             "reset_transaction_metrics" => {
                 s.reset_transaction_metrics();
@@ -219,7 +220,7 @@ fn pg_signature(function: &str) -> (&'static [&'static str], bool) {
         "get_all_jobs_optimized" | "get_recent_jobs_optimized" | "get_recent_jobs_cached" => {
             (&["integer"], true)
         }
-        "get_running_jobs" => (&[], true),
+        "get_running_jobs" | "verify_statistics" => (&[], true),
         _ => (&[], false),
     }
 }

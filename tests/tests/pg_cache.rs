@@ -9,6 +9,7 @@
 //! exact. Each test uses a database of its own; they run one at a time,
 //! since the cache's counters are server-wide.
 
+use jobtrack_tests::Rng;
 use std::sync::{Arc, Barrier, Mutex, MutexGuard};
 use std::thread;
 use std::time::{Duration, Instant};
@@ -389,21 +390,6 @@ fn pg_cache_permissions_and_row_level_security() {
     assert_eq!(both_statistics(&mut admin)["total_jobs"], 3);
 }
 
-/// xorshift64*, one per session.
-struct Rng(u64);
-
-impl Rng {
-    fn next(&mut self) -> u64 {
-        self.0 ^= self.0 >> 12;
-        self.0 ^= self.0 << 25;
-        self.0 ^= self.0 >> 27;
-        self.0.wrapping_mul(0x2545_F491_4F6C_DD1D)
-    }
-    fn below(&mut self, n: u64) -> u64 {
-        self.next() % n
-    }
-}
-
 const STRESS_FOR: Duration = Duration::from_secs(30);
 const DATASETS: [&str; 3] = ["ds0", "ds1", "ds2"];
 // No "training": start_time stays NULL, so durations come only from the
@@ -421,23 +407,23 @@ const STATUSES: [&str; 6] = [
 /// mismatches).
 fn stress_session(url: &str, n: u64, start: &Barrier) -> (u64, u64) {
     let mut c = connect(url);
-    let mut rng = Rng(0x9E37_79B9_7F4A_7C15 ^ ((n + 1) * 0x1234_5678_9ABC));
+    let mut rng = Rng::for_session(n);
     let (mut reads, mut mismatches, mut created) = (0u64, 0u64, 0u64);
     start.wait();
     let started = Instant::now();
     while started.elapsed() < STRESS_FOR {
-        let ds = DATASETS[rng.below(3) as usize];
+        let ds = DATASETS[rng.below(3)];
         match rng.below(10) {
             0 => {
                 created += 1;
                 let id = format!("s{n}-{created}");
-                create(&mut c, &id, ds, STATUSES[rng.below(6) as usize]);
+                create(&mut c, &id, ds, STATUSES[rng.below(6)]);
             }
             1 => {
                 let id = format!("pool{}", rng.below(60));
                 c.query_one(
                     "SELECT jobtrack.update_execution_status($1, $2)",
-                    &[&id, &STATUSES[rng.below(6) as usize]],
+                    &[&id, &STATUSES[rng.below(6)]],
                 )
                 .unwrap();
             }

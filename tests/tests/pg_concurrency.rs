@@ -6,6 +6,7 @@
 //! SQLSTATE 40P01); afterwards the summary table must equal a full recount
 //! from the base tables, and get_statistics_optimized() a recount too.
 
+use jobtrack_tests::Rng;
 use std::sync::{Arc, Barrier};
 use std::thread;
 use std::time::{Duration, Instant};
@@ -32,43 +33,17 @@ const STATUSES: &[&str] = &[
     "completed",
 ];
 
-/// A small deterministic generator (xorshift64*), one per session.
-struct Rng(u64);
-
-impl Rng {
-    fn next(&mut self) -> u64 {
-        self.0 ^= self.0 >> 12;
-        self.0 ^= self.0 << 25;
-        self.0 ^= self.0 >> 27;
-        self.0.wrapping_mul(0x2545_F491_4F6C_DD1D)
-    }
-
-    fn below(&mut self, n: usize) -> usize {
-        (self.next() % n as u64) as usize
-    }
-
-    fn status(&mut self) -> &'static str {
-        STATUSES[self.below(STATUSES.len())]
-    }
-
-    /// `n` ids of the shared pool of one kind, shuffled, with repeats.
-    fn pool_ids(&mut self, prefix: &str, n: usize) -> Vec<String> {
-        (0..n)
-            .map(|_| format!("{prefix}{:04}", self.below(POOL)))
-            .collect()
-    }
-}
-
 fn connect(url: &str) -> Client {
     Client::connect(url, NoTls).expect("connect to the test database")
 }
 
 fn status_batch(rng: &mut Rng, prefix: &str, n: usize) -> String {
-    let items: Vec<Value> = rng
-        .pool_ids(prefix, n)
+    let items: Vec<Value> = (0..n)
+        .map(|_| format!("{prefix}{:04}", rng.below(POOL)))
+        .collect::<Vec<_>>()
         .into_iter()
         .map(|id| {
-            let status = rng.status();
+            let status = rng.pick(STATUSES);
             if status == "failed" {
                 json!({"job_id": id, "status": status, "error_message": "concurrency test"})
             } else {
@@ -94,7 +69,7 @@ fn variation(id: &str, status: &str) -> Value {
 /// error.
 fn session(url: &str, role: usize, start: &Barrier) -> Result<u64, String> {
     let mut client = connect(url);
-    let mut rng = Rng(0x9E37_79B9_7F4A_7C15 ^ ((role as u64 + 1) * 0x1234_5678_9ABC));
+    let mut rng = Rng::for_session(role as u64);
     let mut calls = 0u64;
     let mut created = 0u64;
     start.wait();
@@ -118,7 +93,7 @@ fn session(url: &str, role: usize, start: &Barrier) -> Result<u64, String> {
             // New jobs in batches, and single writes on the shared pool.
             (2, 0 | 1) => {
                 created += 1;
-                let status = rng.status();
+                let status = rng.pick(STATUSES);
                 let execs: Vec<Value> = (0..20)
                     .map(|i| execution(&format!("n{role}-{created}-{i}"), status))
                     .collect();
@@ -141,7 +116,7 @@ fn session(url: &str, role: usize, start: &Barrier) -> Result<u64, String> {
                 client
                     .query_one(
                         "SELECT jobtrack.update_variation_status($1, $2, 'single')",
-                        &[&id, &rng.status()],
+                        &[&id, &rng.pick(STATUSES)],
                     )
                     .map(drop)
             }
@@ -159,7 +134,7 @@ fn session(url: &str, role: usize, start: &Barrier) -> Result<u64, String> {
                     .execute(
                         "UPDATE jobtrack.executions SET status = $2, updated_at = now(), \
                          duration_seconds = 1.5, success = ($2 = 'done') WHERE job_id = $1",
-                        &[&id, &rng.status().replace("completed", "done")],
+                        &[&id, &rng.pick(STATUSES).replace("completed", "done")],
                     )
                     .map(drop)
             }

@@ -1,14 +1,30 @@
--- get_dataset_stats_optimized($1 dataset_name): aggregates of one dataset
--- from the summary table, through job_summary_cache_dataset_idx.
-SELECT count(*) FILTER (WHERE s.job_type = 'execution') AS executions,
-       count(*) FILTER (WHERE s.job_type = 'variation') AS variations,
-       count(*) FILTER (WHERE s.success) AS successful,
-       count(*) FILTER (WHERE NOT s.success) AS failed,
-       COALESCE(sum(s.duration_seconds), 0)::double precision AS duration_sum,
-       count(s.duration_seconds) AS duration_count,
-       min(s.duration_seconds) AS min_duration,
-       max(s.duration_seconds) AS max_duration,
-       min(s.start_time) AS first_run,
-       max(s.start_time) AS last_run
-FROM jobtrack.job_summary_cache AS s
-WHERE s.dataset_name = $1
+-- get_dataset_stats_optimized($1 dataset_name): one row. Counts and
+-- duration sums per kind come from the counters (a primary-key range scan
+-- of the dataset's few rows); the extremes from the summary table, each the
+-- first or last entry of the dataset in job_summary_cache_dataset_duration_idx
+-- or job_summary_cache_dataset_start_idx — logarithmic, not a scan. One
+-- statement, so every part is read from one snapshot.
+SELECT COALESCE(sum(c.jobs) FILTER (WHERE c.job_type = 'execution'), 0)::bigint AS executions,
+       COALESCE(sum(c.successful) FILTER (WHERE c.job_type = 'execution'), 0)::bigint,
+       COALESCE(sum(c.failed) FILTER (WHERE c.job_type = 'execution'), 0)::bigint,
+       COALESCE(sum(c.duration_count) FILTER (WHERE c.job_type = 'execution'), 0)::bigint,
+       COALESCE(sum(c.duration_micros_sum) FILTER (WHERE c.job_type = 'execution'), 0)::bigint,
+       COALESCE(sum(c.jobs) FILTER (WHERE c.job_type = 'variation'), 0)::bigint AS variations,
+       COALESCE(sum(c.successful) FILTER (WHERE c.job_type = 'variation'), 0)::bigint,
+       COALESCE(sum(c.failed) FILTER (WHERE c.job_type = 'variation'), 0)::bigint,
+       COALESCE(sum(c.duration_count) FILTER (WHERE c.job_type = 'variation'), 0)::bigint,
+       COALESCE(sum(c.duration_micros_sum) FILTER (WHERE c.job_type = 'variation'), 0)::bigint,
+       (SELECT s.duration_seconds FROM jobtrack.job_summary_cache AS s
+        WHERE s.dataset_name = $1 AND s.duration_seconds IS NOT NULL
+        ORDER BY s.duration_seconds LIMIT 1) AS min_duration,
+       (SELECT s.duration_seconds FROM jobtrack.job_summary_cache AS s
+        WHERE s.dataset_name = $1 AND s.duration_seconds IS NOT NULL
+        ORDER BY s.duration_seconds DESC LIMIT 1) AS max_duration,
+       (SELECT s.start_time FROM jobtrack.job_summary_cache AS s
+        WHERE s.dataset_name = $1 AND s.start_time IS NOT NULL
+        ORDER BY s.start_time LIMIT 1) AS first_run,
+       (SELECT s.start_time FROM jobtrack.job_summary_cache AS s
+        WHERE s.dataset_name = $1 AND s.start_time IS NOT NULL
+        ORDER BY s.start_time DESC LIMIT 1) AS last_run
+FROM jobtrack.job_counters AS c
+WHERE c.dataset_name = $1

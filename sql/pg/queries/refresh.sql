@@ -1,6 +1,6 @@
--- refresh_job_cache(): rebuild the summary table from the base tables. SHARE
--- locks keep writers out (readers go on) so that the rebuild is exact.
-LOCK TABLE jobtrack.executions, jobtrack.variations IN SHARE MODE;
+-- refresh_job_cache(): rebuild the summary table and the statistics
+-- counters from the base tables, after refresh_lock.sql. The recount goes
+-- to shard 0.
 DELETE FROM jobtrack.job_summary_cache;
 INSERT INTO jobtrack.job_summary_cache
     (job_id, job_type, status, dataset_name, preset, start_time,
@@ -13,3 +13,11 @@ SELECT job_id, 'variation', status, dataset_name, preset, start_time,
        duration_seconds, success, updated_at
 FROM jobtrack.variations
 ORDER BY job_id;
+DELETE FROM jobtrack.job_counters;
+INSERT INTO jobtrack.job_counters
+    (dataset_name, job_type, status, shard, jobs, successful, failed,
+     duration_count, duration_micros_sum)
+SELECT dataset_name, job_type, status, 0, jobs, successful, failed,
+       duration_count, duration_micros_sum
+FROM jobtrack.job_counters_recount
+ORDER BY dataset_name, job_type, status;

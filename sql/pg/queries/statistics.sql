@@ -1,11 +1,15 @@
--- get_statistics_optimized(): counts per kind and status from the summary
--- table, an index-only scan of job_summary_cache_stats_idx.
-SELECT s.job_type,
-       s.status,
-       count(*) AS jobs,
-       count(*) FILTER (WHERE s.success) AS successful,
-       count(*) FILTER (WHERE NOT s.success) AS failed,
-       COALESCE(sum(s.duration_seconds), 0)::double precision AS duration_sum,
-       count(s.duration_seconds) AS duration_count
-FROM jobtrack.job_summary_cache AS s
-GROUP BY s.job_type, s.status
+-- get_statistics_optimized(): per kind and status, the counts and duration
+-- sums Statistics::from_counters needs, summed over datasets and shards from
+-- the counters the summary triggers keep (schema.sql, job_counters). The
+-- table holds at most one row per (dataset, kind, status, shard) that has
+-- jobs, however many jobs there are: this is the whole cost of the
+-- statistics.
+SELECT c.job_type,
+       c.status,
+       sum(c.jobs)::bigint AS jobs,
+       sum(c.successful)::bigint AS successful,
+       sum(c.failed)::bigint AS failed,
+       sum(c.duration_count)::bigint AS duration_count,
+       sum(c.duration_micros_sum)::bigint AS duration_micros_sum
+FROM jobtrack.job_counters AS c
+GROUP BY c.job_type, c.status

@@ -1,0 +1,107 @@
+//! The statistics counters (`jobtrack.job_counters`, kept by the summary
+//! triggers of `sql/pg/schema.sql`): the shard a session writes, and
+//! `verify_statistics()`, which compares the counters with a full recount
+//! through jobtrack-core's `statistics_differences`, exactly as the SQLite
+//! library does, so both backends report the same rows.
+
+use jobtrack_core::{statistics_differences, CounterRow, Error, StatisticsDifference};
+use pgrx::pg_sys;
+use pgrx::prelude::*;
+
+use crate::error::{spi, OrRaise};
+use crate::queries;
+use crate::reads::counts;
+use crate::rows::req;
+
+/// Counter rows per key: one per shard.
+const SHARDS: i32 = 16;
+
+/// The counter shard this session writes: its backend slot modulo 16.
+///
+/// The slot is unique among the live sessions (and, up to PostgreSQL 16,
+/// handed out lowest first), so up to 16 concurrently writing sessions each
+/// get rows of their own and never wait for each other's counter row locks;
+/// beyond that, sessions share a shard, which is still correct, only no
+/// longer free of waits. `pg_backend_pid() % 16` would collide by chance
+/// among as few as two sessions.
+#[pg_extern(schema = "jobtrack", stable, parallel_restricted)]
+#[search_path(jobtrack, pg_catalog, pg_temp)]
+fn counter_shard() -> i16 {
+    #[cfg(any(feature = "pg13", feature = "pg14", feature = "pg15", feature = "pg16"))]
+    // SAFETY: set once when the backend starts, read-only afterwards.
+    let slot: i32 = unsafe { pg_sys::MyBackendId };
+    #[cfg(any(feature = "pg17", feature = "pg18"))]
+    // SAFETY: as above.
+    let slot: i32 = unsafe { pg_sys::MyProcNumber };
+    // rem_euclid: a slot is never negative here, but a shard must never be.
+    slot.rem_euclid(SHARDS) as i16
+}
+
+/// The differences between the counters and a full recount, one per (job
+/// type, dataset, status) that disagrees, sorted by those three.
+pub fn differences() -> Result<Vec<StatisticsDifference>, Error> {
+    Spi::connect(|client| {
+        let (mut counted, mut actual) = (Vec::new(), Vec::new());
+        for row in client
+            .select(queries::VERIFY_STATISTICS, None, &[])
+            .map_err(spi)?
+        {
+            let counter = CounterRow {
+                job_type: req::<String>(&row, 2)?.parse()?,
+                dataset_name: req(&row, 3)?,
+                status: req::<String>(&row, 4)?.parse()?,
+                counts: counts(&row, 5)?,
+            };
+            if req::<String>(&row, 1)? == "counted" {
+                counted.push(counter);
+            } else {
+                actual.push(counter);
+            }
+        }
+        Ok(statistics_differences(counted, actual))
+    })
+}
+
+/// The differences between the statistics counters and a full recount of
+/// the base tables; empty when all is well. A full scan: a check to run now
+/// and then, not on a dashboard.
+// pgrx reads the column names from `name!` in the signature itself.
+#[allow(clippy::type_complexity)]
+#[pg_extern(schema = "jobtrack", stable, parallel_safe, strict)]
+#[search_path(jobtrack, pg_catalog, pg_temp)]
+fn verify_statistics() -> TableIterator<
+    'static,
+    (
+        name!(job_type, String),
+        name!(dataset_name, String),
+        name!(status, String),
+        name!(counted_jobs, i64),
+        name!(actual_jobs, i64),
+        name!(counted_successful, i64),
+        name!(actual_successful, i64),
+        name!(counted_failed, i64),
+        name!(actual_failed, i64),
+        name!(counted_duration_count, i64),
+        name!(actual_duration_count, i64),
+        name!(counted_duration_micros_sum, i64),
+        name!(actual_duration_micros_sum, i64),
+    ),
+> {
+    TableIterator::new(differences().or_raise().into_iter().map(|d| {
+        (
+            d.job_type.as_str().to_owned(),
+            d.dataset_name,
+            d.status.as_str().to_owned(),
+            d.counted_jobs,
+            d.actual_jobs,
+            d.counted_successful,
+            d.actual_successful,
+            d.counted_failed,
+            d.actual_failed,
+            d.counted_duration_count,
+            d.actual_duration_count,
+            d.counted_duration_micros_sum,
+            d.actual_duration_micros_sum,
+        )
+    }))
+}
