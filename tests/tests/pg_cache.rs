@@ -361,11 +361,14 @@ fn pg_cache_permissions_and_row_level_security() {
     assert_eq!(cold[0].0, "42501");
     assert_eq!(cold, warm);
 
-    // Row-level security on the summary table: each role sees its dataset.
+    // Row-level security on the tables the statistics are read from (the
+    // summary table and the counters): each role sees its own dataset.
     admin
         .batch_execute(
             "ALTER TABLE jobtrack.job_summary_cache ENABLE ROW LEVEL SECURITY;
-             CREATE POLICY own_dataset ON jobtrack.job_summary_cache USING (dataset_name = current_user);",
+             CREATE POLICY own_dataset ON jobtrack.job_summary_cache USING (dataset_name = current_user);
+             ALTER TABLE jobtrack.job_counters ENABLE ROW LEVEL SECURITY;
+             CREATE POLICY own_dataset ON jobtrack.job_counters USING (dataset_name = current_user);",
         )
         .unwrap();
     let all = both_statistics(&mut admin);
