@@ -43,3 +43,72 @@ impl Rng {
         items[self.below(items.len())]
     }
 }
+
+/// Creates database `name` afresh (dropping an old one) with the extension
+/// installed, on the server of [`pg_url`]; returns its connection string.
+/// `None`, after saying so for `test`, when no server is configured.
+pub fn fresh_database(test: &str, name: &str) -> Option<String> {
+    let Some(url) = pg_url() else {
+        eprintln!("{test}: JOBTRACK_PG_URL is not set; skipped (make test sets it)");
+        return None;
+    };
+    let mut admin =
+        postgres::Client::connect(&url, postgres::NoTls).expect("connect to the server");
+    // Two calls: DROP / CREATE DATABASE refuse to run in a transaction block.
+    admin
+        .batch_execute(&format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)"))
+        .expect("drop the test database");
+    admin
+        .batch_execute(&format!("CREATE DATABASE {name}"))
+        .expect("create the test database");
+    let db_url = format!("{url} dbname={name}");
+    postgres::Client::connect(&db_url, postgres::NoTls)
+        .expect("connect to the test database")
+        .batch_execute("SET client_min_messages = warning; CREATE EXTENSION jobtrack")
+        .expect("create the extension");
+    Some(db_url)
+}
+
+/// Creates a shared pool of jobs with one batch call per kind, then makes
+/// the ids below `old_below` (per kind: `e…`, `v…`) two days old, so that
+/// `cleanup_old_jobs(1)` finds them once they are finished.
+pub fn seed_pool(
+    client: &mut postgres::Client,
+    executions: Vec<serde_json::Value>,
+    variations: Vec<serde_json::Value>,
+    old_below: &str,
+) {
+    client
+        .query_one(
+            "SELECT jobtrack.batch_create_executions($1::text::jsonb), \
+                    jobtrack.batch_create_variations($2::text::jsonb)",
+            &[
+                &serde_json::Value::Array(executions).to_string(),
+                &serde_json::Value::Array(variations).to_string(),
+            ],
+        )
+        .expect("create the pool");
+    client
+        .execute(
+            "UPDATE jobtrack.executions SET created_at = now() - interval '2 days' WHERE job_id < 'e' || $1",
+            &[&old_below],
+        )
+        .expect("age the executions");
+    client
+        .execute(
+            "UPDATE jobtrack.variations SET created_at = now() - interval '2 days' WHERE job_id < 'v' || $1",
+            &[&old_below],
+        )
+        .expect("age the variations");
+}
+
+/// Drops database `name` of the server of [`pg_url`] (a test's own, when it
+/// is done with it).
+pub fn drop_database(name: &str) {
+    if let Some(url) = pg_url() {
+        postgres::Client::connect(&url, postgres::NoTls)
+            .expect("connect to the server")
+            .batch_execute(&format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)"))
+            .expect("drop the test database");
+    }
+}

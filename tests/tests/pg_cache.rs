@@ -29,27 +29,6 @@ fn connect(url: &str) -> Client {
     Client::connect(url, NoTls).expect("connect to the test database")
 }
 
-/// A fresh database with the extension; `None` (and a message) without a
-/// server.
-fn database(name: &str) -> Option<String> {
-    let Some(url) = jobtrack_tests::pg_url() else {
-        eprintln!("pg_cache: JOBTRACK_PG_URL is not set; skipped (make test sets it)");
-        return None;
-    };
-    let mut admin = connect(&url);
-    admin
-        .batch_execute(&format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)"))
-        .unwrap();
-    admin
-        .batch_execute(&format!("CREATE DATABASE {name}"))
-        .unwrap();
-    let db_url = format!("{url} dbname={name}");
-    connect(&db_url)
-        .batch_execute("SET client_min_messages = warning; CREATE EXTENSION jobtrack")
-        .unwrap();
-    Some(db_url)
-}
-
 fn json(client: &mut Client, sql: &str) -> Value {
     let text: String = client.query_one(sql, &[]).unwrap().get(0);
     serde_json::from_str(&text).unwrap()
@@ -98,7 +77,7 @@ fn both_statistics(client: &mut Client) -> Value {
 #[test]
 fn pg_cache_commit_invalidates_rollback_keeps() {
     let _serial = serial();
-    let Some(url) = database("jobtrack_cache_commit") else {
+    let Some(url) = jobtrack_tests::fresh_database("pg_cache", "jobtrack_cache_commit") else {
         return;
     };
     let mut a = connect(&url);
@@ -185,7 +164,7 @@ fn pg_cache_commit_invalidates_rollback_keeps() {
 #[test]
 fn pg_cache_reader_with_an_older_snapshot_cannot_store_stale() {
     let _serial = serial();
-    let Some(url) = database("jobtrack_cache_stale") else {
+    let Some(url) = jobtrack_tests::fresh_database("pg_cache", "jobtrack_cache_stale") else {
         return;
     };
     let mut control = connect(&url);
@@ -264,7 +243,7 @@ fn pg_cache_reader_with_an_older_snapshot_cannot_store_stale() {
 #[test]
 fn pg_cache_own_changes_and_repeatable_read_bypass() {
     let _serial = serial();
-    let Some(url) = database("jobtrack_cache_own") else {
+    let Some(url) = jobtrack_tests::fresh_database("pg_cache", "jobtrack_cache_own") else {
         return;
     };
     let mut a = connect(&url);
@@ -319,7 +298,7 @@ fn error_of(client: &mut Client, sql: &str) -> (String, String) {
 #[test]
 fn pg_cache_permissions_and_row_level_security() {
     let _serial = serial();
-    let Some(url) = database("jobtrack_cache_security") else {
+    let Some(url) = jobtrack_tests::fresh_database("pg_cache", "jobtrack_cache_security") else {
         return;
     };
     let mut admin = connect(&url);
@@ -511,7 +490,7 @@ fn stress_session(url: &str, n: u64, start: &Barrier) -> (u64, u64) {
 #[test]
 fn pg_cache_stress_cached_reads_match_uncached() {
     let _serial = serial();
-    let Some(url) = database("jobtrack_cache_stress") else {
+    let Some(url) = jobtrack_tests::fresh_database("pg_cache", "jobtrack_cache_stress") else {
         return;
     };
     let mut setup = connect(&url);
@@ -547,7 +526,7 @@ fn pg_cache_stress_cached_reads_match_uncached() {
 #[test]
 fn pg_cache_prepared_transaction_counts_at_commit_prepared() {
     let _serial = serial();
-    let Some(url) = database("jobtrack_cache_prepared") else {
+    let Some(url) = jobtrack_tests::fresh_database("pg_cache", "jobtrack_cache_prepared") else {
         return;
     };
     let mut a = connect(&url);
@@ -600,7 +579,7 @@ fn pg_cache_prepared_transaction_counts_at_commit_prepared() {
 #[test]
 fn pg_cache_bounds_settings_and_invalidate_cache() {
     let _serial = serial();
-    let Some(url) = database("jobtrack_cache_bounds") else {
+    let Some(url) = jobtrack_tests::fresh_database("pg_cache", "jobtrack_cache_bounds") else {
         return;
     };
     let mut a = connect(&url);
@@ -706,7 +685,7 @@ fn reconnect(url: &str) -> Client {
 #[test]
 fn pg_cache_survives_a_crash_restart() {
     let _serial = serial();
-    let Some(url) = database("jobtrack_cache_crash") else {
+    let Some(url) = jobtrack_tests::fresh_database("pg_cache", "jobtrack_cache_crash") else {
         return;
     };
     let mut a = connect(&url);

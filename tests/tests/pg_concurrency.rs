@@ -237,43 +237,18 @@ fn close(a: Option<f64>, b: Option<f64>) -> bool {
 
 #[test]
 fn pg_concurrent_sessions_do_not_deadlock_and_keep_the_summary_exact() {
-    let Some(url) = jobtrack_tests::pg_url() else {
-        eprintln!("pg_concurrency: JOBTRACK_PG_URL is not set; skipped (make test sets it)");
+    let Some(db_url) = jobtrack_tests::fresh_database("pg_concurrency", DATABASE) else {
         return;
     };
-    let mut admin = connect(&url);
-    admin
-        .batch_execute(&format!("DROP DATABASE IF EXISTS {DATABASE}"))
-        .unwrap();
-    admin
-        .batch_execute(&format!("CREATE DATABASE {DATABASE}"))
-        .unwrap();
-    let db_url = format!("{url} dbname={DATABASE}");
     let mut setup = connect(&db_url);
-    setup.batch_execute("CREATE EXTENSION jobtrack").unwrap();
     let execs: Vec<Value> = (0..POOL)
         .map(|i| execution(&format!("e{i:04}"), "pending"))
         .collect();
     let vars: Vec<Value> = (0..POOL)
         .map(|i| variation(&format!("v{i:04}"), "pending"))
         .collect();
-    setup
-        .query_one(
-            "SELECT jobtrack.batch_create_executions($1::text::jsonb), \
-                    jobtrack.batch_create_variations($2::text::jsonb)",
-            &[
-                &Value::Array(execs).to_string(),
-                &Value::Array(vars).to_string(),
-            ],
-        )
-        .unwrap();
     // Half the pool is old enough for cleanup_old_jobs(1) once terminal.
-    setup
-        .batch_execute(
-            "UPDATE jobtrack.executions SET created_at = now() - interval '2 days' WHERE job_id < 'e0200';
-             UPDATE jobtrack.variations SET created_at = now() - interval '2 days' WHERE job_id < 'v0200';",
-        )
-        .unwrap();
+    jobtrack_tests::seed_pool(&mut setup, execs, vars, "0200");
 
     const SESSIONS: usize = 5;
     let start = Arc::new(Barrier::new(SESSIONS));
@@ -367,7 +342,5 @@ fn pg_concurrent_sessions_do_not_deadlock_and_keep_the_summary_exact() {
     ));
 
     drop(setup);
-    admin
-        .batch_execute(&format!("DROP DATABASE {DATABASE}"))
-        .unwrap();
+    jobtrack_tests::drop_database(DATABASE);
 }

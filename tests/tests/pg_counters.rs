@@ -435,20 +435,10 @@ fn recount(client: &mut impl postgres::GenericClient) -> Statistics {
 
 #[test]
 fn pg_counters_stay_exact_under_concurrent_writes() {
-    let Some(url) = jobtrack_tests::pg_url() else {
-        eprintln!("pg_counters: JOBTRACK_PG_URL is not set; skipped (make test sets it)");
+    let Some(db_url) = jobtrack_tests::fresh_database("pg_counters", DATABASE) else {
         return;
     };
-    let mut admin = connect(&url);
-    admin
-        .batch_execute(&format!("DROP DATABASE IF EXISTS {DATABASE}"))
-        .unwrap();
-    admin
-        .batch_execute(&format!("CREATE DATABASE {DATABASE}"))
-        .unwrap();
-    let db_url = format!("{url} dbname={DATABASE}");
     let mut setup = connect(&db_url);
-    setup.batch_execute("CREATE EXTENSION jobtrack").unwrap();
     let mut rng = Rng::new(42);
     let execs: Vec<Value> = (0..POOL)
         .map(|i| execution(&format!("e{i:04}"), rng.pick(DATASETS), "pending"))
@@ -456,23 +446,8 @@ fn pg_counters_stay_exact_under_concurrent_writes() {
     let vars: Vec<Value> = (0..POOL)
         .map(|i| variation(&format!("v{i:04}"), rng.pick(DATASETS), "pending"))
         .collect();
-    setup
-        .query_one(
-            "SELECT jobtrack.batch_create_executions($1::text::jsonb), \
-                    jobtrack.batch_create_variations($2::text::jsonb)",
-            &[
-                &Value::Array(execs).to_string(),
-                &Value::Array(vars).to_string(),
-            ],
-        )
-        .unwrap();
     // Half the pool is old enough for cleanup_old_jobs(1) once terminal.
-    setup
-        .batch_execute(
-            "UPDATE jobtrack.executions SET created_at = now() - interval '2 days' WHERE job_id < 'e0150';
-             UPDATE jobtrack.variations SET created_at = now() - interval '2 days' WHERE job_id < 'v0150';",
-        )
-        .unwrap();
+    jobtrack_tests::seed_pool(&mut setup, execs, vars, "0150");
 
     let start = Arc::new(Barrier::new(SESSIONS));
     let checks = Arc::new(AtomicU64::new(0));
@@ -566,7 +541,5 @@ fn pg_counters_stay_exact_under_concurrent_writes() {
     }
 
     drop(setup);
-    admin
-        .batch_execute(&format!("DROP DATABASE {DATABASE}"))
-        .unwrap();
+    jobtrack_tests::drop_database(DATABASE);
 }
