@@ -285,26 +285,13 @@ impl Backend for Postgres {
 
 #[test]
 fn postgres_conformance() {
-    let Some(url) = jobtrack_tests::pg_url() else {
-        eprintln!("postgres_conformance: JOBTRACK_PG_URL is not set; skipped (make test sets it)");
-        return;
-    };
     // A database of its own, so that other tests against the same server do
     // not disturb the scenarios, and the scenarios do not disturb them.
-    let mut admin =
-        postgres::Client::connect(&url, postgres::NoTls).expect("connect to JOBTRACK_PG_URL");
-    // Two calls: DROP DATABASE refuses to run inside the implicit transaction
-    // of a multi-statement string.
-    admin
-        .batch_execute("DROP DATABASE IF EXISTS jobtrack_conformance")
-        .unwrap();
-    admin
-        .batch_execute("CREATE DATABASE jobtrack_conformance")
-        .unwrap();
-    let db_url = format!("{url} dbname=jobtrack_conformance");
-    let mut setup = postgres::Client::connect(&db_url, postgres::NoTls).unwrap();
-    setup.batch_execute("CREATE EXTENSION jobtrack").unwrap();
-    drop(setup);
+    let Some(db_url) =
+        jobtrack_tests::fresh_database("postgres_conformance", "jobtrack_conformance")
+    else {
+        return;
+    };
     let failures = run_all("postgresql", &mut |_| {
         let mut client = postgres::Client::connect(&db_url, postgres::NoTls).unwrap();
         client
