@@ -61,6 +61,8 @@ COMMENT ON FUNCTION jobtrack.summary_after_update() IS
     'Trigger: mirrors updated jobs into job_summary_cache and moves their counts in job_counters';
 COMMENT ON FUNCTION jobtrack.summary_after_delete() IS
     'Trigger: removes deleted jobs from job_summary_cache and job_counters';
+COMMENT ON FUNCTION jobtrack.counters_delete_zeroed(text, smallint, text[], text[]) IS
+    'Trigger helper: deletes the counter rows of one kind and shard at the given (dataset, status) pairs that are all zeros';
 COMMENT ON FUNCTION jobtrack.summary_after_truncate() IS
     'Trigger: removes the truncated kind from job_summary_cache and job_counters';
 COMMENT ON FUNCTION jobtrack.cache_note_change(text[]) IS

@@ -234,6 +234,25 @@ CREATE INDEX job_summary_cache_recent_idx ON jobtrack.job_summary_cache (last_up
 -- A counter row that the step brings to all zeros is deleted right after,
 -- in the same transaction (its lock is held already).
 
+-- The counter rows of one kind and shard, at (dataset, status) pairs, that
+-- the step of summary_after_update / summary_after_delete brought to all
+-- zeros: deleted. (A separate statement: the upsert cannot delete what it
+-- writes.) Only rows that are all zeros, so it can never lose a count.
+CREATE FUNCTION jobtrack.counters_delete_zeroed(
+    p_job_type text, p_shard smallint, p_datasets text[], p_statuses text[]) RETURNS void
+LANGUAGE plpgsql
+SET search_path = pg_catalog, pg_temp
+AS $$
+BEGIN
+    DELETE FROM jobtrack.job_counters AS c
+    USING unnest(p_datasets, p_statuses) AS z(dataset_name, status)
+    WHERE c.dataset_name = z.dataset_name AND c.job_type = p_job_type
+      AND c.status = z.status AND c.shard = p_shard
+      AND (c.jobs, c.successful, c.failed, c.duration_count, c.duration_micros_sum)
+          = (0, 0, 0, 0, 0);
+END
+$$;
+
 CREATE FUNCTION jobtrack.summary_after_insert() RETURNS trigger
 LANGUAGE plpgsql
 SET search_path = pg_catalog, pg_temp
@@ -369,12 +388,8 @@ BEGIN
     INTO v_zero_datasets, v_zero_statuses
     FROM changed;
     IF v_zero_datasets IS NOT NULL THEN
-        DELETE FROM jobtrack.job_counters AS c
-        USING unnest(v_zero_datasets, v_zero_statuses) AS z(dataset_name, status)
-        WHERE c.dataset_name = z.dataset_name AND c.job_type = TG_ARGV[0]
-          AND c.status = z.status AND c.shard = v_shard
-          AND (c.jobs, c.successful, c.failed, c.duration_count, c.duration_micros_sum)
-              = (0, 0, 0, 0, 0);
+        PERFORM jobtrack.counters_delete_zeroed(TG_ARGV[0], v_shard, v_zero_datasets,
+                                                v_zero_statuses);
     END IF;
     -- counters: end
     RETURN NULL;
@@ -424,12 +439,8 @@ BEGIN
     INTO v_zero_datasets, v_zero_statuses
     FROM changed;
     IF v_zero_datasets IS NOT NULL THEN
-        DELETE FROM jobtrack.job_counters AS c
-        USING unnest(v_zero_datasets, v_zero_statuses) AS z(dataset_name, status)
-        WHERE c.dataset_name = z.dataset_name AND c.job_type = TG_ARGV[0]
-          AND c.status = z.status AND c.shard = v_shard
-          AND (c.jobs, c.successful, c.failed, c.duration_count, c.duration_micros_sum)
-              = (0, 0, 0, 0, 0);
+        PERFORM jobtrack.counters_delete_zeroed(TG_ARGV[0], v_shard, v_zero_datasets,
+                                                v_zero_statuses);
     END IF;
     -- counters: end
     RETURN NULL;
