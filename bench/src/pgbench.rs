@@ -116,12 +116,12 @@ pub fn run(database: &str, executions: usize, seconds: u32) -> Res<Vec<Throughpu
 const COUNTER_WRITER: &str = include_str!("../pgbench/counter_writer.sql");
 
 /// The trigger functions whose counter step the "without counters" variant
-/// removes, and the shard function the "one row per key" variant replaces.
+/// removes.
 const COUNTER_FUNCTIONS: &str = "SELECT p.proname::text, pg_get_functiondef(p.oid)
      FROM pg_proc AS p
      WHERE p.pronamespace = 'jobtrack'::regnamespace
        AND p.proname IN ('summary_after_insert', 'summary_after_update',
-                         'summary_after_delete', 'summary_after_truncate', 'counter_shard')
+                         'summary_after_delete', 'summary_after_truncate')
      ORDER BY 1";
 
 /// `def` without its counter maintenance: the lines from `-- counters: begin`
@@ -145,10 +145,9 @@ fn without_counters(def: &str) -> String {
 
 /// Four concurrent writers on one dataset (issue 6): pgbench, 4 clients,
 /// one status change per transaction, with the statistics counters as
-/// installed (a shard per session), without the counter step (the summary
-/// triggers' counter blocks removed: the same schema otherwise), and with
-/// one counter row per key (counter_shard() replaced by 0: the hot row the
-/// shards avoid). Each variant runs twice, interleaved; the better run
+/// installed (insert-only delta rows, folded by the writers) and without
+/// the counter step (the summary triggers' counter blocks removed: the same
+/// schema otherwise). Each variant runs twice, interleaved; the better run
 /// counts. Everything is restored and the counters rebuilt afterwards, and
 /// verify_statistics() must then be empty.
 pub fn counter_writers(
@@ -172,7 +171,7 @@ pub fn counter_writers(
         .iter()
         .map(|r| (r.get(0), r.get(1)))
         .collect();
-    if originals.len() != 5
+    if originals.len() != 4
         || !originals
             .iter()
             .any(|(_, d)| d.contains("-- counters: begin"))
@@ -191,28 +190,18 @@ pub fn counter_writers(
     let script = dir.join("counter_writer.sql");
     std::fs::write(&script, COUNTER_WRITER)?;
     let variants = [
-        "with counters (a shard per session)",
+        "with counters (insert-only deltas)",
         "without counters (counter step removed)",
-        "with counters, one row per key (no shards)",
     ];
-    let mut best = [0f64; 3];
+    let mut best = [0f64; 2];
     let result = (|| -> Res<()> {
         for _round in 0..2 {
             for (i, variant) in variants.iter().enumerate() {
                 restore(c)?;
-                match i {
-                    1 => {
-                        for (name, def) in &originals {
-                            if name.starts_with("summary_after_") {
-                                c.batch_execute(&without_counters(def))?;
-                            }
-                        }
+                if i == 1 {
+                    for (_, def) in &originals {
+                        c.batch_execute(&without_counters(def))?;
                     }
-                    2 => c.batch_execute(
-                        "CREATE OR REPLACE FUNCTION jobtrack.counter_shard() RETURNS smallint
-                         LANGUAGE sql STABLE AS 'SELECT 0::smallint'",
-                    )?,
-                    _ => {}
                 }
                 eprintln!("  pgbench: {variant}, {CLIENTS} clients, {seconds} s");
                 let out = Command::new(&pgbench)

@@ -199,9 +199,8 @@ fn counters_summary(out: &mut String, report: &Report) {
     out.push_str(
         "## Statistics in constant time (PostgreSQL counters)\n\n\
          | jobs | get_statistics_optimized() | vs its time at the smallest size | plain SQL, \
-         2 aggregates | plain SQL / jobtrack | 4 writers, TPS with / without counters | \
-         one row per key / without |\n\
-         |---:|---:|---:|---:|---:|---:|---:|\n",
+         2 aggregates | plain SQL / jobtrack | 4 writers, TPS with / without counters |\n\
+         |---:|---:|---:|---:|---:|---:|\n",
     );
     for s in &report.sizes {
         let jobtrack = median_of(&s.postgres, "statistics", "jobtrack");
@@ -214,14 +213,13 @@ fn counters_summary(out: &mut String, report: &Report) {
         };
         let _ = writeln!(
             out,
-            "| {} | {} | {} | {} | {} | {} | {} |",
+            "| {} | {} | {} | {} | {} | {} |",
             thousands(s.jobs),
             jobtrack.map_or("—".to_owned(), human_ms),
             ratio(jobtrack.zip(base).map(|(j, b)| j / b)),
             after.map_or("—".to_owned(), human_ms),
             ratio(after.zip(jobtrack).map(|(a, j)| a / j)),
             ratio(writers("with counters (")),
-            ratio(writers("with counters, one row")),
         );
     }
     out.push_str(

@@ -16,7 +16,7 @@
 //!
 //! Writers are found by statement-level triggers on the four tables (so
 //! plain SQL and `TRUNCATE` count), which note the change in this session
-//! ([`cache_note_change`]); the transaction callback records it at
+//! ([`cache_note_change`], `jobtrack._cache_note_change` in SQL); the transaction callback records it at
 //! `PRE_COMMIT` or `PRE_PREPARE`, the last moments before the writer can
 //! become visible (for a prepared transaction, at `COMMIT PREPARED` in any
 //! session: its id stays "running" in every snapshot until then). Nothing is
@@ -167,8 +167,14 @@ unsafe extern "C-unwind" fn xact_callback(
 /// datasets named (NULL: possibly in every dataset; empty: in none whose
 /// statistics change). The change is published to the shared cache when the
 /// transaction commits or prepares; calling it needlessly only costs cache
-/// hits.
-#[pg_extern(schema = "jobtrack", volatile, parallel_unsafe)]
+/// hits. Internal (`jobtrack._cache_note_change`, not executable by PUBLIC);
+/// the Rust name, and so the C symbol, is the one 0.1.0's catalog calls.
+#[pg_extern(
+    schema = "jobtrack",
+    name = "_cache_note_change",
+    volatile,
+    parallel_unsafe
+)]
 #[search_path(jobtrack, pg_catalog, pg_temp)]
 fn cache_note_change(datasets: Option<Vec<Option<String>>>) {
     PENDING.with(|cell| {

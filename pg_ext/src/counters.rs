@@ -1,6 +1,5 @@
 //! The statistics counters (`jobtrack.job_counters`, kept by the summary
-//! triggers of `sql/pg/schema.sql`): the shard a session writes, and
-//! `verify_statistics()`, which compares the counters with a full recount
+//! triggers of `sql/pg/schema.sql`): `verify_statistics()`, which compares the counters with a full recount
 //! through jobtrack-core's `statistics_differences`, exactly as the SQLite
 //! library does, so both backends report the same rows.
 
@@ -13,19 +12,15 @@ use crate::queries;
 use crate::reads::counts;
 use crate::rows::req;
 
-/// Counter rows per key: one per shard.
+/// Counter rows per key in 0.1.0: one per shard.
 const SHARDS: i32 = 16;
 
-/// The counter shard this session writes: its backend slot modulo 16.
-///
-/// The slot is unique among the live sessions (and, up to PostgreSQL 16,
-/// handed out lowest first), so up to 16 concurrently writing sessions each
-/// get rows of their own and never wait for each other's counter row locks;
-/// beyond that, sessions share a shard, which is still correct, only no
-/// longer free of waits. `pg_backend_pid() % 16` would collide by chance
-/// among as few as two sessions.
-#[pg_extern(schema = "jobtrack", stable, parallel_restricted)]
-#[search_path(jobtrack, pg_catalog, pg_temp)]
+/// 0.1.0's counter shard of this session (its backend slot modulo 16), for
+/// 0.1.0's triggers only: between installing this library and `ALTER
+/// EXTENSION jobtrack UPDATE`, a 0.1.0 catalog still calls the C symbol
+/// `counter_shard_wrapper`, so it stays, without SQL (0.2.0's counters are
+/// insert-only deltas and need no shard).
+#[pg_extern(sql = false)]
 fn counter_shard() -> i16 {
     #[cfg(any(feature = "pg13", feature = "pg14", feature = "pg15", feature = "pg16"))]
     // SAFETY: set once when the backend starts, read-only afterwards.
@@ -33,7 +28,6 @@ fn counter_shard() -> i16 {
     #[cfg(any(feature = "pg17", feature = "pg18"))]
     // SAFETY: as above.
     let slot: i32 = unsafe { pg_sys::MyProcNumber };
-    // rem_euclid: a slot is never negative here, but a shard must never be.
     slot.rem_euclid(SHARDS) as i16
 }
 

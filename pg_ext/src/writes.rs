@@ -405,8 +405,11 @@ fn cleanup_old_jobs(days: default!(i32, 30), keep_failed: default!(bool, true)) 
 
 /// Rebuilds every derived table from the base tables — the summary table
 /// `job_summary_cache` and the statistics counters `job_counters` — and
-/// returns the summary table's row count.
-#[pg_extern(schema = "jobtrack", volatile, parallel_unsafe)]
+/// returns the summary table's row count. Not executable by PUBLIC; SECURITY
+/// DEFINER like the triggers that otherwise alone write the derived tables,
+/// so that an admin role granted EXECUTE needs no privileges on them (the
+/// search path is pinned, every statement is constant text).
+#[pg_extern(schema = "jobtrack", volatile, parallel_unsafe, security_definer)]
 #[search_path(jobtrack, pg_catalog, pg_temp)]
 fn refresh_job_cache() -> i64 {
     measured("refresh_job_cache", || {

@@ -1,5 +1,6 @@
--- Comments on the jobtrack functions, applied after they are created
--- (pgrx `extension_sql_file!(…, finalize)`).
+-- Comments on the jobtrack functions and the privileges of the ones that
+-- are not for everyone, applied after they are created (pgrx
+-- `extension_sql_file!(…, finalize)`).
 
 \echo Use "CREATE EXTENSION jobtrack" to load this file. \quit
 
@@ -27,8 +28,6 @@ COMMENT ON FUNCTION jobtrack.refresh_job_cache() IS
     'Rebuilds the summary table job_summary_cache and the statistics counters job_counters from the base tables; returns the summary table''s row count';
 COMMENT ON FUNCTION jobtrack.verify_statistics() IS
     'Differences between the statistics counters and a full recount of the base tables, one row per (job_type, dataset_name, status); empty when all is well (a full scan)';
-COMMENT ON FUNCTION jobtrack.counter_shard() IS
-    'The statistics counter shard (0..15) this session writes: its backend slot modulo 16, so that concurrent writers do not share counter rows';
 COMMENT ON FUNCTION jobtrack.get_statistics_optimized() IS
     'Statistics over all jobs: counts by kind and status, successes, failures, success rate, average durations; read from the counters job_counters alone';
 COMMENT ON FUNCTION jobtrack.get_statistics_cached() IS
@@ -61,15 +60,25 @@ COMMENT ON FUNCTION jobtrack.summary_after_update() IS
     'Trigger: mirrors updated jobs into job_summary_cache and moves their counts in job_counters';
 COMMENT ON FUNCTION jobtrack.summary_after_delete() IS
     'Trigger: removes deleted jobs from job_summary_cache and job_counters';
-COMMENT ON FUNCTION jobtrack.counters_delete_zeroed(text, smallint, text[], text[]) IS
-    'Trigger helper: deletes the counter rows of one kind and shard at the given (dataset, status) pairs that are all zeros';
+COMMENT ON FUNCTION jobtrack.summary_replica_row() IS
+    'Trigger (row level, enabled REPLICA): keeps job_summary_cache and job_counters during logical replication apply and under session_replication_role = replica';
 COMMENT ON FUNCTION jobtrack.summary_after_truncate() IS
     'Trigger: removes the truncated kind from job_summary_cache and job_counters';
-COMMENT ON FUNCTION jobtrack.cache_note_change(text[]) IS
-    'Trigger helper: notes that the current transaction changed jobs (in the datasets named; NULL: any dataset), published to the shared cache just before the transaction commits';
+COMMENT ON FUNCTION jobtrack._cache_note_change(text[]) IS
+    'jobtrack internal, for the triggers: notes that the current transaction changed jobs (in the datasets named; NULL: any dataset), published to the shared cache just before the transaction commits';
 COMMENT ON FUNCTION jobtrack.cache_after_write() IS
     'Trigger: notes a change of jobs for the shared result cache';
 COMMENT ON FUNCTION jobtrack.cache_after_summary_write() IS
     'Trigger: notes a change of the summary table, and of which datasets, for the shared result cache';
 COMMENT ON FUNCTION jobtrack.cache_after_counters_write() IS
     'Trigger: notes a direct change of job_counters (not through the summary triggers) for the shared result cache';
+
+-- Administration acts on the whole server (the shared cache and the
+-- metrics are server-wide) or rewrites the derived tables: not for PUBLIC.
+-- The README lists the grants of a reader, a writer and an admin role.
+-- refresh_job_cache() is SECURITY DEFINER, like the triggers, so that an
+-- admin role needs no privileges on the derived tables. The internal
+-- helper is called only by the (SECURITY DEFINER) triggers.
+REVOKE EXECUTE ON FUNCTION jobtrack.refresh_job_cache(), jobtrack.invalidate_cache(text),
+    jobtrack.reset_transaction_metrics(), jobtrack._cache_note_change(text[])
+    FROM PUBLIC;

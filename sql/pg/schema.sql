@@ -13,6 +13,20 @@
 
 \echo Use "CREATE EXTENSION jobtrack" to load this file. \quit
 
+-- Text is compared, stored and returned as UTF-8 in both backends (the Rust
+-- code reads every text column as UTF-8): refuse other encodings up front
+-- instead of failing on the first non-ASCII job later.
+DO $$
+BEGIN
+    IF pg_catalog.getdatabaseencoding() <> 'UTF8' THEN
+        RAISE EXCEPTION 'jobtrack needs a UTF8 database; the encoding of this database is %',
+                        pg_catalog.getdatabaseencoding()
+            USING ERRCODE = 'feature_not_supported',
+                  HINT = 'Create a database with ENCODING ''UTF8'' TEMPLATE template0 and install jobtrack there.';
+    END IF;
+END
+$$;
+
 CREATE SCHEMA jobtrack;
 COMMENT ON SCHEMA jobtrack IS 'jobtrack: ML training-job tracking (tables, summary table, functions)';
 
@@ -20,6 +34,12 @@ COMMENT ON SCHEMA jobtrack IS 'jobtrack: ML training-job tracking (tables, summa
 -- job_id sorts bytewise (COLLATE "C"), as in SQLite, so that every ordering
 -- that breaks ties on job_id is the same in both backends whatever the
 -- database's locale, and the lock order is plain byte order.
+--
+-- Every timestamp lies in the years 1 to 9999 (UTC), the range both
+-- backends (and RFC 3339 text) represent: a value outside it, or an
+-- infinity, written with plain SQL would otherwise make every later read of
+-- that job fail. (Stated as a year, not as two timestamptz constants, whose
+-- text would depend on the session's time zone.)
 
 CREATE TABLE jobtrack.executions (
     job_id           text COLLATE "C" PRIMARY KEY
@@ -37,16 +57,20 @@ CREATE TABLE jobtrack.executions (
                      CHECK (char_length(preset) BETWEEN 1 AND 100),
     total_steps      integer CHECK (total_steps >= 0),
     current_step     integer CHECK (current_step >= 0),
-    start_time       timestamptz CHECK (isfinite(start_time)),
-    end_time         timestamptz CHECK (isfinite(end_time)),
+    start_time       timestamptz
+                     CHECK (EXTRACT(YEAR FROM start_time AT TIME ZONE 'UTC') BETWEEN 1 AND 9999),
+    end_time         timestamptz
+                     CHECK (EXTRACT(YEAR FROM end_time AT TIME ZONE 'UTC') BETWEEN 1 AND 9999),
     -- Within ±1e12 s (31,000 years): the statistics counters sum durations as
     -- whole microseconds in a bigint. Also refuses NaN and infinity.
     duration_seconds double precision CHECK (duration_seconds BETWEEN -1e12 AND 1e12),
     success          boolean,
     error_message    text,
     output_path      text,
-    created_at       timestamptz NOT NULL DEFAULT now() CHECK (isfinite(created_at)),
-    updated_at       timestamptz NOT NULL DEFAULT now() CHECK (isfinite(updated_at))
+    created_at       timestamptz NOT NULL DEFAULT now()
+                     CHECK (EXTRACT(YEAR FROM created_at AT TIME ZONE 'UTC') BETWEEN 1 AND 9999),
+    updated_at       timestamptz NOT NULL DEFAULT now()
+                     CHECK (EXTRACT(YEAR FROM updated_at AT TIME ZONE 'UTC') BETWEEN 1 AND 9999)
 );
 
 CREATE TABLE jobtrack.variations (
@@ -73,14 +97,18 @@ CREATE TABLE jobtrack.variations (
     parent_experiment_id text CHECK (char_length(parent_experiment_id) BETWEEN 1 AND 255),
     total_steps          integer CHECK (total_steps >= 0),
     current_step         integer CHECK (current_step >= 0),
-    start_time           timestamptz CHECK (isfinite(start_time)),
-    end_time             timestamptz CHECK (isfinite(end_time)),
+    start_time           timestamptz
+                         CHECK (EXTRACT(YEAR FROM start_time AT TIME ZONE 'UTC') BETWEEN 1 AND 9999),
+    end_time             timestamptz
+                         CHECK (EXTRACT(YEAR FROM end_time AT TIME ZONE 'UTC') BETWEEN 1 AND 9999),
     duration_seconds     double precision CHECK (duration_seconds BETWEEN -1e12 AND 1e12),
     success              boolean,
     error_message        text,
     output_path          text,
-    created_at           timestamptz NOT NULL DEFAULT now() CHECK (isfinite(created_at)),
-    updated_at           timestamptz NOT NULL DEFAULT now() CHECK (isfinite(updated_at))
+    created_at           timestamptz NOT NULL DEFAULT now()
+                         CHECK (EXTRACT(YEAR FROM created_at AT TIME ZONE 'UTC') BETWEEN 1 AND 9999),
+    updated_at           timestamptz NOT NULL DEFAULT now()
+                         CHECK (EXTRACT(YEAR FROM updated_at AT TIME ZONE 'UTC') BETWEEN 1 AND 9999)
 );
 
 -- One row per job of either kind, mirroring the columns the statistics,
@@ -114,21 +142,21 @@ CREATE TABLE jobtrack.job_summary_cache (
 -- it away again restores a counter exactly, where a floating-point sum would
 -- drift. A bigint overflow fails the write instead of wrapping.
 --
--- No hot row: each key has up to 16 shard rows, and a session always writes
--- the shard jobtrack.counter_shard() gives it (its backend slot modulo 16;
--- backend slots are unique among the live sessions and handed out lowest
--- first, so up to 16 writing sessions each get a row of their own). A row
--- lock on a counter is held until commit, so one row per key would make
--- every writer of a dataset and status queue behind the others' commits;
--- with shards they do not meet. Readers sum over the shards (at most 16 rows
--- per key). An append-only delta table would avoid row locks altogether,
--- but every read would then fold or scan deltas, and the folding needs a
--- background worker or locks of its own; shards keep reads a plain sum.
+-- Insert-only deltas, so that no writer ever waits for another: each write
+-- statement INSERTs one row per key whose values it changes (+1 per new
+-- row, -1 per old row, netted), and a key's value is the sum of its rows.
+-- A writer never updates or locks a row another transaction wrote, so two
+-- transactions that touch disjoint jobs never wait for each other — however
+-- many sessions there are, and whether the other one is idle in a
+-- transaction or prepared. (Counter rows updated in place, even sharded,
+-- make writers of one key queue behind each other's commits, and two of
+-- them updating two keys in opposite orders deadlock.)
 --
--- A shard row whose values all fall to zero is deleted by the trigger that
--- zeroed it, so the table holds only the keys that have jobs (a dataset that
--- is gone leaves nothing behind). Within one statement the counter rows are
--- locked in key order, so concurrent statements cannot deadlock on them.
+-- Folding keeps reads cheap: when a key has more than 8 rows, the writer
+-- that touches it replaces them by their sum (jobtrack._fold_counters) if it
+-- gets the key's advisory lock without waiting; otherwise another writer is
+-- folding it and this one moves on. A key therefore has a handful of rows,
+-- and a key whose sum is all zeros disappears at its next fold.
 CREATE TABLE jobtrack.job_counters (
     dataset_name        text NOT NULL,
     job_type            text NOT NULL CHECK (job_type IN ('execution', 'variation')),
@@ -137,19 +165,18 @@ CREATE TABLE jobtrack.job_counters (
                                           'configuring_preset', 'ready_for_training',
                                           'training', 'generating_preview',
                                           'done', 'failed', 'cancelled')),
-    -- refresh_job_cache() writes its recount to shard 0.
-    shard               smallint NOT NULL DEFAULT 0 CHECK (shard BETWEEN 0 AND 15),
-    -- No CHECK (jobs >= 0) and the like: a counter someone damaged by hand
-    -- must not make every later write fail; verify_statistics() shows it,
-    -- refresh_job_cache() repairs it.
+    -- No CHECK (jobs >= 0) and the like: a delta is negative by design, and
+    -- a counter someone damaged by hand must not make every later write
+    -- fail; verify_statistics() shows it, refresh_job_cache() repairs it.
     jobs                bigint NOT NULL,
     successful          bigint NOT NULL,
     failed              bigint NOT NULL,
     duration_count      bigint NOT NULL,
-    duration_micros_sum bigint NOT NULL,
-    -- dataset_name first: get_dataset_stats_optimized reads one dataset.
-    PRIMARY KEY (dataset_name, job_type, status, shard)
+    duration_micros_sum bigint NOT NULL
 );
+-- dataset_name first: get_dataset_stats_optimized reads one dataset; the
+-- fold reads one key.
+CREATE INDEX job_counters_key_idx ON jobtrack.job_counters (dataset_name, job_type, status);
 
 -- What the counters must hold, recounted from the base tables (a full scan):
 -- refresh_job_cache() rebuilds the counters from it, verify_statistics()
@@ -225,40 +252,82 @@ CREATE INDEX job_summary_cache_recent_idx ON jobtrack.job_summary_cache (last_up
 -- aggregated step: the new rows count +1, the old rows -1, grouped by
 -- (dataset, status) and netted, so that a key whose counts do not change
 -- (update_progress, an UPDATE of output_path) is not written at all. The
--- step is an INSERT … ON CONFLICT DO UPDATE into the session's shard, in
--- key order. It is static SQL with a cached plan: a grouping is linear
--- whatever the plan, and the one-row case gains most from skipping the
--- planner. The blocks between "counters: begin" and "counters: end" are the
--- whole counter maintenance (the bench removes them to measure its cost).
+-- step INSERTs one delta row per changed key (job_counters above) and then
+-- offers those keys to the fold. It is static SQL with a cached plan: a
+-- grouping is linear whatever the plan, and the one-row case gains most
+-- from skipping the planner. The blocks between "counters: begin" and
+-- "counters: end" are the whole counter maintenance (the bench removes them
+-- to measure its cost).
 --
--- A counter row that the step brings to all zeros is deleted right after,
--- in the same transaction (its lock is held already).
+-- The trigger functions are SECURITY DEFINER, owned by the extension's
+-- owner: the derived tables are written only by them, so a role that may
+-- write jobs needs no privilege on job_summary_cache or job_counters and
+-- cannot damage them with plain SQL. That is safe because every statement
+-- they run is constant text over the transition tables and the extension's
+-- own schema-qualified tables, the search_path is pinned to pg_catalog and
+-- pg_temp, and PUBLIC may not execute them (a trigger function can only be
+-- called as a trigger anyway).
 
--- The counter rows of one kind and shard, at (dataset, status) pairs, that
--- the step of summary_after_update / summary_after_delete brought to all
--- zeros: deleted. (A separate statement: the upsert cannot delete what it
--- writes.) Only rows that are all zeros, so it can never lose a count.
-CREATE FUNCTION jobtrack.counters_delete_zeroed(
-    p_job_type text, p_shard smallint, p_datasets text[], p_statuses text[]) RETURNS void
+-- Replaces the rows of each key (p_job_type, p_datasets[i], p_statuses[i])
+-- by their sum when the key has more than 8 rows and this transaction gets
+-- the key's advisory lock without waiting (see job_counters). Exact under
+-- concurrency: only the holder of a key's lock deletes its rows, each fold
+-- inserts the sum of exactly the rows it deleted, and a row that a fold
+-- which committed after this statement's snapshot already deleted is
+-- skipped by the DELETE (READ COMMITTED), so nothing is counted twice.
+-- Under REPEATABLE READ or SERIALIZABLE such a row would be a serialization
+-- failure instead: those transactions leave folding to others. Internal.
+CREATE FUNCTION jobtrack._fold_counters(
+    p_job_type text, p_datasets text[], p_statuses text[]) RETURNS void
 LANGUAGE plpgsql
 SET search_path = pg_catalog, pg_temp
 AS $$
 BEGIN
-    DELETE FROM jobtrack.job_counters AS c
-    USING unnest(p_datasets, p_statuses) AS z(dataset_name, status)
-    WHERE c.dataset_name = z.dataset_name AND c.job_type = p_job_type
-      AND c.status = z.status AND c.shard = p_shard
-      AND (c.jobs, c.successful, c.failed, c.duration_count, c.duration_micros_sum)
-          = (0, 0, 0, 0, 0);
+    IF p_datasets IS NULL
+       OR pg_catalog.current_setting('transaction_isolation') <> 'read committed' THEN
+        RETURN;
+    END IF;
+    WITH due AS (
+        SELECT DISTINCT z.dataset_name, z.status
+        FROM unnest(p_datasets, p_statuses) AS z(dataset_name, status)
+        WHERE z.dataset_name IS NOT NULL
+          AND (SELECT count(*)
+               FROM (SELECT FROM jobtrack.job_counters AS c
+                     WHERE c.dataset_name = z.dataset_name AND c.job_type = p_job_type
+                       AND c.status = z.status
+                     LIMIT 9) AS r) > 8
+    ), locked AS (
+        SELECT d.dataset_name, d.status
+        FROM due AS d
+        WHERE pg_try_advisory_xact_lock('jobtrack.job_counters'::regclass::oid::integer,
+                                        hashtext(p_job_type || '/' || d.status || '/' || d.dataset_name))
+    ), gone AS (
+        DELETE FROM jobtrack.job_counters AS c
+        USING locked AS l
+        WHERE c.dataset_name = l.dataset_name AND c.job_type = p_job_type AND c.status = l.status
+        RETURNING c.dataset_name, c.status, c.jobs, c.successful, c.failed,
+                  c.duration_count, c.duration_micros_sum
+    )
+    INSERT INTO jobtrack.job_counters
+        (dataset_name, job_type, status, jobs, successful, failed,
+         duration_count, duration_micros_sum)
+    SELECT g.dataset_name, p_job_type, g.status, sum(g.jobs), sum(g.successful), sum(g.failed),
+           sum(g.duration_count), sum(g.duration_micros_sum)
+    FROM gone AS g
+    GROUP BY g.dataset_name, g.status
+    HAVING (sum(g.jobs), sum(g.successful), sum(g.failed), sum(g.duration_count),
+            sum(g.duration_micros_sum)) <> (0, 0, 0, 0, 0);
 END
 $$;
 
 CREATE FUNCTION jobtrack.summary_after_insert() RETURNS trigger
 LANGUAGE plpgsql
+SECURITY DEFINER
 SET search_path = pg_catalog, pg_temp
 AS $$
 DECLARE
-    v_shard smallint;
+    v_datasets text[];
+    v_statuses text[];
 BEGIN
     -- job_id order, so that concurrent inserts take the summary's key locks
     -- in one order.
@@ -272,23 +341,22 @@ BEGIN
         ORDER BY n.job_id
     $sql$ USING TG_ARGV[0];
     -- counters: begin
-    v_shard := jobtrack.counter_shard();
-    INSERT INTO jobtrack.job_counters AS c
-        (dataset_name, job_type, status, shard, jobs, successful, failed,
-         duration_count, duration_micros_sum)
-    SELECT n.dataset_name, TG_ARGV[0], n.status, v_shard,
-           count(*), count(*) FILTER (WHERE n.success), count(*) FILTER (WHERE NOT n.success),
-           count(n.duration_seconds),
-           COALESCE(sum(round(n.duration_seconds * 1e6::double precision)::bigint), 0)::bigint
-    FROM new_rows AS n
-    GROUP BY n.dataset_name, n.status
-    ORDER BY n.dataset_name, n.status
-    ON CONFLICT (dataset_name, job_type, status, shard) DO UPDATE
-    SET jobs                = c.jobs + excluded.jobs,
-        successful          = c.successful + excluded.successful,
-        failed              = c.failed + excluded.failed,
-        duration_count      = c.duration_count + excluded.duration_count,
-        duration_micros_sum = c.duration_micros_sum + excluded.duration_micros_sum;
+    WITH added AS (
+        INSERT INTO jobtrack.job_counters AS c
+            (dataset_name, job_type, status, jobs, successful, failed,
+             duration_count, duration_micros_sum)
+        SELECT n.dataset_name, TG_ARGV[0], n.status,
+               count(*), count(*) FILTER (WHERE n.success), count(*) FILTER (WHERE NOT n.success),
+               count(n.duration_seconds),
+               COALESCE(sum(round(n.duration_seconds * 1e6::double precision)::bigint), 0)::bigint
+        FROM new_rows AS n
+        GROUP BY n.dataset_name, n.status
+        RETURNING c.dataset_name, c.status
+    )
+    SELECT array_agg(added.dataset_name), array_agg(added.status)
+    INTO v_datasets, v_statuses
+    FROM added;
+    PERFORM jobtrack._fold_counters(TG_ARGV[0], v_datasets, v_statuses);
     -- counters: end
     RETURN NULL;
 END
@@ -296,12 +364,12 @@ $$;
 
 CREATE FUNCTION jobtrack.summary_after_update() RETURNS trigger
 LANGUAGE plpgsql
+SECURITY DEFINER
 SET search_path = pg_catalog, pg_temp
 AS $$
 DECLARE
-    v_shard smallint;
-    v_zero_datasets text[];
-    v_zero_statuses text[];
+    v_datasets text[];
+    v_statuses text[];
 BEGIN
     -- Rows whose job_id was changed away.
     EXECUTE $sql$
@@ -343,7 +411,6 @@ BEGIN
         ORDER BY n.job_id
     $sql$ USING TG_ARGV[0];
     -- counters: begin
-    v_shard := jobtrack.counter_shard();
     WITH delta AS (
         SELECT n.dataset_name, n.status, 1 AS jobs,
                (n.success IS TRUE)::int AS successful, (n.success IS FALSE)::int AS failed,
@@ -363,34 +430,21 @@ BEGIN
                sum(d.duration_micros)::bigint AS duration_micros_sum
         FROM delta AS d
         GROUP BY d.dataset_name, d.status
-    ), changed AS (
+    ), added AS (
         INSERT INTO jobtrack.job_counters AS c
-            (dataset_name, job_type, status, shard, jobs, successful, failed,
+            (dataset_name, job_type, status, jobs, successful, failed,
              duration_count, duration_micros_sum)
-        SELECT net.dataset_name, TG_ARGV[0], net.status, v_shard, net.jobs, net.successful,
+        SELECT net.dataset_name, TG_ARGV[0], net.status, net.jobs, net.successful,
                net.failed, net.duration_count, net.duration_micros_sum
         FROM net
         WHERE (net.jobs, net.successful, net.failed, net.duration_count, net.duration_micros_sum)
               <> (0, 0, 0, 0, 0)
-        ORDER BY net.dataset_name, net.status
-        ON CONFLICT (dataset_name, job_type, status, shard) DO UPDATE
-        SET jobs                = c.jobs + excluded.jobs,
-            successful          = c.successful + excluded.successful,
-            failed              = c.failed + excluded.failed,
-            duration_count      = c.duration_count + excluded.duration_count,
-            duration_micros_sum = c.duration_micros_sum + excluded.duration_micros_sum
-        RETURNING c.dataset_name, c.status,
-                  (c.jobs, c.successful, c.failed, c.duration_count, c.duration_micros_sum)
-                  = (0, 0, 0, 0, 0) AS zero
+        RETURNING c.dataset_name, c.status
     )
-    SELECT array_agg(changed.dataset_name) FILTER (WHERE changed.zero),
-           array_agg(changed.status) FILTER (WHERE changed.zero)
-    INTO v_zero_datasets, v_zero_statuses
-    FROM changed;
-    IF v_zero_datasets IS NOT NULL THEN
-        PERFORM jobtrack.counters_delete_zeroed(TG_ARGV[0], v_shard, v_zero_datasets,
-                                                v_zero_statuses);
-    END IF;
+    SELECT array_agg(added.dataset_name), array_agg(added.status)
+    INTO v_datasets, v_statuses
+    FROM added;
+    PERFORM jobtrack._fold_counters(TG_ARGV[0], v_datasets, v_statuses);
     -- counters: end
     RETURN NULL;
 END
@@ -398,12 +452,12 @@ $$;
 
 CREATE FUNCTION jobtrack.summary_after_delete() RETURNS trigger
 LANGUAGE plpgsql
+SECURITY DEFINER
 SET search_path = pg_catalog, pg_temp
 AS $$
 DECLARE
-    v_shard smallint;
-    v_zero_datasets text[];
-    v_zero_statuses text[];
+    v_datasets text[];
+    v_statuses text[];
 BEGIN
     EXECUTE $sql$
         DELETE FROM jobtrack.job_summary_cache AS s
@@ -412,43 +466,34 @@ BEGIN
           AND s.job_type = $1
     $sql$ USING TG_ARGV[0];
     -- counters: begin
-    v_shard := jobtrack.counter_shard();
-    WITH changed AS (
+    WITH added AS (
         INSERT INTO jobtrack.job_counters AS c
-            (dataset_name, job_type, status, shard, jobs, successful, failed,
+            (dataset_name, job_type, status, jobs, successful, failed,
              duration_count, duration_micros_sum)
-        SELECT o.dataset_name, TG_ARGV[0], o.status, v_shard,
+        SELECT o.dataset_name, TG_ARGV[0], o.status,
                -count(*), -count(*) FILTER (WHERE o.success),
                -count(*) FILTER (WHERE NOT o.success), -count(o.duration_seconds),
                -COALESCE(sum(round(o.duration_seconds * 1e6::double precision)::bigint), 0)::bigint
         FROM old_rows AS o
         GROUP BY o.dataset_name, o.status
-        ORDER BY o.dataset_name, o.status
-        ON CONFLICT (dataset_name, job_type, status, shard) DO UPDATE
-        SET jobs                = c.jobs + excluded.jobs,
-            successful          = c.successful + excluded.successful,
-            failed              = c.failed + excluded.failed,
-            duration_count      = c.duration_count + excluded.duration_count,
-            duration_micros_sum = c.duration_micros_sum + excluded.duration_micros_sum
-        RETURNING c.dataset_name, c.status,
-                  (c.jobs, c.successful, c.failed, c.duration_count, c.duration_micros_sum)
-                  = (0, 0, 0, 0, 0) AS zero
+        RETURNING c.dataset_name, c.status
     )
-    SELECT array_agg(changed.dataset_name) FILTER (WHERE changed.zero),
-           array_agg(changed.status) FILTER (WHERE changed.zero)
-    INTO v_zero_datasets, v_zero_statuses
-    FROM changed;
-    IF v_zero_datasets IS NOT NULL THEN
-        PERFORM jobtrack.counters_delete_zeroed(TG_ARGV[0], v_shard, v_zero_datasets,
-                                                v_zero_statuses);
-    END IF;
+    SELECT array_agg(added.dataset_name), array_agg(added.status)
+    INTO v_datasets, v_statuses
+    FROM added;
+    PERFORM jobtrack._fold_counters(TG_ARGV[0], v_datasets, v_statuses);
     -- counters: end
     RETURN NULL;
 END
 $$;
 
+-- Enabled ALWAYS (below): TRUNCATE has no row-level form, so this one
+-- trigger also serves logical replication apply and
+-- session_replication_role = replica, where the cache triggers on the
+-- summary table do not fire — hence the explicit cache note.
 CREATE FUNCTION jobtrack.summary_after_truncate() RETURNS trigger
 LANGUAGE plpgsql
+SECURITY DEFINER
 SET search_path = pg_catalog, pg_temp
 AS $$
 BEGIN
@@ -456,6 +501,66 @@ BEGIN
     -- counters: begin
     DELETE FROM jobtrack.job_counters WHERE job_type = TG_ARGV[0];
     -- counters: end
+    PERFORM jobtrack._cache_note_change(NULL);
+    RETURN NULL;
+END
+$$;
+
+-- Logical replication apply runs only row-level triggers, and only those
+-- enabled REPLICA or ALWAYS (so does any session with
+-- session_replication_role = replica, and the initial table copy of a
+-- subscription). This row-level trigger, enabled REPLICA, keeps the summary,
+-- the counters, cross-kind job_id uniqueness (the summary's primary key)
+-- and the cache exact there; the statement-level triggers above, enabled
+-- ORIGIN as usual, do it everywhere else. Exactly one of the two fires for
+-- any write. One row at a time: slower than the statement-level path, but a
+-- subscriber applies one row at a time anyway.
+CREATE FUNCTION jobtrack.summary_replica_row() RETURNS trigger
+LANGUAGE plpgsql
+SECURITY DEFINER
+SET search_path = pg_catalog, pg_temp
+AS $$
+BEGIN
+    IF TG_OP = 'UPDATE'
+       AND (OLD.job_id, OLD.status, OLD.dataset_name, OLD.preset, OLD.start_time,
+            OLD.duration_seconds, OLD.success, OLD.updated_at)
+           IS NOT DISTINCT FROM
+           (NEW.job_id, NEW.status, NEW.dataset_name, NEW.preset, NEW.start_time,
+            NEW.duration_seconds, NEW.success, NEW.updated_at) THEN
+        RETURN NULL;
+    END IF;
+    IF TG_OP IN ('UPDATE', 'DELETE') THEN
+        DELETE FROM jobtrack.job_summary_cache
+        WHERE job_id = OLD.job_id AND job_type = TG_ARGV[0];
+        -- counters: begin
+        INSERT INTO jobtrack.job_counters
+            (dataset_name, job_type, status, jobs, successful, failed,
+             duration_count, duration_micros_sum)
+        VALUES (OLD.dataset_name, TG_ARGV[0], OLD.status, -1,
+                -(OLD.success IS TRUE)::int, -(OLD.success IS FALSE)::int,
+                -(OLD.duration_seconds IS NOT NULL)::int,
+                -COALESCE(round(OLD.duration_seconds * 1e6::double precision)::bigint, 0));
+        -- counters: end
+    END IF;
+    IF TG_OP IN ('INSERT', 'UPDATE') THEN
+        INSERT INTO jobtrack.job_summary_cache
+            (job_id, job_type, status, dataset_name, preset, start_time,
+             duration_seconds, success, last_updated)
+        VALUES (NEW.job_id, TG_ARGV[0], NEW.status, NEW.dataset_name, NEW.preset,
+                NEW.start_time, NEW.duration_seconds, NEW.success, NEW.updated_at);
+        -- counters: begin
+        INSERT INTO jobtrack.job_counters
+            (dataset_name, job_type, status, jobs, successful, failed,
+             duration_count, duration_micros_sum)
+        VALUES (NEW.dataset_name, TG_ARGV[0], NEW.status, 1,
+                (NEW.success IS TRUE)::int, (NEW.success IS FALSE)::int,
+                (NEW.duration_seconds IS NOT NULL)::int,
+                COALESCE(round(NEW.duration_seconds * 1e6::double precision)::bigint, 0));
+        -- counters: end
+    END IF;
+    PERFORM jobtrack._fold_counters(TG_ARGV[0], ARRAY[OLD.dataset_name, NEW.dataset_name],
+                                    ARRAY[OLD.status, NEW.status]);
+    PERFORM jobtrack._cache_note_change(ARRAY[OLD.dataset_name, NEW.dataset_name]);
     RETURN NULL;
 END
 $$;
@@ -473,6 +578,8 @@ CREATE TRIGGER summary_after_delete AFTER DELETE ON jobtrack.executions
     FOR EACH STATEMENT EXECUTE FUNCTION jobtrack.summary_after_delete('execution');
 CREATE TRIGGER summary_after_truncate AFTER TRUNCATE ON jobtrack.executions
     FOR EACH STATEMENT EXECUTE FUNCTION jobtrack.summary_after_truncate('execution');
+CREATE TRIGGER summary_replica_row AFTER INSERT OR UPDATE OR DELETE ON jobtrack.executions
+    FOR EACH ROW EXECUTE FUNCTION jobtrack.summary_replica_row('execution');
 
 CREATE TRIGGER summary_after_insert AFTER INSERT ON jobtrack.variations
     REFERENCING NEW TABLE AS new_rows
@@ -485,54 +592,75 @@ CREATE TRIGGER summary_after_delete AFTER DELETE ON jobtrack.variations
     FOR EACH STATEMENT EXECUTE FUNCTION jobtrack.summary_after_delete('variation');
 CREATE TRIGGER summary_after_truncate AFTER TRUNCATE ON jobtrack.variations
     FOR EACH STATEMENT EXECUTE FUNCTION jobtrack.summary_after_truncate('variation');
+CREATE TRIGGER summary_replica_row AFTER INSERT OR UPDATE OR DELETE ON jobtrack.variations
+    FOR EACH ROW EXECUTE FUNCTION jobtrack.summary_replica_row('variation');
+
+ALTER TABLE jobtrack.executions ENABLE REPLICA TRIGGER summary_replica_row;
+ALTER TABLE jobtrack.executions ENABLE ALWAYS TRIGGER summary_after_truncate;
+ALTER TABLE jobtrack.variations ENABLE REPLICA TRIGGER summary_replica_row;
+ALTER TABLE jobtrack.variations ENABLE ALWAYS TRIGGER summary_after_truncate;
+
+-- Backups: pg_dump dumps no member table of an extension unless it is
+-- marked. The base tables are; the derived tables are not — restoring the
+-- base tables' rows (a COPY, triggers enabled) runs the triggers above,
+-- which rebuild the summary and the counters exactly, so a dump holds each
+-- job once and a restore cannot duplicate a derived row.
+SELECT pg_catalog.pg_extension_config_dump('jobtrack.executions', '');
+SELECT pg_catalog.pg_extension_config_dump('jobtrack.variations', '');
 
 COMMENT ON TABLE jobtrack.executions IS
     'jobtrack: training pipeline runs; write with the jobtrack functions or plain SQL';
 COMMENT ON TABLE jobtrack.variations IS
     'jobtrack: combinations of hyper-parameter sweeps; write with the jobtrack functions or plain SQL';
 COMMENT ON TABLE jobtrack.job_counters IS
-    'jobtrack: statistics counters per (dataset, job type, status, shard), kept exact by the summary triggers in the writing transaction; check with jobtrack.verify_statistics(), rebuild with jobtrack.refresh_job_cache()';
+    'jobtrack: statistics counters as insert-only delta rows per (dataset, job type, status), kept exact by the summary triggers in the writing transaction; a key is the sum of its rows; check with jobtrack.verify_statistics(), rebuild with jobtrack.refresh_job_cache()';
 COMMENT ON VIEW jobtrack.job_counters_recount IS
-    'jobtrack: what job_counters must hold (summed over shards), recounted from the base tables: a full scan';
+    'jobtrack: what job_counters must hold (summed per key), recounted from the base tables: a full scan';
 COMMENT ON TABLE jobtrack.job_summary_cache IS
     'jobtrack: one row per job of either kind, kept exact by statement-level triggers in the writing transaction; rebuild with jobtrack.refresh_job_cache()';
+COMMENT ON FUNCTION jobtrack._fold_counters(text, text[], text[]) IS
+    'jobtrack internal: folds the delta rows of the given counter keys when it can without waiting';
 
 -- ------------------------------------------------- shared result cache
 -- Statement-level triggers note, in the writing transaction, that jobs
--- changed (jobtrack.cache_note_change); the transaction callback publishes
+-- changed (jobtrack._cache_note_change); the transaction callback publishes
 -- the note to the shared cache just before the transaction becomes visible
 -- (pg_ext/src/cache.rs). Base tables: any change (statistics and recent jobs
 -- depend on every job). The summary table, which every base write reaches
 -- through the triggers above and from which the dataset statistics are
 -- read: also which datasets changed, so that other datasets' entries stay.
+-- SECURITY DEFINER for the reason given for the summary triggers, and
+-- because _cache_note_change is not executable by PUBLIC.
 CREATE FUNCTION jobtrack.cache_after_write() RETURNS trigger
 LANGUAGE plpgsql
+SECURITY DEFINER
 SET search_path = pg_catalog, pg_temp
 AS $$
 BEGIN
-    PERFORM jobtrack.cache_note_change('{}'::text[]);
+    PERFORM jobtrack._cache_note_change('{}'::text[]);
     RETURN NULL;
 END
 $$;
 
 CREATE FUNCTION jobtrack.cache_after_summary_write() RETURNS trigger
 LANGUAGE plpgsql
+SECURITY DEFINER
 SET search_path = pg_catalog, pg_temp
 AS $$
 BEGIN
     IF TG_OP = 'INSERT' THEN
-        PERFORM jobtrack.cache_note_change(
+        PERFORM jobtrack._cache_note_change(
             ARRAY(SELECT DISTINCT n.dataset_name FROM new_rows AS n));
     ELSIF TG_OP = 'UPDATE' THEN
-        PERFORM jobtrack.cache_note_change(
+        PERFORM jobtrack._cache_note_change(
             ARRAY(SELECT o.dataset_name FROM old_rows AS o
                   UNION SELECT n.dataset_name FROM new_rows AS n));
     ELSIF TG_OP = 'DELETE' THEN
-        PERFORM jobtrack.cache_note_change(
+        PERFORM jobtrack._cache_note_change(
             ARRAY(SELECT DISTINCT o.dataset_name FROM old_rows AS o));
     ELSE
         -- TRUNCATE: every dataset.
-        PERFORM jobtrack.cache_note_change(NULL);
+        PERFORM jobtrack._cache_note_change(NULL);
     END IF;
     RETURN NULL;
 END
@@ -543,11 +671,12 @@ $$;
 -- plain SQL, refresh_job_cache()) may change any dataset's statistics.
 CREATE FUNCTION jobtrack.cache_after_counters_write() RETURNS trigger
 LANGUAGE plpgsql
+SECURITY DEFINER
 SET search_path = pg_catalog, pg_temp
 AS $$
 BEGIN
     IF pg_trigger_depth() = 1 THEN
-        PERFORM jobtrack.cache_note_change(NULL);
+        PERFORM jobtrack._cache_note_change(NULL);
     END IF;
     RETURN NULL;
 END
@@ -570,3 +699,12 @@ CREATE TRIGGER cache_after_truncate AFTER TRUNCATE ON jobtrack.job_summary_cache
     FOR EACH STATEMENT EXECUTE FUNCTION jobtrack.cache_after_summary_write();
 CREATE TRIGGER cache_after_write AFTER INSERT OR UPDATE OR DELETE OR TRUNCATE ON jobtrack.job_counters
     FOR EACH STATEMENT EXECUTE FUNCTION jobtrack.cache_after_counters_write();
+
+-- Trigger functions and internal helpers are not for calling: nobody but
+-- the owner may execute them (the triggers run as the owner).
+REVOKE EXECUTE ON FUNCTION jobtrack._fold_counters(text, text[], text[]),
+    jobtrack.summary_after_insert(), jobtrack.summary_after_update(),
+    jobtrack.summary_after_delete(), jobtrack.summary_after_truncate(),
+    jobtrack.summary_replica_row(), jobtrack.cache_after_write(),
+    jobtrack.cache_after_summary_write(), jobtrack.cache_after_counters_write()
+    FROM PUBLIC;

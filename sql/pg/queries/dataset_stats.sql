@@ -1,6 +1,6 @@
 -- get_dataset_stats_optimized($1 dataset_name): one row. Counts and
--- duration sums per kind come from the counters (a primary-key range scan
--- of the dataset's few rows); the extremes from the summary table, each the
+-- duration sums per kind come from the counters (a range scan of the
+-- dataset's few rows in job_counters_key_idx); the extremes from the summary table, each the
 -- first or last entry of the dataset in job_summary_cache_dataset_duration_idx
 -- or job_summary_cache_dataset_start_idx — logarithmic, not a scan. One
 -- statement, so every part is read from one snapshot.

@@ -1,9 +1,10 @@
 -- get_statistics_optimized(): per kind and status, the counts and duration
--- sums Statistics::from_counters needs, summed over datasets and shards from
--- the counters the summary triggers keep (schema.sql, job_counters). The
--- table holds at most one row per (dataset, kind, status, shard) that has
--- jobs, however many jobs there are: this is the whole cost of the
--- statistics.
+-- sums Statistics::from_counters needs, summed over datasets and delta rows
+-- from the counters the summary triggers keep (schema.sql, job_counters).
+-- The table holds a handful of rows per (dataset, kind, status) that has
+-- jobs, however many jobs there are (the triggers fold them): this is the
+-- whole cost of the statistics. A key whose rows add up to nothing has no
+-- jobs and is left out, as if its rows were already folded away.
 SELECT c.job_type,
        c.status,
        sum(c.jobs)::bigint AS jobs,
@@ -13,3 +14,5 @@ SELECT c.job_type,
        sum(c.duration_micros_sum)::bigint AS duration_micros_sum
 FROM jobtrack.job_counters AS c
 GROUP BY c.job_type, c.status
+HAVING (sum(c.jobs), sum(c.successful), sum(c.failed), sum(c.duration_count),
+        sum(c.duration_micros_sum)) <> (0, 0, 0, 0, 0)

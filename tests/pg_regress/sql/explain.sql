@@ -28,7 +28,7 @@ VACUUM ANALYZE jobtrack.executions, jobtrack.variations, jobtrack.job_summary_ca
 -- which index each query uses when the planner does not scan the whole
 -- table. The statistics read only the counters (job_counters, a few rows per
 -- dataset, scanned whole by design); the dataset stats read that dataset's
--- counter rows through the primary key and each extreme (min/max duration,
+-- counter rows through job_counters_key_idx and each extreme (min/max duration,
 -- first/last run) as one Limit over an index scan — a seek, not a scan. The
 -- other queries pick their index on cost alone (measured at 1,000,000 jobs).
 SET enable_seqscan = off;

@@ -23,18 +23,25 @@ FROM pg_indexes
 WHERE schemaname = 'jobtrack'
 ORDER BY indexname;
 
-SELECT tgrelid::regclass AS "table", tgname, pg_get_triggerdef(oid)
+-- tgenabled: O fires in normal sessions, R only under
+-- session_replication_role = replica (logical replication apply), A always.
+SELECT tgrelid::regclass AS "table", tgname, tgenabled, pg_get_triggerdef(oid)
 FROM pg_trigger
 WHERE tgrelid IN ('jobtrack.executions'::regclass, 'jobtrack.variations'::regclass)
 ORDER BY 1, 2;
 
 -- provolatile: v volatile, s stable; proparallel: u unsafe, r restricted,
--- s safe. No SECURITY DEFINER anywhere; every function pins search_path.
+-- s safe. Every function pins search_path. SECURITY DEFINER only for the
+-- trigger functions and refresh_job_cache(), the only writers of the
+-- derived tables; PUBLIC may execute neither those nor the internal helper
+-- (leading underscore) nor the server-wide administration.
 SELECT p.proname,
        pg_get_function_arguments(p.oid) AS arguments,
        pg_get_function_result(p.oid) AS result,
        p.provolatile, p.proparallel, p.proisstrict, p.prosecdef, p.proconfig,
-       obj_description(p.oid, 'pg_proc') IS NOT NULL AS commented
+       obj_description(p.oid, 'pg_proc') IS NOT NULL AS commented,
+       EXISTS (SELECT FROM aclexplode(COALESCE(p.proacl, acldefault('f', p.proowner))) AS a
+               WHERE a.grantee = 0 AND a.privilege_type = 'EXECUTE') AS public_execute
 FROM pg_proc AS p
 WHERE p.pronamespace = 'jobtrack'::regnamespace
 ORDER BY p.proname;
@@ -47,3 +54,8 @@ WHERE refclassid = 'pg_extension'::regclass
   AND deptype = 'e'
 GROUP BY 1
 ORDER BY 1;
+
+-- pg_dump dumps the rows of these member tables (the derived tables are
+-- rebuilt by the triggers when they are restored).
+SELECT unnest(extconfig)::regclass AS dumped_table, unnest(extcondition) AS filter
+FROM pg_extension WHERE extname = 'jobtrack' ORDER BY 1;
