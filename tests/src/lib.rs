@@ -1,6 +1,9 @@
 //! Helpers shared by the cross-backend tests.
 #![warn(missing_docs)]
 
+pub mod cluster;
+pub mod dump;
+
 /// The connection string of the PostgreSQL server the PostgreSQL tests run
 /// against, from `JOBTRACK_PG_URL` (set by `make test`). `None` when unset:
 /// those tests then say so and do nothing, which `make test` never allows.

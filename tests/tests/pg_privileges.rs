@@ -1,0 +1,786 @@
+//! Privileges against the server of `make test` (`JOBTRACK_PG_URL`; without
+//! it every test fails), connecting as login roles without superuser.
+//!
+//! - PUBLIC, and a role with no grants at all, may not execute the admin
+//!   functions (refresh_job_cache, invalidate_cache, reset_transaction_metrics),
+//!   any internal helper (a leading underscore) or any trigger function. The
+//!   functions are found in the catalog (pg_depend on the extension), so a
+//!   helper added later is covered without touching this test; every
+//!   function of the extension must be documented API, admin, internal or a
+//!   trigger. SECURITY DEFINER functions pin their search_path.
+//! - The documented roles, with exactly the README's grants: a reader calls
+//!   every read function, cached ones included, and gets 42501 for writes
+//!   and administration; a writer creates, updates (batches, progress, plain
+//!   SQL) and cleans up with no privilege on the derived tables but SELECT,
+//!   and is refused (42501) when it writes them directly; an admin also
+//!   rebuilds the derived tables, invalidates the cache and resets the
+//!   metrics. A role granted DML on `executions` alone writes it with plain
+//!   SQL without 42501 on a derived table, and still meets the cross-kind
+//!   job_id uniqueness (23505).
+//! - Afterwards verify_statistics() is empty.
+//!
+//! Each test reports every failed check, not just the first. Roles are
+//! cluster-wide, so their names are this test's own (`jt_priv_…`); they are
+//! dropped at the end, with the test's database.
+
+use jobtrack_tests::dump::{self, describe, sqlstate};
+use postgres::{Client, Row};
+
+/// The API that stays executable by PUBLIC (the README's table).
+const PUBLIC_API: &[&str] = &[
+    "create_execution",
+    "create_variation",
+    "update_execution_status",
+    "update_variation_status",
+    "update_progress",
+    "batch_create_executions",
+    "batch_create_variations",
+    "batch_update_execution_status",
+    "batch_update_variation_status",
+    "cleanup_old_jobs",
+    "verify_statistics",
+    "get_statistics_optimized",
+    "get_statistics_cached",
+    "get_dataset_stats_optimized",
+    "get_dataset_stats_cached",
+    "get_all_jobs_optimized",
+    "get_recent_jobs_optimized",
+    "get_recent_jobs_cached",
+    "get_running_jobs",
+    "get_cache_stats",
+    "get_pool_status",
+    "get_transaction_metrics",
+];
+/// Administration: not for PUBLIC, granted to the admin role.
+const ADMIN_FUNCTIONS: &[(&str, &str)] = &[
+    (
+        "refresh_job_cache",
+        "SELECT jobtrack.refresh_job_cache()::text",
+    ),
+    (
+        "invalidate_cache",
+        "SELECT jobtrack.invalidate_cache(NULL)::text",
+    ),
+    (
+        "reset_transaction_metrics",
+        "SELECT jobtrack.reset_transaction_metrics()::text",
+    ),
+];
+/// An internal helper the design names; its presence keeps the check of
+/// the underscore helpers from passing on an empty set.
+const KNOWN_INTERNAL: &str = "jobtrack._cache_note_change(text[])";
+
+/// Failed checks, collected so that one run reports all of them.
+#[derive(Default)]
+struct Checks {
+    failures: Vec<String>,
+    total: usize,
+}
+
+impl Checks {
+    fn check(&mut self, ok: bool, failure: impl FnOnce() -> String) {
+        self.total += 1;
+        if !ok {
+            self.failures.push(failure());
+        }
+    }
+
+    /// `sql` must succeed; returns its rows.
+    fn succeeds(&mut self, client: &mut Client, who: &str, sql: &str) -> Option<Vec<Row>> {
+        let result = client.query(sql, &[]);
+        self.total += 1;
+        match result {
+            Ok(rows) => Some(rows),
+            Err(e) => {
+                self.failures.push(format!(
+                    "{who}: {sql}\n      → {} (must succeed)",
+                    describe(&e)
+                ));
+                None
+            }
+        }
+    }
+
+    /// `sql` must return one row whose first column, as text, is `expected`.
+    fn returns(&mut self, client: &mut Client, who: &str, sql: &str, expected: &str) {
+        if let Some(rows) = self.succeeds(client, who, sql) {
+            let got: Vec<Option<String>> = rows.iter().map(|r| r.get(0)).collect();
+            self.check(got == [Some(expected.to_owned())], || {
+                format!("{who}: {sql}\n      → {got:?} (expected {expected:?})")
+            });
+        }
+    }
+
+    /// `sql` must fail with `state`, and when `message` is given, with a
+    /// message containing it. Run in a transaction that is rolled back, so
+    /// that a statement wrongly allowed changes nothing for later checks.
+    fn refused(
+        &mut self,
+        client: &mut Client,
+        who: &str,
+        sql: &str,
+        state: &str,
+        message: Option<&str>,
+    ) {
+        let mut tx = client.transaction().expect("begin");
+        let result = tx.query(sql, &[]);
+        tx.rollback().expect("rollback");
+        self.total += 1;
+        let failure = match result {
+            Ok(_) => format!("{who}: {sql}\n      → succeeded (expected {state})"),
+            Err(e) => {
+                let text = e.as_db_error().map(|db| db.message()).unwrap_or_default();
+                if sqlstate(&e) == state && message.is_none_or(|m| text.contains(m)) {
+                    return;
+                }
+                format!(
+                    "{who}: {sql}\n      → {} (expected {state}{})",
+                    describe(&e),
+                    message.map(|m| format!(" with {m:?}")).unwrap_or_default()
+                )
+            }
+        };
+        self.failures.push(failure);
+    }
+
+    fn assert_all_passed(&self, test: &str) {
+        assert!(
+            self.failures.is_empty(),
+            "{test}: {} of {} checks failed:\n  - {}",
+            self.failures.len(),
+            self.total,
+            self.failures.join("\n  - ")
+        );
+    }
+}
+
+/// The test's database and roles, dropped when the test ends, passed or
+/// not (database first: the roles' privileges live in it).
+struct Fixture {
+    database: &'static str,
+    roles: &'static [&'static str],
+    url: String,
+}
+
+impl Fixture {
+    fn new(database: &'static str, roles: &'static [&'static str]) -> Fixture {
+        let server = dump::server_url();
+        let mut admin = dump::connect(&server);
+        admin
+            .batch_execute(&format!("DROP DATABASE IF EXISTS {database} WITH (FORCE)"))
+            .unwrap_or_else(|e| panic!("drop database {database}: {}", describe(&e)));
+        for role in roles {
+            admin
+                .batch_execute(&format!(
+                    "DROP ROLE IF EXISTS {role}; CREATE ROLE {role} LOGIN NOSUPERUSER NOCREATEDB \
+                     NOCREATEROLE"
+                ))
+                .unwrap_or_else(|e| panic!("create role {role}: {}", describe(&e)));
+        }
+        let url = dump::create_database(database, true);
+        Fixture {
+            database,
+            roles,
+            url,
+        }
+    }
+
+    /// A connection as the superuser of the test cluster.
+    fn superuser(&self) -> Client {
+        dump::connect(&self.url)
+    }
+
+    /// A connection as `role`.
+    fn login(&self, role: &str) -> Client {
+        dump::connect(&dump::as_user(&self.url, role))
+    }
+}
+
+impl Drop for Fixture {
+    fn drop(&mut self) {
+        // No panic here: it may run while a failed test unwinds.
+        let result = postgres::Client::connect(&dump::server_url(), postgres::NoTls).and_then(
+            |mut admin| {
+                admin.batch_execute(&format!(
+                    "DROP DATABASE IF EXISTS {} WITH (FORCE)",
+                    self.database
+                ))?;
+                for role in self.roles {
+                    admin.batch_execute(&format!("DROP ROLE IF EXISTS {role}"))?;
+                }
+                Ok(())
+            },
+        );
+        if let Err(e) = result {
+            eprintln!("cleanup of {}: {e}", self.database);
+        }
+    }
+}
+
+/// A function of the extension, from the catalog.
+struct Function {
+    name: String,
+    signature: String,
+    trigger: bool,
+    security_definer: bool,
+    search_path: Option<String>,
+    /// `SELECT` calling it with NULL arguments.
+    call: String,
+}
+
+impl Function {
+    fn internal(&self) -> bool {
+        self.name.starts_with('_')
+    }
+
+    fn admin(&self) -> bool {
+        ADMIN_FUNCTIONS.iter().any(|(name, _)| *name == self.name)
+    }
+}
+
+/// Every function that is a member of the extension (pg_depend, deptype
+/// 'e'), by signature.
+fn extension_functions(client: &mut Client) -> Vec<Function> {
+    client
+        .query(
+            "SELECT p.proname::text, p.oid::regprocedure::text, \
+                    p.prorettype = 'pg_catalog.trigger'::pg_catalog.regtype, p.prosecdef, \
+                    (SELECT substr(c, length('search_path=') + 1) FROM unnest(p.proconfig) AS c \
+                     WHERE c LIKE 'search\\_path=%'), \
+                    format('SELECT %s(%s)', p.oid::regproc, \
+                           (SELECT string_agg('NULL::' || format_type(t, NULL), ', ' ORDER BY n) \
+                            FROM unnest(p.proargtypes::oid[]) WITH ORDINALITY AS a(t, n))) \
+             FROM pg_catalog.pg_proc AS p \
+             JOIN pg_catalog.pg_depend AS d \
+               ON d.classid = 'pg_catalog.pg_proc'::pg_catalog.regclass AND d.objid = p.oid \
+              AND d.refclassid = 'pg_catalog.pg_extension'::pg_catalog.regclass \
+              AND d.deptype = 'e' \
+             JOIN pg_catalog.pg_extension AS x ON x.oid = d.refobjid \
+             WHERE x.extname = 'jobtrack' \
+             ORDER BY 2",
+            &[],
+        )
+        .expect("list the extension's functions")
+        .iter()
+        .map(|r| Function {
+            name: r.get(0),
+            signature: r.get(1),
+            trigger: r.get(2),
+            security_definer: r.get(3),
+            search_path: r.get(4),
+            call: r.get(5),
+        })
+        .collect()
+}
+
+/// Which functions of the extension `grantee` may execute, by signature
+/// (`grantee` a role name or `public`).
+fn executable_by(client: &mut Client, grantee: &str) -> Vec<(String, bool)> {
+    client
+        .query(
+            "SELECT p.oid::regprocedure::text, has_function_privilege($1, p.oid, 'EXECUTE') \
+             FROM pg_catalog.pg_proc AS p \
+             JOIN pg_catalog.pg_depend AS d \
+               ON d.classid = 'pg_catalog.pg_proc'::pg_catalog.regclass AND d.objid = p.oid \
+              AND d.refclassid = 'pg_catalog.pg_extension'::pg_catalog.regclass \
+              AND d.deptype = 'e' \
+             JOIN pg_catalog.pg_extension AS x ON x.oid = d.refobjid \
+             WHERE x.extname = 'jobtrack' \
+             ORDER BY 1",
+            &[&grantee],
+        )
+        .expect("read the EXECUTE privileges")
+        .iter()
+        .map(|r| (r.get(0), r.get(1)))
+        .collect()
+}
+
+/// The EXECUTE privileges of `grantee` (PUBLIC or a role that is not the
+/// admin): nothing of administration, internals or triggers; all of the
+/// public API. `admin`: the admin functions as well.
+fn check_execute_privileges(
+    checks: &mut Checks,
+    functions: &[Function],
+    privileges: &[(String, bool)],
+    grantee: &str,
+    admin: bool,
+) {
+    for f in functions {
+        let Some((_, may)) = privileges.iter().find(|(sig, _)| *sig == f.signature) else {
+            checks.check(false, || {
+                format!("{grantee}: no privilege row for {}", f.signature)
+            });
+            continue;
+        };
+        let may = *may;
+        if f.internal() || f.trigger {
+            checks.check(!may, || {
+                format!(
+                    "{grantee} may EXECUTE {} ({}): internal helpers and trigger functions must \
+                     not be executable by PUBLIC",
+                    f.signature,
+                    if f.trigger { "trigger" } else { "internal" }
+                )
+            });
+        } else if f.admin() {
+            checks.check(may == admin, || {
+                format!(
+                    "{grantee} {} EXECUTE {}",
+                    if may { "may" } else { "may not" },
+                    f.signature
+                )
+            });
+        } else if PUBLIC_API.contains(&f.name.as_str()) {
+            checks.check(may, || {
+                format!(
+                    "{grantee} may not EXECUTE {}: it is public API",
+                    f.signature
+                )
+            });
+        }
+    }
+}
+
+fn catalog_checks(checks: &mut Checks, functions: &[Function]) {
+    for f in functions {
+        let known = f.internal() || f.trigger || f.admin() || PUBLIC_API.contains(&f.name.as_str());
+        checks.check(known, || {
+            format!(
+                "{} is neither documented API, nor an admin function, nor named as internal \
+                 (leading underscore), nor a trigger function",
+                f.signature
+            )
+        });
+        if f.security_definer {
+            let pinned = f
+                .search_path
+                .as_deref()
+                .is_some_and(|p| p.trim_end().ends_with("pg_temp"));
+            checks.check(pinned, || {
+                format!(
+                    "{} is SECURITY DEFINER without a pinned search_path ending in pg_temp: {:?}",
+                    f.signature, f.search_path
+                )
+            });
+        }
+    }
+    for name in PUBLIC_API
+        .iter()
+        .chain(ADMIN_FUNCTIONS.iter().map(|(name, _)| name))
+    {
+        checks.check(functions.iter().any(|f| f.name == *name), || {
+            format!("jobtrack.{name} is missing")
+        });
+    }
+    checks.check(
+        functions.iter().any(|f| f.signature == KNOWN_INTERNAL),
+        || format!("{KNOWN_INTERNAL} is missing (the design's internal helper)"),
+    );
+    checks.check(functions.iter().any(|f| f.trigger), || {
+        "the extension has no trigger function".to_owned()
+    });
+}
+
+const NOBODY: &str = "jt_priv_nobody";
+
+#[test]
+fn pg_privileges_public_cannot_run_admin_internal_or_trigger_functions() {
+    let fixture = Fixture::new("jobtrack_privileges_public", &[NOBODY]);
+    let mut checks = Checks::default();
+    let mut superuser = fixture.superuser();
+    let functions = extension_functions(&mut superuser);
+    catalog_checks(&mut checks, &functions);
+    let public = executable_by(&mut superuser, "public");
+    check_execute_privileges(&mut checks, &functions, &public, "PUBLIC", false);
+
+    // The role with no grants, asking for itself.
+    let mut nobody = fixture.login(NOBODY);
+    let own = executable_by(&mut nobody, NOBODY);
+    check_execute_privileges(&mut checks, &functions, &own, NOBODY, false);
+    checks.assert_all_passed("PUBLIC and a role without grants");
+}
+
+const READER: &str = "jt_priv_reader";
+const WRITER: &str = "jt_priv_writer";
+const ADMIN: &str = "jt_priv_admin";
+/// DML on jobtrack.executions and nothing else.
+const EXECUTIONS_DML: &str = "jt_priv_executions_dml";
+const ROLES: &[&str] = &[READER, WRITER, ADMIN, EXECUTIONS_DML];
+
+/// The grants of the README, verbatim but for the role names.
+fn documented_grants() -> String {
+    let writer_grants = |role: &str| {
+        format!(
+            "GRANT USAGE ON SCHEMA jobtrack TO {role};
+             GRANT SELECT ON ALL TABLES IN SCHEMA jobtrack TO {role};
+             GRANT INSERT, UPDATE, DELETE ON jobtrack.executions, jobtrack.variations TO {role};"
+        )
+    };
+    format!(
+        "GRANT USAGE ON SCHEMA jobtrack TO {READER};
+         GRANT SELECT ON ALL TABLES IN SCHEMA jobtrack TO {READER};
+         {writer}
+         {admin}
+         GRANT EXECUTE ON FUNCTION jobtrack.refresh_job_cache(), jobtrack.invalidate_cache(text),
+             jobtrack.reset_transaction_metrics() TO {ADMIN};
+         GRANT USAGE ON SCHEMA jobtrack TO {EXECUTIONS_DML};
+         GRANT SELECT, INSERT, UPDATE, DELETE ON jobtrack.executions TO {EXECUTIONS_DML};",
+        writer = writer_grants(WRITER),
+        admin = writer_grants(ADMIN),
+    )
+}
+
+/// Jobs written by the superuser, for the roles to read, update and clean
+/// up: s-e5 and s-v5 are terminal and 40 days old.
+const SEED: &str = r#"
+    SELECT jobtrack.batch_create_executions('[
+      {"job_id": "s-e1", "pipeline_mode": "single", "dataset_name": "priv-a", "preset": "p", "total_steps": 100},
+      {"job_id": "s-e2", "pipeline_mode": "batch", "dataset_name": "priv-a", "preset": "p"},
+      {"job_id": "s-e3", "pipeline_mode": "single", "dataset_name": "priv-b", "preset": "p", "status": "in_queue"},
+      {"job_id": "s-e4", "pipeline_mode": "single", "dataset_name": "priv-b", "preset": "p", "status": "training"},
+      {"job_id": "s-e5", "pipeline_mode": "single", "dataset_name": "priv-b", "preset": "p", "status": "done"}
+    ]');
+    SELECT jobtrack.batch_create_variations('[
+      {"job_id": "s-v1", "variation_id": "a", "experiment_name": "x", "dataset_name": "priv-a", "preset": "p", "total_combinations": 2},
+      {"job_id": "s-v2", "variation_id": "b", "experiment_name": "x", "dataset_name": "priv-a", "preset": "p", "total_combinations": 2},
+      {"job_id": "s-v3", "variation_id": "c", "experiment_name": "x", "dataset_name": "priv-b", "preset": "p", "total_combinations": 2, "status": "training"},
+      {"job_id": "s-v5", "variation_id": "d", "experiment_name": "x", "dataset_name": "priv-b", "preset": "p", "total_combinations": 2, "status": "failed"}
+    ]');
+    UPDATE jobtrack.executions SET created_at = now() - interval '40 days' WHERE job_id = 's-e5';
+    UPDATE jobtrack.variations SET created_at = now() - interval '40 days' WHERE job_id = 's-v5';
+"#;
+
+/// What every role with the reader's grants may call.
+const READS: &[&str] = &[
+    "SELECT jobtrack.get_statistics_optimized()::text",
+    "SELECT jobtrack.get_statistics_cached()::text",
+    "SELECT jobtrack.get_dataset_stats_optimized('priv-a')::text",
+    "SELECT jobtrack.get_dataset_stats_cached('priv-a')::text",
+    "SELECT count(*)::text FROM jobtrack.get_all_jobs_optimized(100)",
+    "SELECT count(*)::text FROM jobtrack.get_recent_jobs_optimized(10)",
+    "SELECT count(*)::text FROM jobtrack.get_recent_jobs_cached(10)",
+    "SELECT count(*)::text FROM jobtrack.get_running_jobs()",
+    "SELECT jobtrack.get_cache_stats()::text",
+    "SELECT jobtrack.get_pool_status()::text",
+    "SELECT jobtrack.get_transaction_metrics()::text",
+    "SELECT count(*)::text FROM jobtrack.verify_statistics()",
+];
+
+/// Writes a reader may not do (each must be 42501).
+const WRITES: &[&str] = &[
+    r#"SELECT jobtrack.create_execution('{"job_id": "r-e1", "pipeline_mode": "single", "dataset_name": "priv-a", "preset": "p"}')::text"#,
+    r#"SELECT jobtrack.batch_create_variations('[{"job_id": "r-v1", "variation_id": "a", "experiment_name": "x", "dataset_name": "priv-a", "preset": "p", "total_combinations": 1}]')::text"#,
+    "SELECT jobtrack.update_execution_status('s-e1', 'training')::text",
+    r#"SELECT jobtrack.batch_update_variation_status('[{"job_id": "s-v1", "status": "done"}]')::text"#,
+    "SELECT jobtrack.update_progress('s-e4', 3)::text",
+    "SELECT jobtrack.cleanup_old_jobs(0, false)::text",
+    "INSERT INTO jobtrack.executions (job_id, pipeline_mode, dataset_name, preset) VALUES ('r-e2', 'single', 'priv-a', 'p')",
+];
+
+/// Direct writes of the derived tables (each must be 42501 for a writer).
+const DERIVED_WRITES: &[&str] = &[
+    "INSERT INTO jobtrack.job_summary_cache (job_id, job_type, status, dataset_name, preset, last_updated) \
+     VALUES ('forged', 'execution', 'done', 'priv-a', 'p', now())",
+    "UPDATE jobtrack.job_summary_cache SET status = 'done'",
+    "DELETE FROM jobtrack.job_summary_cache",
+    "TRUNCATE jobtrack.job_summary_cache",
+    "INSERT INTO jobtrack.job_counters (dataset_name, job_type, status, jobs, successful, failed, \
+     duration_count, duration_micros_sum) VALUES ('priv-a', 'execution', 'done', 1000, 1000, 0, 0, 0)",
+    "UPDATE jobtrack.job_counters SET jobs = jobs + 1",
+    "DELETE FROM jobtrack.job_counters",
+    "TRUNCATE jobtrack.job_counters",
+];
+
+/// Administration must be refused to `role` as a missing EXECUTE privilege
+/// (not as a side effect of a missing table privilege).
+fn admin_refused(checks: &mut Checks, client: &mut Client, role: &str) {
+    for (name, sql) in ADMIN_FUNCTIONS {
+        checks.refused(
+            client,
+            role,
+            sql,
+            "42501",
+            Some(&format!("permission denied for function {name}")),
+        );
+    }
+}
+
+/// The internal helpers and trigger functions, called directly by `role`:
+/// 42501 for want of EXECUTE.
+fn internals_refused(checks: &mut Checks, client: &mut Client, role: &str, functions: &[Function]) {
+    for f in functions.iter().filter(|f| f.internal() || f.trigger) {
+        checks.refused(
+            client,
+            role,
+            &f.call,
+            "42501",
+            Some(&format!("permission denied for function {}", f.name)),
+        );
+    }
+}
+
+fn reader_checks(checks: &mut Checks, fixture: &Fixture, functions: &[Function]) {
+    let mut reader = fixture.login(READER);
+    let privileges = executable_by(&mut reader, READER);
+    check_execute_privileges(checks, functions, &privileges, READER, false);
+    for sql in READS {
+        checks.succeeds(&mut reader, READER, sql);
+    }
+    // What the reader is served equals what the superuser reads.
+    let mut superuser = fixture.superuser();
+    for sql in [
+        "SELECT jobtrack.get_statistics_optimized()::text",
+        "SELECT jobtrack.get_dataset_stats_optimized('priv-b')::text",
+        "SELECT string_agg(r::text, ';' ORDER BY r.ordinality) \
+         FROM jobtrack.get_recent_jobs_optimized(10) WITH ORDINALITY AS r",
+    ] {
+        let expected: Option<String> = superuser.query_one(sql, &[]).expect(sql).get(0);
+        let cached = sql.replace("_optimized(", "_cached(");
+        for sql in [sql, cached.as_str()] {
+            checks.returns(
+                &mut reader,
+                READER,
+                sql,
+                expected.as_deref().unwrap_or("NULL"),
+            );
+        }
+    }
+    for sql in WRITES {
+        checks.refused(&mut reader, READER, sql, "42501", None);
+    }
+    admin_refused(checks, &mut reader, READER);
+}
+
+fn writer_checks(checks: &mut Checks, fixture: &Fixture, functions: &[Function]) {
+    let mut writer = fixture.login(WRITER);
+    let privileges = executable_by(&mut writer, WRITER);
+    check_execute_privileges(checks, functions, &privileges, WRITER, false);
+    let steps: &[(&str, &str)] = &[
+        (
+            r#"SELECT jobtrack.create_execution('{"job_id": "w-e1", "pipeline_mode": "single",
+               "dataset_name": "priv-a", "preset": "p", "total_steps": 10}')->>'job_id'"#,
+            "w-e1",
+        ),
+        (
+            r#"SELECT jobtrack.create_variation('{"job_id": "w-v1", "variation_id": "a",
+               "experiment_name": "x", "dataset_name": "priv-a", "preset": "p",
+               "total_combinations": 2, "parameter_values": {"lr": 0.10}}')->>'job_id'"#,
+            "w-v1",
+        ),
+        (
+            r#"SELECT array_length(jobtrack.batch_create_executions('[
+               {"job_id": "w-e2", "pipeline_mode": "batch", "dataset_name": "priv-b", "preset": "p"},
+               {"job_id": "w-e3", "pipeline_mode": "batch", "dataset_name": "priv-b", "preset": "p"}]'), 1)::text"#,
+            "2",
+        ),
+        (
+            r#"SELECT array_length(jobtrack.batch_create_variations('[
+               {"job_id": "w-v2", "variation_id": "b", "experiment_name": "x", "dataset_name": "priv-b",
+                "preset": "p", "total_combinations": 3, "varied_parameters": {"lr": [0.1, 0.2]}}]'), 1)::text"#,
+            "1",
+        ),
+        (
+            r#"SELECT jobtrack.batch_update_execution_status('[
+               {"job_id": "w-e1", "status": "training"},
+               {"job_id": "w-e2", "status": "failed", "error_message": "x"}]')::text"#,
+            "2",
+        ),
+        (
+            r#"SELECT jobtrack.batch_update_variation_status('[{"job_id": "w-v2", "status": "done"}]')::text"#,
+            "1",
+        ),
+        (
+            "SELECT jobtrack.update_execution_status('w-e1', 'done')::text",
+            "true",
+        ),
+        (
+            "SELECT jobtrack.update_variation_status('w-v1', 'training')::text",
+            "true",
+        ),
+        ("SELECT jobtrack.update_progress('w-v1', 7)::text", "true"),
+        (
+            r#"WITH i AS (INSERT INTO jobtrack.variations
+               (job_id, variation_id, experiment_name, dataset_name, preset, total_combinations,
+                parameter_values)
+               VALUES ('w-v3', 'c', 'x', 'priv-b', 'p', 1, '{"seed": 123456789012345678901234567890}')
+               RETURNING 1) SELECT count(*)::text FROM i"#,
+            "1",
+        ),
+        (
+            "WITH d AS (DELETE FROM jobtrack.executions WHERE job_id = 'w-e3' \
+             RETURNING 1) SELECT count(*)::text FROM d",
+            "1",
+        ),
+        // The superuser's jobs.
+        (
+            r#"SELECT jobtrack.batch_update_execution_status('[
+               {"job_id": "s-e1", "status": "training"}, {"job_id": "s-e2", "status": "done"},
+               {"job_id": "s-e3", "status": "cancelled"}]')::text"#,
+            "3",
+        ),
+        ("SELECT jobtrack.update_progress('s-e1', 42)::text", "true"),
+        (
+            "WITH u AS (UPDATE jobtrack.executions SET output_path = '/models/s-e2' \
+             WHERE job_id = 's-e2' RETURNING 1) SELECT count(*)::text FROM u",
+            "1",
+        ),
+        (
+            "WITH d AS (DELETE FROM jobtrack.variations WHERE job_id = 's-v2' \
+             RETURNING 1) SELECT count(*)::text FROM d",
+            "1",
+        ),
+        // s-e5 (done) and s-v5 (failed) are 40 days old.
+        (
+            "SELECT (r->>'executions_deleted') || ',' || (r->>'variations_deleted') \
+             FROM jobtrack.cleanup_old_jobs(30, false) AS r",
+            "1,1",
+        ),
+    ];
+    for (sql, expected) in steps {
+        checks.returns(&mut writer, WRITER, sql, expected);
+    }
+    for sql in DERIVED_WRITES {
+        checks.refused(&mut writer, WRITER, sql, "42501", None);
+    }
+    internals_refused(checks, &mut writer, WRITER, functions);
+    admin_refused(checks, &mut writer, WRITER);
+}
+
+fn executions_dml_checks(checks: &mut Checks, fixture: &Fixture, functions: &[Function]) {
+    let mut role = fixture.login(EXECUTIONS_DML);
+    let who = EXECUTIONS_DML;
+    let privileges = executable_by(&mut role, who);
+    check_execute_privileges(checks, functions, &privileges, who, false);
+    checks.returns(
+        &mut role,
+        who,
+        "WITH i AS (INSERT INTO jobtrack.executions \
+         (job_id, pipeline_mode, dataset_name, preset, total_steps) \
+         VALUES ('x-e1', 'single', 'priv-b', 'p', 10), ('x-e2', 'batch', 'priv-b', 'p', NULL) \
+         RETURNING 1) SELECT count(*)::text FROM i",
+        "2",
+    );
+    checks.returns(
+        &mut role,
+        who,
+        "WITH u AS (UPDATE jobtrack.executions \
+         SET status = 'done', success = true, start_time = now() - interval '1 minute', \
+             end_time = now(), duration_seconds = 60.25, current_step = 10 \
+         WHERE job_id = 'x-e1' RETURNING 1) SELECT count(*)::text FROM u",
+        "1",
+    );
+    checks.returns(
+        &mut role,
+        who,
+        "WITH d AS (DELETE FROM jobtrack.executions WHERE job_id = 'x-e2' \
+         RETURNING 1) SELECT count(*)::text FROM d",
+        "1",
+    );
+    // A variation's id: the cross-kind uniqueness answers, not a privilege.
+    checks.refused(
+        &mut role,
+        who,
+        "INSERT INTO jobtrack.executions (job_id, pipeline_mode, dataset_name, preset) \
+         VALUES ('s-v1', 'single', 'priv-b', 'p')",
+        "23505",
+        None,
+    );
+    checks.refused(
+        &mut role,
+        who,
+        "INSERT INTO jobtrack.variations (job_id, variation_id, experiment_name, dataset_name, \
+         preset, total_combinations) VALUES ('x-v1', 'a', 'x', 'priv-b', 'p', 1)",
+        "42501",
+        Some("permission denied for table variations"),
+    );
+}
+
+fn admin_checks(checks: &mut Checks, fixture: &Fixture, functions: &[Function]) {
+    let mut admin = fixture.login(ADMIN);
+    let privileges = executable_by(&mut admin, ADMIN);
+    check_execute_privileges(checks, functions, &privileges, ADMIN, true);
+    // An admin is a writer too.
+    checks.returns(
+        &mut admin,
+        ADMIN,
+        r#"SELECT jobtrack.create_execution('{"job_id": "a-e1", "pipeline_mode": "single",
+           "dataset_name": "priv-b", "preset": "p", "status": "training"}')->>'job_id'"#,
+        "a-e1",
+    );
+    checks.returns(
+        &mut admin,
+        ADMIN,
+        "SELECT jobtrack.update_execution_status('a-e1', 'failed', 'x')::text",
+        "true",
+    );
+    let jobs: i64 = fixture
+        .superuser()
+        .query_one(
+            "SELECT (SELECT count(*) FROM jobtrack.executions) + (SELECT count(*) FROM jobtrack.variations)",
+            &[],
+        )
+        .expect("count the jobs")
+        .get(0);
+    checks.returns(
+        &mut admin,
+        ADMIN,
+        "SELECT jobtrack.refresh_job_cache()::text",
+        &jobs.to_string(),
+    );
+    checks.succeeds(&mut admin, ADMIN, "SELECT jobtrack.invalidate_cache(NULL)");
+    checks.succeeds(
+        &mut admin,
+        ADMIN,
+        "SELECT jobtrack.invalidate_cache('statistics')",
+    );
+    checks.succeeds(
+        &mut admin,
+        ADMIN,
+        "SELECT jobtrack.reset_transaction_metrics()::text",
+    );
+    for sql in READS {
+        checks.succeeds(&mut admin, ADMIN, sql);
+    }
+}
+
+#[test]
+fn pg_privileges_documented_roles() {
+    let fixture = Fixture::new("jobtrack_privileges_roles", ROLES);
+    let mut checks = Checks::default();
+    let mut superuser = fixture.superuser();
+    superuser
+        .batch_execute(&documented_grants())
+        .expect("grant the documented privileges");
+    superuser.batch_execute(SEED).expect("seed the jobs");
+    let functions = extension_functions(&mut superuser);
+
+    reader_checks(&mut checks, &fixture, &functions);
+    writer_checks(&mut checks, &fixture, &functions);
+    executions_dml_checks(&mut checks, &fixture, &functions);
+    admin_checks(&mut checks, &fixture, &functions);
+
+    // After all of it (refused writes included) the counters are exact and
+    // the summary holds every job once.
+    let differences: Vec<String> = superuser
+        .query("SELECT d::text FROM jobtrack.verify_statistics() AS d", &[])
+        .expect("verify_statistics")
+        .iter()
+        .map(|r| r.get(0))
+        .collect();
+    checks.check(differences.is_empty(), || {
+        format!("verify_statistics() is not empty at the end: {differences:?}")
+    });
+    let row = superuser
+        .query_one(
+            "SELECT (SELECT count(*) FROM jobtrack.executions) + (SELECT count(*) FROM jobtrack.variations), \
+                    (SELECT count(*) FROM jobtrack.job_summary_cache)",
+            &[],
+        )
+        .expect("count the jobs");
+    let (jobs, summary): (i64, i64) = (row.get(0), row.get(1));
+    checks.check(jobs == summary, || {
+        format!("{jobs} jobs but {summary} rows in job_summary_cache at the end")
+    });
+    drop(superuser);
+    checks.assert_all_passed("the documented roles");
+}
