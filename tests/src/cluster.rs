@@ -94,7 +94,7 @@ impl Cluster {
 
     /// A cluster directory with nothing in it yet.
     fn empty() -> Cluster {
-        let bindir = bindir();
+        let bindir = crate::dump::bindir();
         let as_root = running_as_root();
         // /tmp, not $TMPDIR: a Unix socket path is limited to 107 bytes.
         let dir = tempfile::Builder::new()
@@ -259,20 +259,6 @@ impl Drop for Cluster {
                 .status();
         }
     }
-}
-
-fn bindir() -> PathBuf {
-    let pg_config = std::env::var("PG_CONFIG").unwrap_or_else(|_| "pg_config".to_owned());
-    let output = Command::new(&pg_config)
-        .arg("--bindir")
-        .output()
-        .unwrap_or_else(|e| panic!("run {pg_config} --bindir: {e}"));
-    assert!(
-        output.status.success(),
-        "{pg_config} --bindir failed: {}",
-        String::from_utf8_lossy(&output.stderr)
-    );
-    PathBuf::from(String::from_utf8_lossy(&output.stdout).trim())
 }
 
 fn running_as_root() -> bool {

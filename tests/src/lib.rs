@@ -115,3 +115,33 @@ pub fn drop_database(name: &str) {
             .expect("drop the test database");
     }
 }
+
+/// The jobs that the summary table and the base tables disagree on, either
+/// way (EXCEPT ALL both ways, in one snapshot).
+pub const SUMMARY_MISMATCHES: &str = "
+    WITH base AS (
+        SELECT job_id, 'execution'::text AS job_type, status, dataset_name, preset, start_time,
+               duration_seconds, success, updated_at AS last_updated
+        FROM jobtrack.executions
+        UNION ALL
+        SELECT job_id, 'variation', status, dataset_name, preset, start_time,
+               duration_seconds, success, updated_at
+        FROM jobtrack.variations
+    ), summary AS (
+        SELECT job_id, job_type, status, dataset_name, preset, start_time,
+               duration_seconds, success, last_updated
+        FROM jobtrack.job_summary_cache
+    )
+    SELECT 'only in the base tables: ' || d::text FROM (TABLE base EXCEPT ALL TABLE summary) AS d
+    UNION ALL
+    SELECT 'only in the summary: ' || d::text FROM (TABLE summary EXCEPT ALL TABLE base) AS d";
+
+/// The rows of [`SUMMARY_MISMATCHES`]: empty when the summary is exact.
+pub fn summary_mismatches(client: &mut postgres::Client) -> Vec<String> {
+    client
+        .query(SUMMARY_MISMATCHES, &[])
+        .expect("compare the summary with the base tables")
+        .iter()
+        .map(|row| row.get(0))
+        .collect()
+}

@@ -273,30 +273,10 @@ fn pg_concurrent_sessions_do_not_deadlock_and_keep_the_summary_exact() {
     );
 
     // The summary table equals a full recount from the base tables.
-    let diff: i64 = setup
-        .query_one(
-            "WITH recount AS (
-                 SELECT job_id, 'execution' AS job_type, status, dataset_name, preset, start_time,
-                        duration_seconds, success, updated_at AS last_updated
-                 FROM jobtrack.executions
-                 UNION ALL
-                 SELECT job_id, 'variation', status, dataset_name, preset, start_time,
-                        duration_seconds, success, updated_at
-                 FROM jobtrack.variations
-             ), summary AS (
-                 SELECT job_id, job_type, status, dataset_name, preset, start_time,
-                        duration_seconds, success, last_updated
-                 FROM jobtrack.job_summary_cache
-             )
-             SELECT count(*) FROM ((TABLE recount EXCEPT ALL TABLE summary)
-                                   UNION ALL (TABLE summary EXCEPT ALL TABLE recount)) AS d",
-            &[],
-        )
-        .unwrap()
-        .get(0);
-    assert_eq!(
-        diff, 0,
-        "the summary table differs from a recount in {diff} rows"
+    let mismatches = jobtrack_tests::summary_mismatches(&mut setup);
+    assert!(
+        mismatches.is_empty(),
+        "the summary table differs from a recount: {mismatches:#?}"
     );
 
     // get_statistics_optimized() equals a recount (sums of durations may

@@ -23,23 +23,12 @@
 use std::path::Path;
 use std::sync::OnceLock;
 
+use jobtrack_core::Status;
 use jobtrack_tests::dump::{self, describe, sqlstate};
 use postgres::Client;
 use serde_json::{json, Value};
 
 const SOURCE_DB: &str = "jobtrack_dump_source";
-const STATUSES: [&str; 10] = [
-    "pending",
-    "in_queue",
-    "preparing_dataset",
-    "configuring_preset",
-    "ready_for_training",
-    "training",
-    "generating_preview",
-    "done",
-    "failed",
-    "cancelled",
-];
 const DATASETS: [&str; 3] = ["imagenet-1k", "cifar-10", "speech/äöü"];
 /// Jobs of each kind per dataset and status.
 const PER_STATUS: usize = 3;
@@ -233,7 +222,7 @@ fn build_source() -> Source {
     let mut to_training = Vec::new();
     let mut to_final = Vec::new();
     for (d, dataset) in DATASETS.iter().enumerate() {
-        for (s, status) in STATUSES.iter().enumerate() {
+        for (s, status) in Status::ALL.iter().map(|s| s.as_str()).enumerate() {
             for k in 0..PER_STATUS {
                 let e = format!("e{d}-{s}-{k}");
                 let v = format!("v{d}-{s}-{k}");
@@ -252,7 +241,7 @@ fn build_source() -> Source {
                         to_training.push(json!({"job_id": id, "status": "training"}));
                     }
                     let mut update = json!({"job_id": id, "status": status});
-                    if *status == "failed" || (*status == "cancelled" && k == 1) {
+                    if status == "failed" || (status == "cancelled" && k == 1) {
                         update["error_message"] = json!(format!("CUDA out of memory on rank {k}"));
                     }
                     to_final.push(update);

@@ -20,6 +20,7 @@ use std::thread;
 use std::time::{Duration, Instant};
 
 use jobtrack_tests::cluster::Cluster;
+use jobtrack_tests::SUMMARY_MISMATCHES;
 use postgres::{Client, NoTls};
 use serde_json::{json, Value};
 
@@ -96,26 +97,6 @@ fn lines(client: &mut Client, sql: &str) -> Vec<String> {
 
 /// The rows of `verify_statistics()`: empty when the counters are exact.
 const DIFFERENCES: &str = "SELECT v::text FROM jobtrack.verify_statistics() AS v";
-
-/// The jobs that the summary table and the base tables disagree on, either
-/// way (EXCEPT ALL both ways, in one snapshot).
-const SUMMARY_MISMATCHES: &str = "
-    WITH base AS (
-        SELECT job_id, 'execution'::text AS job_type, status, dataset_name, preset, start_time,
-               duration_seconds, success, updated_at AS last_updated
-        FROM jobtrack.executions
-        UNION ALL
-        SELECT job_id, 'variation', status, dataset_name, preset, start_time,
-               duration_seconds, success, updated_at
-        FROM jobtrack.variations
-    ), summary AS (
-        SELECT job_id, job_type, status, dataset_name, preset, start_time,
-               duration_seconds, success, last_updated
-        FROM jobtrack.job_summary_cache
-    )
-    SELECT 'only in the base tables: ' || d::text FROM (TABLE base EXCEPT ALL TABLE summary) AS d
-    UNION ALL
-    SELECT 'only in the summary: ' || d::text FROM (TABLE summary EXCEPT ALL TABLE base) AS d";
 
 /// Every row of both base tables, as one text per table: equal on both
 /// sides once the subscriber has applied everything (every write sets

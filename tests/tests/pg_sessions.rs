@@ -18,6 +18,7 @@ use std::collections::BTreeMap;
 use std::sync::{Barrier, Mutex, MutexGuard};
 use std::thread;
 
+use jobtrack_tests::summary_mismatches;
 use postgres::{Client, NoTls};
 use serde_json::{json, Value};
 
@@ -77,35 +78,6 @@ fn differences(client: &mut Client) -> Vec<String> {
     client
         .query("SELECT v::text FROM jobtrack.verify_statistics() AS v", &[])
         .expect("verify_statistics()")
-        .iter()
-        .map(|row| row.get(0))
-        .collect()
-}
-
-/// The jobs that the summary table and the base tables disagree on, either
-/// way (EXCEPT ALL both ways, in one snapshot).
-const SUMMARY_MISMATCHES: &str = "
-    WITH base AS (
-        SELECT job_id, 'execution'::text AS job_type, status, dataset_name, preset, start_time,
-               duration_seconds, success, updated_at AS last_updated
-        FROM jobtrack.executions
-        UNION ALL
-        SELECT job_id, 'variation', status, dataset_name, preset, start_time,
-               duration_seconds, success, updated_at
-        FROM jobtrack.variations
-    ), summary AS (
-        SELECT job_id, job_type, status, dataset_name, preset, start_time,
-               duration_seconds, success, last_updated
-        FROM jobtrack.job_summary_cache
-    )
-    SELECT 'only in the base tables: ' || d::text FROM (TABLE base EXCEPT ALL TABLE summary) AS d
-    UNION ALL
-    SELECT 'only in the summary: ' || d::text FROM (TABLE summary EXCEPT ALL TABLE base) AS d";
-
-fn summary_mismatches(client: &mut Client) -> Vec<String> {
-    client
-        .query(SUMMARY_MISMATCHES, &[])
-        .expect("compare the summary with the base tables")
         .iter()
         .map(|row| row.get(0))
         .collect()
