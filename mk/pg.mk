@@ -8,11 +8,20 @@
 #   make installcheck  pg_regress against a running server (PGHOST, PGPORT,
 #                      PGUSER honoured; the user must be able to create a
 #                      database and the extension)
+#   make memory-test   a server under `ulimit -v`: a batch too large for it
+#                      fails with 53200, other sessions and the postmaster
+#                      live on (tests/memory/run.sh)
+#   make upgrade-test  0.1.0 (built from commit e605a1b, which the clone must
+#                      have) installed, used, replaced by the current build
+#                      and updated: objects identical to a fresh install,
+#                      data and statistics unchanged (tests/upgrade/run.sh).
+#                      Both builds go into a private copy of the PostgreSQL
+#                      installation, never into the system directories
 #   make pg-test       everything: #[pg_test]s, then pg_regress, the
 #                      cross-backend and concurrency tests on a throw-away
 #                      cluster with shared_preload_libraries = 'jobtrack',
 #                      then pg_regress and the conformance suite again on one
-#                      without it
+#                      without it, then the memory and the upgrade test
 
 SHELL := /bin/bash
 .SHELLFLAGS := -eu -o pipefail -c
@@ -21,15 +30,17 @@ PG_CONFIG ?= pg_config
 PGRX_VERSION := 0.18.1
 PG_DEBIAN_PACKAGES := postgresql-15 postgresql-server-dev-15 libclang-dev clang sudo
 # pg_regress runs these in order, each in the same database.
-PG_REGRESS_TESTS := schema create status reads summary counters cleanup monitoring explain large_batch drop
+PG_REGRESS_TESTS := schema create status reads summary counters cleanup monitoring explain large_batch errors numbers drop
 PG_REGRESS_DB := jobtrack_regress
 PGRX_TEST_DIR := /tmp/jt-pgrx
 WITH_CLUSTER := tests/pg_regress/with-cluster.sh
+MEMORY_TEST := PG_CONFIG=$(PG_CONFIG) tests/memory/run.sh
+UPGRADE_TEST := PG_CONFIG=$(PG_CONFIG) tests/upgrade/run.sh
 # Root runs the server as `postgres` (initdb refuses root).
 AS_ROOT := $(filter 0,$(shell id -u))
 SUDO := $(if $(AS_ROOT),,sudo)
 
-.PHONY: pg-deps install installcheck pg-test pg-test-pgrx
+.PHONY: pg-deps install installcheck pg-test pg-test-pgrx memory-test upgrade-test
 
 pg-deps:
 	@missing=""; \
@@ -73,3 +84,12 @@ pg-test: pg-test-pgrx
 	$(MAKE) --no-print-directory install
 	$(WITH_CLUSTER) --preload -- bash -c '$(MAKE) --no-print-directory installcheck && $(CARGO) test -p jobtrack-tests --no-fail-fast'
 	$(WITH_CLUSTER) --no-preload -- bash -c '$(MAKE) --no-print-directory installcheck && $(CARGO) test -p jobtrack-tests --test conformance postgres_conformance && $(CARGO) test -p jobtrack-tests --test pg_cache'
+	$(MEMORY_TEST)
+	$(UPGRADE_TEST)
+
+memory-test: install
+	$(MEMORY_TEST)
+
+# Needs no `install`: it packages both builds itself.
+upgrade-test: pg-deps
+	$(UPGRADE_TEST)

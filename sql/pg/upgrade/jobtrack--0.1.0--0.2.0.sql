@@ -53,12 +53,17 @@ ALTER TABLE jobtrack.variations
 -- rows that writers fold without waiting (schema.sql, job_counters). The
 -- table is made anew (no shard column, no primary key) and each key's
 -- shards are carried over as one row: the counts are what they were,
--- damaged ones included, for verify_statistics() to show.
+-- damaged ones included, for verify_statistics() to show. The CHECK
+-- constraints are named as a fresh install names them (the renamed old
+-- table still holds those names while the new one is created).
 ALTER TABLE jobtrack.job_counters RENAME TO job_counters_0_1_0;
 CREATE TABLE jobtrack.job_counters (
     dataset_name        text NOT NULL,
-    job_type            text NOT NULL CHECK (job_type IN ('execution', 'variation')),
+    job_type            text NOT NULL
+                        CONSTRAINT job_counters_job_type_check
+                        CHECK (job_type IN ('execution', 'variation')),
     status              text NOT NULL
+                        CONSTRAINT job_counters_status_check
                         CHECK (status IN ('pending', 'in_queue', 'preparing_dataset',
                                           'configuring_preset', 'ready_for_training',
                                           'training', 'generating_preview',
