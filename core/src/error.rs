@@ -59,7 +59,65 @@ pub enum Error {
         /// The engine's message.
         message: String,
     },
+    /// A call refused before it did anything, by the state or a limit of
+    /// the server: a read-only transaction or a standby (25006), not enough
+    /// memory for the input (53200), a batch over the supported size (54000).
+    #[error("{message}")]
+    Refused {
+        /// Why, which gives the SQLSTATE and the hint.
+        reason: Refusal,
+        /// What was refused and why.
+        message: String,
+        /// The figures behind the refusal.
+        detail: Option<String>,
+    },
 }
+
+/// Why a call was refused before it did anything. (A kind rather than the
+/// code and hint themselves keeps [`Error`] as small as before it had
+/// refusals: it is returned by value everywhere.)
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Refusal {
+    /// A write in a read-only transaction (25006).
+    ReadOnlyTransaction,
+    /// A write during recovery, on a hot standby (25006).
+    Recovery,
+    /// Not enough memory for the input (53200).
+    OutOfMemory,
+    /// A batch over [`MAX_BATCH`] elements (54000).
+    BatchTooLarge,
+}
+
+impl Refusal {
+    /// The SQLSTATE: PostgreSQL's for the same condition.
+    pub fn sqlstate(self) -> &'static str {
+        match self {
+            Refusal::ReadOnlyTransaction | Refusal::Recovery => "25006",
+            Refusal::OutOfMemory => "53200",
+            Refusal::BatchTooLarge => "54000",
+        }
+    }
+
+    /// What to do instead.
+    pub fn hint(self) -> &'static str {
+        match self {
+            Refusal::ReadOnlyTransaction => "Call write functions in a read-write transaction.",
+            Refusal::Recovery => "Call write functions on the primary server.",
+            Refusal::OutOfMemory => {
+                "Split the batch into smaller batches; nothing of this one was applied."
+            }
+            Refusal::BatchTooLarge => {
+                "Split the batch into batches of at most 1000000 elements; nothing of this one was applied."
+            }
+        }
+    }
+}
+
+/// The largest batch the batch functions accept, in elements. A bigger one
+/// is refused with 54000 before any of it is parsed; the PostgreSQL
+/// extension also refuses, with 53200, a smaller one whose parse would not
+/// fit in the memory the server can still allocate.
+pub const MAX_BATCH: usize = 1_000_000;
 
 impl Error {
     /// The SQLSTATE of this error, identical in both backends.
@@ -68,6 +126,7 @@ impl Error {
             Error::InvalidParameter { .. } => "22023",
             Error::UniqueViolation { .. } => "23505",
             Error::Database { sqlstate, .. } => sqlstate,
+            Error::Refused { reason, .. } => reason.sqlstate(),
         }
     }
 
@@ -85,6 +144,7 @@ impl Error {
                 within_batch: false,
                 ..
             } => Some("job_id is unique across executions and variations together.".into()),
+            Error::Refused { detail, .. } => detail.clone(),
             _ => None,
         }
     }
@@ -103,6 +163,7 @@ impl Error {
                 Some("Choose another job_id; nothing of the call was applied.".into())
             }
             Error::Database { .. } => None,
+            Error::Refused { reason, .. } => Some(reason.hint().to_owned()),
         }
     }
 
@@ -159,6 +220,51 @@ impl Error {
         }
     }
 
+    /// A write function called where nothing may be written: in a
+    /// read-only transaction, or during recovery (a hot standby). 25006,
+    /// PostgreSQL's code and wording for the same refusal of a command.
+    pub fn read_only(function: &str, during_recovery: bool) -> Self {
+        let (reason, message) = if during_recovery {
+            (
+                Refusal::Recovery,
+                format!("cannot execute {function}() during recovery"),
+            )
+        } else {
+            (
+                Refusal::ReadOnlyTransaction,
+                format!("cannot execute {function}() in a read-only transaction"),
+            )
+        };
+        Error::Refused {
+            reason,
+            message,
+            detail: None,
+        }
+    }
+
+    /// An input whose parse needs more memory than can be allocated
+    /// (53200).
+    pub fn out_of_memory(function: &str, input_bytes: usize, needed_bytes: usize) -> Self {
+        Error::Refused {
+            reason: Refusal::OutOfMemory,
+            message: format!("out of memory for the input of {function}()"),
+            detail: Some(format!(
+                "Parsing the input of {input_bytes} bytes needs about {needed_bytes} bytes of memory, which could not be allocated."
+            )),
+        }
+    }
+
+    /// A batch over [`MAX_BATCH`] elements (54000).
+    pub fn batch_too_large(elements: usize) -> Self {
+        Error::Refused {
+            reason: Refusal::BatchTooLarge,
+            message: format!(
+                "a batch of {elements} elements exceeds the maximum of {MAX_BATCH} elements"
+            ),
+            detail: None,
+        }
+    }
+
     /// Builds a [`Error::Database`] error.
     pub fn database(sqlstate: &str, message: impl Into<String>) -> Self {
         Error::Database {
@@ -186,6 +292,41 @@ mod tests {
             e.to_string(),
             "field \"lim\" must be an integer from 0 to 10000 (got -1)"
         );
+    }
+
+    #[test]
+    fn refusals_carry_their_codes() {
+        let e = Error::read_only("jobtrack.create_execution", false);
+        assert_eq!(e.sqlstate(), "25006");
+        assert_eq!(
+            e.to_string(),
+            "cannot execute jobtrack.create_execution() in a read-only transaction"
+        );
+        let e = Error::read_only("jobtrack.cleanup_old_jobs", true);
+        assert_eq!(
+            e.to_string(),
+            "cannot execute jobtrack.cleanup_old_jobs() during recovery"
+        );
+        assert!(e.hint().unwrap().contains("primary"));
+        let e = Error::out_of_memory("jobtrack.batch_create_executions", 10, 80);
+        assert_eq!(e.sqlstate(), "53200");
+        assert!(e
+            .detail()
+            .unwrap()
+            .contains("10 bytes needs about 80 bytes"));
+        assert!(e.hint().unwrap().starts_with("Split the batch"));
+        let e = Error::batch_too_large(1_000_001);
+        assert_eq!(e.sqlstate(), "54000");
+        assert_eq!(
+            e.to_string(),
+            "a batch of 1000001 elements exceeds the maximum of 1000000 elements"
+        );
+        assert!(e
+            .hint()
+            .unwrap()
+            .contains(&format!("at most {MAX_BATCH} elements")));
+        // Returned by value everywhere: no bigger than before it existed.
+        assert!(std::mem::size_of::<Error>() <= 80);
     }
 
     #[test]

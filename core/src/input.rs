@@ -11,10 +11,17 @@ use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
 
 use crate::domain::{PipelineMode, Status};
-use crate::error::{Error, Result};
+use crate::error::{Error, Result, MAX_BATCH};
+use crate::number::{abbreviate, canonical_numeric, canonicalize_numbers, NumberError};
 
 /// Largest `lim` a listing function accepts.
 pub const MAX_LIMIT: i32 = 10_000;
+
+/// How deeply the value of a field may nest arrays and objects (`[1]` is
+/// one level, `{"a": [1]}` two). Deeper values are refused naming the
+/// field, in both backends; the PostgreSQL extension checks the text of its
+/// input for it before parsing, so that no parser meets a deeper value.
+pub const MAX_NESTING: usize = 64;
 
 /// A new execution: one element of `batch_create_executions`, or the argument
 /// of `create_execution`.
@@ -107,6 +114,11 @@ impl<'a> Fields<'a> {
                 format!("must be a JSON object, got {}", json_type(value)),
             )
         })?;
+        // Before anything else about the fields, as the PostgreSQL
+        // extension's scan of its input reports it.
+        if let Some((field, _)) = obj.iter().find(|(_, v)| nested_deeper(v, MAX_NESTING)) {
+            return Err(too_deep(element, field));
+        }
         if let Some(unknown) = obj.keys().find(|k| !known.contains(&k.as_str())) {
             return Err(Error::InvalidParameter {
                 location: crate::error::Location {
@@ -190,10 +202,18 @@ impl<'a> Fields<'a> {
         }
     }
 
+    /// A free-form JSON object (the parameters): numbers in numeric's
+    /// canonical form, as PostgreSQL stores them; no NUL anywhere, since
+    /// PostgreSQL's jsonb cannot hold one.
     fn object(&self, field: &str) -> Result<Map<String, Value>> {
         match self.get(field) {
             None => Ok(Map::new()),
-            Some(Value::Object(m)) => Ok(m.clone()),
+            Some(Value::Object(m)) => {
+                let mut m = m.clone();
+                canonicalize_map(&mut m, self.element, field)?;
+                check_no_nul_in_map(&m, self.element, field)?;
+                Ok(m)
+            }
             Some(v) => Err(Error::invalid(
                 self.element,
                 field,
@@ -213,6 +233,87 @@ pub fn json_type(v: &Value) -> &'static str {
         Value::Array(_) => "array",
         Value::Object(_) => "object",
     }
+}
+
+/// Whether `v` nests arrays and objects more than `limit` levels deep. Stops
+/// descending past the limit, so the recursion is bounded whatever `v` is.
+fn nested_deeper(v: &Value, limit: usize) -> bool {
+    match v {
+        Value::Array(items) => limit == 0 || items.iter().any(|x| nested_deeper(x, limit - 1)),
+        Value::Object(map) => limit == 0 || map.values().any(|x| nested_deeper(x, limit - 1)),
+        _ => false,
+    }
+}
+
+/// The error for a field nested deeper than [`MAX_NESTING`].
+pub fn too_deep(element: Option<usize>, field: &str) -> Error {
+    Error::invalid(
+        element,
+        field,
+        format!("is nested deeper than {MAX_NESTING} levels"),
+    )
+}
+
+/// Refuses a NUL in any string inside `v`, keys included.
+fn check_no_nul_in(v: &Value, element: Option<usize>, field: &str) -> Result<()> {
+    match v {
+        Value::String(s) => check_no_nul(s, element, field),
+        Value::Array(items) => items
+            .iter()
+            .try_for_each(|x| check_no_nul_in(x, element, field)),
+        Value::Object(map) => check_no_nul_in_map(map, element, field),
+        Value::Null | Value::Bool(_) | Value::Number(_) => Ok(()),
+    }
+}
+
+fn check_no_nul_in_map(
+    map: &Map<String, Value>,
+    element: Option<usize>,
+    field: &str,
+) -> Result<()> {
+    map.iter().try_for_each(|(k, v)| {
+        check_no_nul(k, element, field)?;
+        check_no_nul_in(v, element, field)
+    })
+}
+
+/// The first number inside `v` that has no numeric form.
+fn first_bad_number(v: &Value) -> Option<&str> {
+    match v {
+        Value::Number(n) => canonical_numeric(n.as_str()).is_err().then_some(n.as_str()),
+        Value::Array(items) => items.iter().find_map(first_bad_number),
+        Value::Object(map) => map.values().find_map(first_bad_number),
+        Value::Null | Value::Bool(_) | Value::String(_) => None,
+    }
+}
+
+fn number_error(e: NumberError, v: &Value, element: Option<usize>, field: &str) -> Error {
+    let shown = first_bad_number(v).map_or_else(String::new, |n| format!(": {}", abbreviate(n)));
+    Error::invalid(element, field, format!("has a number that {e}{shown}"))
+}
+
+/// Rewrites the numbers of a free-form object to numeric's canonical form.
+fn canonicalize_map(
+    map: &mut Map<String, Value>,
+    element: Option<usize>,
+    field: &str,
+) -> Result<()> {
+    map.values_mut()
+        .try_for_each(|v| canonicalize_numbers(v).map_err(|e| number_error(e, v, element, field)))
+}
+
+/// Checks a free-form object built in Rust as [`Fields::object`] checks one
+/// parsed from JSON (the object itself is the first level).
+fn check_parameters(map: &Map<String, Value>, element: Option<usize>, field: &str) -> Result<()> {
+    if map.values().any(|v| nested_deeper(v, MAX_NESTING - 1)) {
+        return Err(too_deep(element, field));
+    }
+    if let Some((v, e)) = map.values().find_map(|v| {
+        first_bad_number(v).map(|n| (v, canonical_numeric(n).expect_err("a bad number")))
+    }) {
+        return Err(number_error(e, v, element, field));
+    }
+    check_no_nul_in_map(map, element, field)
 }
 
 fn check_no_nul(s: &str, element: Option<usize>, field: &str) -> Result<()> {
@@ -239,13 +340,30 @@ pub fn check_len(s: &str, element: Option<usize>, field: &str, max: usize) -> Re
     check_no_nul(s, element, field)
 }
 
+/// An integer field. Decided on the number's digits, never through `f64`:
+/// `10.0` and `1e1` are 10 (numeric's `10.0 = 10`), `2147483647.0000000001`
+/// is not an integer, `1e400` is out of range.
 fn int_in_range(v: &Value, element: Option<usize>, field: &str, min: i32) -> Result<i32> {
-    let problem = || format!("must be an integer from {min} to {}, got {v}", i32::MAX);
     let n = match v {
-        Value::Number(n) => n
-            .as_i64()
-            .or_else(|| n.as_f64().filter(|f| f.fract() == 0.0).map(|f| f as i64))
-            .ok_or_else(|| Error::invalid(element, field, problem()))?,
+        Value::Number(n) => {
+            let problem = |shown: &str| {
+                Error::invalid(
+                    element,
+                    field,
+                    format!("must be an integer from {min} to {}, got {shown}", i32::MAX),
+                )
+            };
+            let canonical =
+                canonical_numeric(n.as_str()).map_err(|_| problem(&abbreviate(n.as_str())))?;
+            let (int, fraction) = canonical
+                .split_once('.')
+                .unwrap_or((canonical.as_str(), ""));
+            if !fraction.bytes().all(|c| c == b'0') {
+                return Err(problem(&abbreviate(&canonical)));
+            }
+            int.parse::<i64>()
+                .map_err(|_| problem(&abbreviate(&canonical)))?
+        }
         other => {
             return Err(Error::invalid(
                 element,
@@ -402,7 +520,28 @@ impl JobInput for NewVariation {
         check_len(&self.preset, e, "preset", 100)?;
         check_int(self.total_combinations.into(), e, "total_combinations", 1)?;
         check_opt_len(&self.parent_experiment_id, e, "parent_experiment_id", 255)?;
-        check_opt_steps(self.total_steps, e)
+        check_opt_steps(self.total_steps, e)?;
+        check_parameters(&self.varied_parameters, e, "varied_parameters")?;
+        check_parameters(&self.parameter_values, e, "parameter_values")
+    }
+}
+
+impl NewVariation {
+    /// `varied_parameters` and `parameter_values` as the JSON text to store:
+    /// numbers in numeric's canonical form, whether the value was parsed
+    /// from JSON (where [`JobInput::from_json`] made them so) or built in
+    /// Rust (`json!(1e300)` is stored as PostgreSQL stores it, all digits).
+    pub fn parameters_json(&self, element: Option<usize>) -> Result<(String, String)> {
+        let text = |m: &Map<String, Value>, field: &str| -> Result<String> {
+            check_parameters(m, element, field)?;
+            let mut m = m.clone();
+            canonicalize_map(&mut m, element, field)?;
+            Ok(Value::Object(m).to_string())
+        };
+        Ok((
+            text(&self.varied_parameters, "varied_parameters")?,
+            text(&self.parameter_values, "parameter_values")?,
+        ))
     }
 }
 
@@ -443,7 +582,8 @@ macro_rules! try_from_value {
 
 try_from_value!(NewExecution, NewVariation, StatusUpdate);
 
-/// Parses a batch: a JSON array whose elements are parsed with their index.
+/// Parses a batch: a JSON array of at most [`MAX_BATCH`] elements, each
+/// parsed with its index.
 pub fn parse_batch<T: JobInput>(value: &Value) -> Result<Vec<T>> {
     let items = value.as_array().ok_or_else(|| {
         Error::invalid_element(
@@ -451,6 +591,7 @@ pub fn parse_batch<T: JobInput>(value: &Value) -> Result<Vec<T>> {
             format!("must be a JSON array, got {}", json_type(value)),
         )
     })?;
+    check_batch_size(items.len())?;
     items
         .iter()
         .enumerate()
@@ -458,8 +599,260 @@ pub fn parse_batch<T: JobInput>(value: &Value) -> Result<Vec<T>> {
         .collect()
 }
 
-/// Validates every element of a typed batch.
+/// Refuses a batch of more than [`MAX_BATCH`] elements (54000).
+pub fn check_batch_size(elements: usize) -> Result<()> {
+    if elements > MAX_BATCH {
+        return Err(Error::batch_too_large(elements));
+    }
+    Ok(())
+}
+
+/// What a JSON text holds: one input object (`create_*`), or a batch, an
+/// array of them.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Shape {
+    /// One object.
+    Object,
+    /// An array of objects.
+    Batch,
+}
+
+/// serde_json's recursion limit lets a parse open at most this many arrays
+/// and objects inside each other.
+const PARSER_DEPTH: usize = 127;
+
+/// Refuses, before any parse, a JSON text that nests deeper than the
+/// parsers take, with the error parsing would give: a field value of an
+/// input object nested deeper than [`MAX_NESTING`] is 22023 naming the
+/// element and the field, as [`JobInput::from_json`] reports it; anything
+/// else too deep for serde_json (its limit is 127 levels) names the element
+/// alone. One pass over the bytes, no allocation but for the field name.
+/// `text` must be JSON (PostgreSQL's jsonb_out gives nothing else); on
+/// anything else the answer means nothing, and the parse that follows
+/// reports the syntax error.
+///
+/// Counts on the way what the parse will hold as `Value`s beyond the text's
+/// own strings (see [`Nesting`]).
+pub fn check_nesting(text: &[u8], shape: Shape) -> Result<Nesting> {
+    // Level of the input objects: 1 for a single object, 2 in a batch.
+    let base = match shape {
+        Shape::Object => 1,
+        Shape::Batch => 2,
+    };
+    // The opening bracket of each level open (levels beyond PARSER_DEPTH
+    // are refused as soon as they open).
+    let mut open = [0u8; PARSER_DEPTH + 1];
+    let mut depth = 0usize;
+    let mut element = 0usize;
+    // The key, with its quotes, of the field of the input object being read.
+    let mut key: Option<(usize, usize)> = None;
+    let mut expect_key = false;
+    let mut nesting = Nesting::default();
+    // A container was just opened: its first entry, if any, is next.
+    let mut first_pending = false;
+    let mut i = 0;
+    while i < text.len() {
+        let c = text[i];
+        if first_pending && !c.is_ascii_whitespace() {
+            first_pending = false;
+            if c != b']' && c != b'}' {
+                nesting.count_entry(depth, &open, shape);
+            }
+        }
+        match c {
+            b'"' => {
+                let start = i;
+                i += 1;
+                while i < text.len() && text[i] != b'"' {
+                    i += if text[i] == b'\\' { 2 } else { 1 };
+                }
+                if expect_key && depth == base {
+                    key = Some((start, i + 1));
+                }
+                expect_key = false;
+            }
+            c @ (b'[' | b'{') => {
+                depth += 1;
+                if depth <= PARSER_DEPTH {
+                    open[depth - 1] = c;
+                }
+                let in_batch = shape == Shape::Batch && open[0] == b'[';
+                let element_at = in_batch.then_some(element);
+                let in_object = open[base - 1] == b'{' && (shape == Shape::Object || in_batch);
+                if depth > base && in_object && depth - base > MAX_NESTING {
+                    let field = key.map_or_else(String::new, |(a, b)| {
+                        let raw = text.get(a..b).unwrap_or_default();
+                        serde_json::from_slice(raw)
+                            .unwrap_or_else(|_| String::from_utf8_lossy(raw).into_owned())
+                    });
+                    return Err(too_deep(element_at, &field));
+                }
+                if depth > PARSER_DEPTH {
+                    return Err(Error::invalid_element(
+                        element_at,
+                        format!("is nested deeper than {MAX_NESTING} levels"),
+                    ));
+                }
+                expect_key = c == b'{' && depth == base;
+                first_pending = true;
+                if !structural(depth, &open, shape) {
+                    match c {
+                        b'{' => nesting.objects += 1,
+                        _ => nesting.arrays += 1,
+                    }
+                }
+            }
+            b']' | b'}' => {
+                depth = depth.saturating_sub(1);
+                if depth < base {
+                    key = None;
+                }
+                expect_key = false;
+                first_pending = false;
+            }
+            b',' => {
+                if depth == 1 && shape == Shape::Batch && open[0] == b'[' {
+                    element += 1;
+                }
+                expect_key = depth == base && open[base - 1] == b'{';
+                nesting.count_entry(depth, &open, shape);
+            }
+            _ => {}
+        }
+        i += 1;
+    }
+    Ok(nesting)
+}
+
+/// What of a JSON text the parse keeps as `serde_json` values: the arrays
+/// and objects inside the fields of the input objects (the parameters, in
+/// practice), and their entries (an object's key and value are one entry).
+/// The batch array and the input objects themselves are not counted: they
+/// become typed elements, one element's `Value` at a time. Each counted
+/// value costs far more memory than its text (a one-key object is a whole
+/// B-tree node of several hundred bytes), which is why an estimate of the
+/// parse's memory needs these counts besides the text's length.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Nesting {
+    /// Objects.
+    pub objects: usize,
+    /// Arrays.
+    pub arrays: usize,
+    /// Entries of those objects.
+    pub object_entries: usize,
+    /// Elements of those arrays.
+    pub array_entries: usize,
+}
+
+impl Nesting {
+    fn count_entry(&mut self, depth: usize, open: &[u8], shape: Shape) {
+        if depth == 0 || structural(depth, open, shape) {
+            return;
+        }
+        match open.get(depth - 1) {
+            Some(b'{') => self.object_entries += 1,
+            _ => self.array_entries += 1,
+        }
+    }
+}
+
+/// Whether the container open at `depth` is the batch array or an input
+/// object, which become typed values, not `Value`s.
+fn structural(depth: usize, open: &[u8], shape: Shape) -> bool {
+    match (shape, depth) {
+        (Shape::Object, 1) => open[0] == b'{',
+        (Shape::Batch, 1) => open[0] == b'[',
+        (Shape::Batch, 2) => open[0] == b'[' && open[1] == b'{',
+        _ => false,
+    }
+}
+
+fn syntax_error(e: &serde_json::Error) -> Error {
+    Error::invalid_element(None, format!("is not valid JSON: {e}"))
+}
+
+/// Parses one input object from JSON text. Call [`check_nesting`] first
+/// when the text may nest deeper than serde_json takes.
+pub fn parse_text<T: JobInput>(text: &[u8]) -> Result<T> {
+    let value: Value = serde_json::from_slice(text).map_err(|e| syntax_error(&e))?;
+    T::from_json(&value, None)
+}
+
+/// Parses a batch from JSON text as [`parse_batch`] parses it from a
+/// `Value`, with the same errors, but element by element: only one
+/// element's `Value` exists at a time, beside the typed elements, where
+/// [`parse_batch`] needs the whole batch's tree (several times the size of
+/// the text) first. `capacity`: the element count when known. Call
+/// [`check_nesting`] first when the text may nest deeper than serde_json
+/// takes.
+pub fn parse_batch_text<T: JobInput>(text: &[u8], capacity: usize) -> Result<Vec<T>> {
+    use serde::de::{Deserializer as _, Error as _, IgnoredAny, SeqAccess, Visitor};
+
+    struct Elements<'a, T> {
+        items: Vec<T>,
+        error: &'a mut Option<Error>,
+    }
+
+    impl<'de, T: JobInput> Visitor<'de> for Elements<'_, T> {
+        type Value = Vec<T>;
+
+        fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+            f.write_str("a JSON array")
+        }
+
+        fn visit_seq<A: SeqAccess<'de>>(mut self, mut seq: A) -> Result<Vec<T>, A::Error> {
+            while let Some(value) = seq.next_element::<Value>()? {
+                let index = self.items.len();
+                let outcome = if index == MAX_BATCH {
+                    Err(Error::batch_too_large(index + 1))
+                } else {
+                    T::from_json(&value, Some(index))
+                };
+                match outcome {
+                    Ok(item) => self.items.push(item),
+                    Err(e) => {
+                        // As parse_batch: a batch over the maximum is refused
+                        // as such, whatever its elements.
+                        let mut n = index + 1;
+                        while seq.next_element::<IgnoredAny>()?.is_some() {
+                            n += 1;
+                        }
+                        *self.error = Some(if n > MAX_BATCH {
+                            Error::batch_too_large(n)
+                        } else {
+                            e
+                        });
+                        return Err(A::Error::custom("jobtrack"));
+                    }
+                }
+            }
+            Ok(self.items)
+        }
+    }
+
+    let first = text.iter().find(|c| !c.is_ascii_whitespace());
+    if first != Some(&b'[') {
+        // Not an array: parse_batch names what it is (or the syntax error).
+        let value: Value = serde_json::from_slice(text).map_err(|e| syntax_error(&e))?;
+        return parse_batch(&value);
+    }
+    let mut error = None;
+    let mut de = serde_json::Deserializer::from_slice(text);
+    let parsed = de.deserialize_seq(Elements {
+        items: Vec::with_capacity(capacity.min(MAX_BATCH)),
+        error: &mut error,
+    });
+    if let Some(e) = error {
+        return Err(e);
+    }
+    let items = parsed.map_err(|e| syntax_error(&e))?;
+    de.end().map_err(|e| syntax_error(&e))?;
+    Ok(items)
+}
+
+/// Validates every element of a typed batch (at most [`MAX_BATCH`]).
 pub fn validate_batch<T: JobInput>(items: &[T]) -> Result<()> {
+    check_batch_size(items.len())?;
     items
         .iter()
         .enumerate()
@@ -651,6 +1044,302 @@ mod tests {
         let err =
             parse_batch::<StatusUpdate>(&json!([{"job_id":"a","status":"nope"}])).unwrap_err();
         assert!(err.to_string().contains("completed"));
+    }
+
+    fn variation(extra: Value) -> Value {
+        let mut v = json!({"job_id":"v1","variation_id":"a","experiment_name":"s","dataset_name":"d",
+            "preset":"p","total_combinations":2});
+        for (k, x) in extra.as_object().unwrap() {
+            v[k] = x.clone();
+        }
+        v
+    }
+
+    fn parsed(text: &str) -> Value {
+        serde_json::from_str(text).unwrap()
+    }
+
+    #[test]
+    fn parameters_keep_every_digit_in_numeric_form() {
+        let v = parsed(
+            r#"{"job_id":"v1","variation_id":"a","experiment_name":"s","dataset_name":"d",
+                "preset":"p","total_combinations":2,
+                "varied_parameters":{"big":123456789012345678901234567890,"tiny":1e-400},
+                "parameter_values":{"lr":0.1,"n":[1e2,1.50,-0.0,{"x":1E+3,"y":2.5e-3}]}}"#,
+        );
+        let parsed = NewVariation::from_json(&v, None).unwrap();
+        let (varied, values) = parsed.parameters_json(None).unwrap();
+        assert_eq!(
+            varied,
+            format!(
+                r#"{{"big":123456789012345678901234567890,"tiny":0.{}1}}"#,
+                "0".repeat(399)
+            )
+        );
+        assert_eq!(
+            values,
+            r#"{"lr":0.1,"n":[100,1.50,0.0,{"x":1000,"y":0.0025}]}"#
+        );
+        // Built in Rust, from f64: stored as PostgreSQL would store it.
+        let mut built = parsed.clone();
+        built.parameter_values = json!({"x": 1e21, "y": 0.5}).as_object().unwrap().clone();
+        assert_eq!(
+            built.parameters_json(None).unwrap().1,
+            r#"{"x":1000000000000000000000,"y":0.5}"#
+        );
+    }
+
+    #[test]
+    fn parameters_refuse_what_jsonb_refuses() {
+        let err = NewVariation::from_json(
+            &variation(json!({"parameter_values": {"a\u{0}b": 1}})),
+            Some(2),
+        );
+        let err = err.unwrap_err();
+        assert_eq!(
+            err.to_string(),
+            "element 2: field \"parameter_values\" must not contain the NUL character"
+        );
+        assert_eq!(err.sqlstate(), "22023");
+        let err = NewVariation::from_json(
+            &variation(json!({"varied_parameters": {"a": ["x", {"b": "c\u{0}"}]}})),
+            None,
+        )
+        .unwrap_err();
+        assert_eq!(
+            err.to_string(),
+            "field \"varied_parameters\" must not contain the NUL character"
+        );
+        let err = NewVariation::from_json(
+            &variation(parsed(r#"{"parameter_values": {"a": [1, 1e-16384]}}"#)),
+            Some(0),
+        )
+        .unwrap_err();
+        assert_eq!(
+            err.to_string(),
+            "element 0: field \"parameter_values\" has a number that is outside the range of PostgreSQL's numeric: 1e-16384"
+        );
+        // The typed API refuses the same.
+        let mut typed = NewVariation::from_json(&variation(json!({})), None).unwrap();
+        typed.parameter_values = json!({"k\u{0}": 1}).as_object().unwrap().clone();
+        assert!(typed
+            .validate(Some(4))
+            .unwrap_err()
+            .to_string()
+            .contains("NUL"));
+    }
+
+    fn nested(levels: usize) -> Value {
+        (0..levels).fold(json!(1), |inner, _| json!([inner]))
+    }
+
+    #[test]
+    fn nesting_is_limited_per_field() {
+        let ok = variation(json!({"parameter_values": {"a": nested(MAX_NESTING - 1)}}));
+        assert!(NewVariation::from_json(&ok, None).is_ok());
+        let deep = variation(json!({"parameter_values": {"a": nested(MAX_NESTING)}}));
+        let err = parse_batch::<NewVariation>(&json!([variation(json!({})), deep])).unwrap_err();
+        assert_eq!(
+            err.to_string(),
+            "element 1: field \"parameter_values\" is nested deeper than 64 levels"
+        );
+        assert_eq!(err.sqlstate(), "22023");
+        // Reported before an unknown field, as the extension's scan does.
+        let mut e = exec("x");
+        e["status"] = nested(MAX_NESTING + 1);
+        e["bogus"] = json!(1);
+        assert_eq!(
+            err_of(json!([e])),
+            "element 0: field \"status\" is nested deeper than 64 levels"
+        );
+        let mut typed = NewVariation::from_json(&variation(json!({})), None).unwrap();
+        typed.varied_parameters = json!({"a": nested(MAX_NESTING)})
+            .as_object()
+            .unwrap()
+            .clone();
+        assert_eq!(
+            typed.validate(None).unwrap_err().to_string(),
+            "field \"varied_parameters\" is nested deeper than 64 levels"
+        );
+    }
+
+    #[test]
+    fn integers_are_read_from_their_digits() {
+        let steps = |text: &str| {
+            let mut e = exec("x");
+            e["total_steps"] = parsed(text);
+            NewExecution::from_json(&e, Some(3)).map(|e| e.total_steps.unwrap())
+        };
+        assert_eq!(steps("10").unwrap(), 10);
+        assert_eq!(steps("10.0").unwrap(), 10);
+        assert_eq!(steps("1e1").unwrap(), 10);
+        assert_eq!(steps("2147483647").unwrap(), i32::MAX);
+        assert_eq!(steps("-0").unwrap(), 0);
+        for (text, got) in [
+            ("2147483647.0000000001", "2147483647.0000000001"),
+            ("1.5", "1.5"),
+            ("2147483648", "2147483648"),
+            ("-1", "-1"),
+            (
+                "1e400",
+                "100000000000000000000000… (a number of 401 characters)",
+            ),
+            (
+                "1e-400",
+                "0.0000000000000000000000… (a number of 402 characters)",
+            ),
+        ] {
+            let err = steps(text).unwrap_err();
+            assert_eq!(err.sqlstate(), "22023");
+            assert_eq!(
+                err.to_string(),
+                format!(
+                    "element 3: field \"total_steps\" must be an integer from 0 to 2147483647, got {got}"
+                ),
+                "{text}"
+            );
+        }
+        let err = steps("1e-20000").unwrap_err();
+        assert!(err.to_string().contains("got 1e-20000"));
+    }
+
+    #[test]
+    fn nesting_scan_agrees_with_the_parse() {
+        let deep = |levels: usize| format!("{}1{}", "[".repeat(levels), "]".repeat(levels));
+        let ok = format!(
+            r#"[{{"job_id":"a"}},{{"x":"[[[\"","parameter_values":{{"p":{}}}}}]"#,
+            deep(63)
+        );
+        assert!(check_nesting(ok.as_bytes(), Shape::Batch).is_ok());
+        // Element 3, field parameter_values: 65 levels (the object and 64
+        // arrays). Keys and strings holding brackets, commas and escaped
+        // quotes are skipped.
+        let text = format!(
+            r#"[{{}}, {{"a": "],[,{{\"\\"}}, [], {{"job_id": "x,y", "k\"ey": [1, [2]], "parameter_values": {{"p": {}}}}}]"#,
+            deep(64)
+        );
+        let err = check_nesting(text.as_bytes(), Shape::Batch).unwrap_err();
+        assert_eq!(
+            err.to_string(),
+            "element 3: field \"parameter_values\" is nested deeper than 64 levels"
+        );
+        assert_eq!(err.sqlstate(), "22023");
+        let value: Value = serde_json::from_str(&text).unwrap();
+        let elem = value[3].clone();
+        assert_eq!(
+            NewVariation::from_json(&elem, Some(3)).unwrap_err(),
+            err,
+            "the scan and the parse report the same"
+        );
+        // One object; an escaped key is named decoded.
+        let text = format!(r#"{{"job_id": "x", "st\u0061tus": {}}}"#, deep(65));
+        assert_eq!(
+            check_nesting(text.as_bytes(), Shape::Object)
+                .unwrap_err()
+                .to_string(),
+            "field \"status\" is nested deeper than 64 levels"
+        );
+        // Not an input object, but too deep for serde_json: the element.
+        let text = format!("[{{}}, {}]", deep(127));
+        assert_eq!(
+            check_nesting(text.as_bytes(), Shape::Batch)
+                .unwrap_err()
+                .to_string(),
+            "element 1 is nested deeper than 64 levels"
+        );
+        // As deep as serde_json takes: parsed, then refused by type.
+        let text = format!("[{{}}, {}]", deep(126));
+        assert!(check_nesting(text.as_bytes(), Shape::Batch).is_ok());
+        assert_eq!(
+            parse_batch_text::<NewExecution>(text.as_bytes(), 2)
+                .unwrap_err()
+                .to_string(),
+            "element 0: field \"job_id\" is required"
+        );
+        assert!(serde_json::from_str::<Value>(&deep(127)).is_ok());
+        assert!(serde_json::from_str::<Value>(&deep(128)).is_err());
+        let err = check_nesting(deep(128).as_bytes(), Shape::Object).unwrap_err();
+        assert_eq!(err.to_string(), "input is nested deeper than 64 levels");
+    }
+
+    #[test]
+    fn nesting_counts_what_becomes_values() {
+        let count = |text: &str, shape| check_nesting(text.as_bytes(), shape).unwrap();
+        assert_eq!(
+            count(&json!([exec("a"), exec("b")]).to_string(), Shape::Batch),
+            Nesting::default()
+        );
+        assert_eq!(
+            count(
+                r#"[{"a": 1, "p": {"x": [1, 2, []], "y": {}}}, {"p": [ ]}, [1, {"k": "v"}]]"#,
+                Shape::Batch
+            ),
+            // Containers: {x, y}, [1, 2, []], [], {}, [ ], the third
+            // element (not an input object) and the object in it. Entries:
+            // x, y, 1, 2, [], then the third element's 1, {..} and "k".
+            Nesting {
+                objects: 3,
+                arrays: 4,
+                object_entries: 3,
+                array_entries: 5
+            }
+        );
+        assert_eq!(
+            count(
+                r#"{"job_id": "a", "parameter_values": {"a,b": "[", "c": [1]}}"#,
+                Shape::Object
+            ),
+            Nesting {
+                objects: 1,
+                arrays: 1,
+                object_entries: 2,
+                array_entries: 1
+            }
+        );
+    }
+
+    #[test]
+    fn batch_text_parses_as_the_value_does() {
+        let batch = json!([exec("a"), exec("b"), {"job_id": "c", "pipeline_mode": "x"}]);
+        let text = batch.to_string();
+        assert_eq!(
+            parse_batch_text::<NewExecution>(text.as_bytes(), 3).unwrap_err(),
+            parse_batch::<NewExecution>(&batch).unwrap_err()
+        );
+        let good = json!([exec("a"), exec("b")]);
+        assert_eq!(
+            parse_batch_text::<NewExecution>(good.to_string().as_bytes(), 0).unwrap(),
+            parse_batch::<NewExecution>(&good).unwrap()
+        );
+        for not_array in [json!({}), json!("x"), json!(1)] {
+            assert_eq!(
+                parse_batch_text::<NewExecution>(not_array.to_string().as_bytes(), 0).unwrap_err(),
+                parse_batch::<NewExecution>(&not_array).unwrap_err()
+            );
+        }
+        let err = parse_batch_text::<NewExecution>(b" [{]", 0).unwrap_err();
+        assert!(err.to_string().starts_with("input is not valid JSON"));
+        let one: NewExecution = parse_text(exec("z").to_string().as_bytes()).unwrap();
+        assert_eq!(one.job_id, "z");
+        let text = format!("[{}]", vec!["{}"; crate::MAX_BATCH + 2].join(","));
+        // The cap comes before the elements' own errors and counts them all.
+        let err = parse_batch_text::<StatusUpdate>(text.as_bytes(), 0).unwrap_err();
+        assert_eq!(
+            err.to_string(),
+            "a batch of 1000002 elements exceeds the maximum of 1000000 elements"
+        );
+    }
+
+    #[test]
+    fn batches_are_capped() {
+        let many = Value::Array(vec![Value::Null; crate::MAX_BATCH + 1]);
+        let err = parse_batch::<StatusUpdate>(&many).unwrap_err();
+        assert_eq!(err.sqlstate(), "54000");
+        assert_eq!(
+            err.to_string(),
+            "a batch of 1000001 elements exceeds the maximum of 1000000 elements"
+        );
+        assert!(check_batch_size(crate::MAX_BATCH).is_ok());
     }
 
     #[test]

@@ -15,6 +15,7 @@ pub mod domain;
 pub mod error;
 pub mod input;
 pub mod metrics;
+pub mod number;
 pub mod output;
 pub mod time;
 pub mod writer_log;
@@ -23,15 +24,17 @@ pub use counters::{
     seconds_from_micros, statistics_differences, CounterRow, Counts, StatisticsDifference,
 };
 pub use domain::{JobType, PipelineMode, Status};
-pub use error::{Error, Location, Result};
+pub use error::{Error, Location, Refusal, Result, MAX_BATCH};
 pub use input::{
-    check_current_step, check_days, check_limit, check_unique_ids, last_update_wins, parse_batch,
-    validate_batch, JobInput, NewExecution, NewVariation, StatusUpdate, MAX_LIMIT,
+    check_batch_size, check_current_step, check_days, check_limit, check_nesting, check_unique_ids,
+    last_update_wins, parse_batch, parse_batch_text, parse_text, too_deep, validate_batch,
+    JobInput, Nesting, NewExecution, NewVariation, Shape, StatusUpdate, MAX_LIMIT, MAX_NESTING,
 };
 pub use metrics::{
     metrics_from_totals, operation_index, MetricsRecorder, OperationMetrics, OperationTotals,
     TransactionMetrics, WRITE_OPERATIONS,
 };
+pub use number::{canonical_numeric, canonicalize_numbers, NumberError};
 pub use output::{
     average, progress, success_rate, CacheStats, CleanupReport, DatasetAggregate, DatasetStats,
     Job, KindAggregate, PoolStatus, RunningJob, Statistics, StatusCounts,

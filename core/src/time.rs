@@ -37,18 +37,37 @@ impl Timestamp {
     }
 
     /// From PostgreSQL's internal `timestamptz` (microseconds since 2000-01-01).
+    /// Saturates: `infinity` (i64::MAX) stays the latest time there is.
     pub const fn from_pg_micros(micros: i64) -> Self {
-        Timestamp(micros + PG_EPOCH_OFFSET_MICROS)
+        Timestamp(micros.saturating_add(PG_EPOCH_OFFSET_MICROS))
     }
 
-    /// PostgreSQL's internal `timestamptz` value.
+    /// PostgreSQL's internal `timestamptz` value (saturating).
     pub const fn pg_micros(self) -> i64 {
-        self.0 - PG_EPOCH_OFFSET_MICROS
+        self.0.saturating_sub(PG_EPOCH_OFFSET_MICROS)
     }
 
-    /// This time minus `days` whole days.
+    /// This time minus `days` whole days of 86,400 seconds; `None` when
+    /// that lies before the earliest time an i64 of microseconds holds
+    /// (about 292,000 years before 1970).
+    pub const fn checked_minus_days(self, days: i64) -> Option<Self> {
+        // In i128, where neither the product nor the difference overflows.
+        let t = self.0 as i128 - days as i128 * 86_400_000_000;
+        if t < i64::MIN as i128 || t > i64::MAX as i128 {
+            None
+        } else {
+            Some(Timestamp(t as i64))
+        }
+    }
+
+    /// This time minus `days` whole days, saturating at the earliest time
+    /// there is (never wrapping round to a later one: a cleanup cutoff
+    /// that wrapped would delete new jobs).
     pub const fn minus_days(self, days: i64) -> Self {
-        Timestamp(self.0 - days * 86_400_000_000)
+        match self.checked_minus_days(days) {
+            Some(t) => t,
+            None => Timestamp(if days >= 0 { i64::MIN } else { i64::MAX }),
+        }
     }
 
     /// Seconds from `earlier` to `self`, exact to the microsecond.
@@ -206,6 +225,35 @@ mod tests {
         let t: Timestamp = "2000-01-01T00:00:00Z".parse().unwrap();
         assert_eq!(t.pg_micros(), 0);
         assert_eq!(Timestamp::from_pg_micros(0), t);
+    }
+
+    #[test]
+    fn minus_days_never_wraps() {
+        let now: Timestamp = "2026-11-26T16:32:21.123456Z".parse().unwrap();
+        assert_eq!(
+            now.minus_days(30).to_string(),
+            "2026-10-27T16:32:21.123456Z"
+        );
+        // i32::MAX days is about 5.9 million years: more than an i64 of
+        // microseconds spans, so the cutoff is the earliest time there is
+        // and precedes every stored timestamp, as text too (SQLite).
+        let cutoff = now.minus_days(i32::MAX.into());
+        assert_eq!(cutoff, Timestamp::from_unix_micros(i64::MIN));
+        assert!(cutoff < Timestamp::from_unix_micros(0));
+        assert!(cutoff.to_string().as_str() < "0001-01-01T00:00:00.000000Z");
+        assert_eq!(now.checked_minus_days(i32::MAX.into()), None);
+        assert_eq!(now.checked_minus_days(i64::MAX), None);
+        assert_eq!(now.checked_minus_days(0), Some(now));
+        // The largest day count that still fits.
+        let days = ((i128::from(now.unix_micros()) - i128::from(i64::MIN)) / 86_400_000_000) as i64;
+        assert!(now.checked_minus_days(days).is_some());
+        assert!(now.checked_minus_days(days + 1).is_none());
+    }
+
+    #[test]
+    fn pg_conversions_saturate() {
+        assert_eq!(Timestamp::from_pg_micros(i64::MAX).unix_micros(), i64::MAX);
+        assert_eq!(Timestamp::from_unix_micros(i64::MIN).pg_micros(), i64::MIN);
     }
 
     #[test]

@@ -20,6 +20,16 @@ pub fn raise(error: &Error) -> ! {
     if let Some(hint) = error.hint() {
         report = report.set_hint(hint);
     }
+    // pgrx copies the message, detail and hint with palloc in the current
+    // memory context before raising. When that context needs a new block
+    // and the backend is out of memory (a 53200 refusal is raised exactly
+    // then), the copy fails, that ERROR fails the same way, and PostgreSQL
+    // PANICs ("ERRORDATA_STACK_SIZE exceeded"). ErrorContext is the context
+    // PostgreSQL keeps for reporting errors, with memory reserved in it.
+    // Nothing runs here after the ERROR: error recovery switches to the
+    // context it needs.
+    // SAFETY: both are backend globals; ErrorContext exists from startup.
+    unsafe { pg_sys::CurrentMemoryContext = pg_sys::ErrorContext };
     report.report(PgLogLevel::ERROR);
     unreachable!("an ERROR report does not return")
 }

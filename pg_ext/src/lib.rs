@@ -13,6 +13,8 @@ use pgrx::prelude::*;
 mod cache;
 mod counters;
 mod error;
+mod json_input;
+mod memory;
 mod metrics;
 mod monitoring;
 mod queries;
@@ -37,6 +39,15 @@ extension_sql_file!("../../sql/pg/comments.sql", name = "comments", finalize);
 /// first use: shared memory is requested only when preloading.
 #[pg_guard]
 pub extern "C-unwind" fn _PG_init() {
+    // No Rust backtrace may reach a client: pgrx's panic hook captures one
+    // for every panic and every PostgreSQL ERROR that crosses Rust code,
+    // and adds it to the ERROR's DETAIL whenever capturing is enabled —
+    // which RUST_BACKTRACE=1 in the server's environment does. The standard
+    // library reads RUST_LIB_BACKTRACE before RUST_BACKTRACE, once, at the
+    // first capture, which cannot have happened before this library's
+    // initialisation; "0" disables capturing in this process and, when
+    // preloading, in every backend the postmaster forks.
+    std::env::set_var("RUST_LIB_BACKTRACE", "0");
     cache::init();
 }
 

@@ -3,17 +3,42 @@
 //! set-based statement — one INSERT, UPDATE or DELETE for a whole batch, fed
 //! by `unnest` of parallel arrays of the normalised input — that takes its
 //! row locks in job_id order. Every call is measured (`metrics::measured`).
+//!
+//! Before anything else, each refuses to run where nothing may be written
+//! (25006); the `jsonb` arguments are parsed by [`JsonbArg`] (bounded
+//! memory, errors naming element and field).
+//!
+//! The largest batch is [`MAX_BATCH`](jobtrack_core::MAX_BATCH) = 1,000,000
+//! elements (54000 beyond); a smaller one whose parse does not fit in the
+//! memory the server can allocate at the time fails with 53200.
 
 use jobtrack_core::{
-    check_current_step, check_days, check_unique_ids, last_update_wins, parse_batch, CleanupReport,
-    Error, JobInput, NewExecution, NewVariation, Status, StatusUpdate,
+    check_current_step, check_days, check_unique_ids, last_update_wins, CleanupReport, Error,
+    JobInput, NewExecution, NewVariation, Status, StatusUpdate, Timestamp,
 };
+use pgrx::datum::{DatumWithOid, TimestampWithTimeZone};
 use pgrx::prelude::*;
+use pgrx::spi::{SpiClient, SpiTupleTable};
 
 use crate::error::spi;
+use crate::json_input::JsonbArg;
+use crate::memory::ErrorReserve;
 use crate::metrics::measured;
 use crate::rows::{self, req};
 use crate::{queries, reads};
+
+/// Refuses a write function where nothing may be written: in a read-only
+/// transaction, or during recovery (a hot standby, whose transactions are
+/// all read-only). Checked first, so that the refusal is the same whatever
+/// the input, and nothing is parsed or run for nothing.
+fn writable(function: &str) -> Result<(), Error> {
+    // SAFETY: backend globals and a function reading shared state.
+    let (recovery, read_only) = unsafe { (pg_sys::RecoveryInProgress(), pg_sys::XactReadOnly) };
+    if recovery || read_only {
+        return Err(Error::read_only(&format!("jobtrack.{function}"), recovery));
+    }
+    Ok(())
+}
 
 /// The table a status update goes to.
 #[derive(Clone, Copy)]
@@ -31,12 +56,51 @@ impl Kind {
     }
 }
 
+/// An SPI connection for the writes, whose statements run with an
+/// [`ErrorReserve`] current: an ERROR they raise for want of memory comes
+/// out as that ERROR, not as a PANIC.
+struct Writer<'a, 'conn> {
+    client: &'a mut SpiClient<'conn>,
+    reserve: &'a ErrorReserve,
+}
+
+impl<'conn> Writer<'_, 'conn> {
+    /// Runs one statement; `args` are converted beforehand, outside the
+    /// reserve.
+    fn update(
+        &mut self,
+        sql: &str,
+        limit: Option<i64>,
+        args: &[DatumWithOid<'_>],
+    ) -> Result<SpiTupleTable<'conn>, Error> {
+        let client = &mut *self.client;
+        self.reserve
+            .run(|| client.update(sql, limit, args))
+            .map_err(spi)
+    }
+}
+
+/// Runs `f` on a [`Writer`]. The reserve is current while SPI connects, so
+/// that it is current again once SPI is gone after an ERROR.
+fn write<R>(f: impl FnOnce(&mut Writer<'_, '_>) -> Result<R, Error>) -> Result<R, Error> {
+    let reserve = ErrorReserve::new();
+    let result = reserve.run(|| {
+        Spi::connect_mut(|client| {
+            f(&mut Writer {
+                client,
+                reserve: &reserve,
+            })
+        })
+    });
+    reserve.release();
+    result
+}
+
 /// Rejects a create batch naming an id that a job of either kind has
 /// (23505, naming the first such id in input order).
-fn reject_existing(client: &mut pgrx::spi::SpiClient<'_>, ids: &[&str]) -> Result<(), Error> {
-    let mut table = client
-        .update(queries::FIRST_EXISTING_ID, Some(1), &[ids.to_vec().into()])
-        .map_err(spi)?;
+fn reject_existing(writer: &mut Writer<'_, '_>, ids: &[&str]) -> Result<(), Error> {
+    let args = [ids.to_vec().into()];
+    let mut table = writer.update(queries::FIRST_EXISTING_ID, Some(1), &args)?;
     match table.next() {
         Some(row) => Err(Error::duplicate(&req::<String>(&row, 1)?)),
         None => Ok(()),
@@ -48,8 +112,8 @@ fn insert_executions(items: &[NewExecution]) -> Result<(), Error> {
         return Ok(());
     }
     let ids: Vec<&str> = items.iter().map(|e| e.job_id.as_str()).collect();
-    Spi::connect_mut(|client| {
-        reject_existing(client, &ids)?;
+    write(|writer| {
+        reject_existing(writer, &ids)?;
         let args = [
             ids.clone().into(),
             items
@@ -93,9 +157,7 @@ fn insert_executions(items: &[NewExecution]) -> Result<(), Error> {
                 .collect::<Vec<_>>()
                 .into(),
         ];
-        client
-            .update(queries::INSERT_EXECUTIONS, None, &args)
-            .map_err(spi)?;
+        writer.update(queries::INSERT_EXECUTIONS, None, &args)?;
         Ok(())
     })
 }
@@ -116,8 +178,8 @@ fn insert_variations(items: &[NewVariation]) -> Result<(), Error> {
         .iter()
         .map(|v| json(&v.parameter_values))
         .collect::<Result<Vec<_>, _>>()?;
-    Spi::connect_mut(|client| {
-        reject_existing(client, &ids)?;
+    write(|writer| {
+        reject_existing(writer, &ids)?;
         let args = [
             ids.clone().into(),
             items
@@ -178,9 +240,7 @@ fn insert_variations(items: &[NewVariation]) -> Result<(), Error> {
                 .collect::<Vec<_>>()
                 .into(),
         ];
-        client
-            .update(queries::INSERT_VARIATIONS, None, &args)
-            .map_err(spi)?;
+        writer.update(queries::INSERT_VARIATIONS, None, &args)?;
         Ok(())
     })
 }
@@ -192,7 +252,7 @@ fn apply_status_updates(kind: Kind, updates: &[StatusUpdate]) -> Result<i32, Err
         return Ok(0);
     }
     let ids: Vec<&str> = winners.iter().map(|u| u.job_id.as_str()).collect();
-    Spi::connect_mut(|client| {
+    write(|writer| {
         let args = [
             ids.into(),
             winners
@@ -226,7 +286,7 @@ fn apply_status_updates(kind: Kind, updates: &[StatusUpdate]) -> Result<i32, Err
                 .collect::<Vec<_>>()
                 .into(),
         ];
-        let updated = client.update(kind.update_sql(), None, &args).map_err(spi)?;
+        let updated = writer.update(kind.update_sql(), None, &args)?;
         i32::try_from(updated.len())
             .map_err(|_| Error::database("XX000", "jobtrack: row count out of range"))
     })
@@ -258,9 +318,10 @@ fn created_job(job_id: &str) -> Result<pgrx::JsonB, Error> {
 /// Creates one execution from a JSON object; returns the job.
 #[pg_extern(schema = "jobtrack", volatile, parallel_unsafe, strict)]
 #[search_path(jobtrack, pg_catalog, pg_temp)]
-fn create_execution(job: pgrx::JsonB) -> pgrx::JsonB {
+fn create_execution(job: JsonbArg) -> pgrx::JsonB {
     measured("create_execution", || {
-        let new = NewExecution::from_json(&job.0, None)?;
+        writable("create_execution")?;
+        let new: NewExecution = job.parse_one("create_execution")?;
         insert_executions(std::slice::from_ref(&new))?;
         created_job(&new.job_id)
     })
@@ -269,9 +330,10 @@ fn create_execution(job: pgrx::JsonB) -> pgrx::JsonB {
 /// Creates one variation from a JSON object; returns the job.
 #[pg_extern(schema = "jobtrack", volatile, parallel_unsafe, strict)]
 #[search_path(jobtrack, pg_catalog, pg_temp)]
-fn create_variation(job: pgrx::JsonB) -> pgrx::JsonB {
+fn create_variation(job: JsonbArg) -> pgrx::JsonB {
     measured("create_variation", || {
-        let new = NewVariation::from_json(&job.0, None)?;
+        writable("create_variation")?;
+        let new: NewVariation = job.parse_one("create_variation")?;
         insert_variations(std::slice::from_ref(&new))?;
         created_job(&new.job_id)
     })
@@ -281,9 +343,10 @@ fn create_variation(job: pgrx::JsonB) -> pgrx::JsonB {
 /// input order.
 #[pg_extern(schema = "jobtrack", volatile, parallel_unsafe, strict)]
 #[search_path(jobtrack, pg_catalog, pg_temp)]
-fn batch_create_executions(jobs: pgrx::JsonB) -> Vec<String> {
+fn batch_create_executions(jobs: JsonbArg) -> Vec<String> {
     measured("batch_create_executions", || {
-        let items: Vec<NewExecution> = parse_batch(&jobs.0)?;
+        writable("batch_create_executions")?;
+        let items: Vec<NewExecution> = jobs.parse_batch("batch_create_executions")?;
         check_unique_ids(&items)?;
         insert_executions(&items)?;
         Ok(items.into_iter().map(|e| e.job_id).collect())
@@ -294,9 +357,10 @@ fn batch_create_executions(jobs: pgrx::JsonB) -> Vec<String> {
 /// input order.
 #[pg_extern(schema = "jobtrack", volatile, parallel_unsafe, strict)]
 #[search_path(jobtrack, pg_catalog, pg_temp)]
-fn batch_create_variations(jobs: pgrx::JsonB) -> Vec<String> {
+fn batch_create_variations(jobs: JsonbArg) -> Vec<String> {
     measured("batch_create_variations", || {
-        let items: Vec<NewVariation> = parse_batch(&jobs.0)?;
+        writable("batch_create_variations")?;
+        let items: Vec<NewVariation> = jobs.parse_batch("batch_create_variations")?;
         check_unique_ids(&items)?;
         insert_variations(&items)?;
         Ok(items.into_iter().map(|v| v.job_id).collect())
@@ -313,6 +377,7 @@ fn update_execution_status(
     error_message: default!(Option<&str>, NULL),
 ) -> bool {
     measured("update_execution_status", || {
+        writable("update_execution_status")?;
         let update = status_update(job_id, status, error_message)?;
         Ok(apply_status_updates(Kind::Execution, &[update])? > 0)
     })
@@ -328,6 +393,7 @@ fn update_variation_status(
     error_message: default!(Option<&str>, NULL),
 ) -> bool {
     measured("update_variation_status", || {
+        writable("update_variation_status")?;
         let update = status_update(job_id, status, error_message)?;
         Ok(apply_status_updates(Kind::Variation, &[update])? > 0)
     })
@@ -339,15 +405,11 @@ fn update_variation_status(
 #[search_path(jobtrack, pg_catalog, pg_temp)]
 fn update_progress(job_id: &str, current_step: i32) -> bool {
     measured("update_progress", || {
+        writable("update_progress")?;
         let step = check_current_step(current_step.into())?;
-        Spi::connect_mut(|client| {
-            let mut table = client
-                .update(
-                    queries::UPDATE_PROGRESS,
-                    Some(1),
-                    &[job_id.into(), step.into()],
-                )
-                .map_err(spi)?;
+        write(|writer| {
+            let args = [job_id.into(), step.into()];
+            let mut table = writer.update(queries::UPDATE_PROGRESS, Some(1), &args)?;
             let row = table
                 .next()
                 .ok_or_else(|| Error::database("XX000", "jobtrack: a count returned no row"))?;
@@ -360,9 +422,10 @@ fn update_progress(job_id: &str, current_step: i32) -> bool {
 /// unknown ids are skipped; returns the number of executions changed.
 #[pg_extern(schema = "jobtrack", volatile, parallel_unsafe, strict)]
 #[search_path(jobtrack, pg_catalog, pg_temp)]
-fn batch_update_execution_status(updates: pgrx::JsonB) -> i32 {
+fn batch_update_execution_status(updates: JsonbArg) -> i32 {
     measured("batch_update_execution_status", || {
-        let items: Vec<StatusUpdate> = parse_batch(&updates.0)?;
+        writable("batch_update_execution_status")?;
+        let items: Vec<StatusUpdate> = updates.parse_batch("batch_update_execution_status")?;
         apply_status_updates(Kind::Execution, &items)
     })
 }
@@ -371,11 +434,26 @@ fn batch_update_execution_status(updates: pgrx::JsonB) -> i32 {
 /// unknown ids are skipped; returns the number of variations changed.
 #[pg_extern(schema = "jobtrack", volatile, parallel_unsafe, strict)]
 #[search_path(jobtrack, pg_catalog, pg_temp)]
-fn batch_update_variation_status(updates: pgrx::JsonB) -> i32 {
+fn batch_update_variation_status(updates: JsonbArg) -> i32 {
     measured("batch_update_variation_status", || {
-        let items: Vec<StatusUpdate> = parse_batch(&updates.0)?;
+        writable("batch_update_variation_status")?;
+        let items: Vec<StatusUpdate> = updates.parse_batch("batch_update_variation_status")?;
         apply_status_updates(Kind::Variation, &items)
     })
+}
+
+/// The `created_at` before which `cleanup_old_jobs(days)` deletes:
+/// `days` days of 86,400 seconds before the statement's start, computed as
+/// the SQLite library computes it. `None` when no timestamp PostgreSQL can
+/// represent is that old (any `days` up to `i32::MAX` is valid, and
+/// deletes nothing then).
+fn cleanup_cutoff(days: i32) -> Option<TimestampWithTimeZone> {
+    // SAFETY: reads the current statement's start time.
+    let now = Timestamp::from_pg_micros(unsafe { pg_sys::GetCurrentStatementStartTimestamp() });
+    let cutoff = now.checked_minus_days(days.into())?;
+    TimestampWithTimeZone::try_from(cutoff.pg_micros())
+        .ok()
+        .filter(|t| t.is_finite())
 }
 
 /// Deletes jobs in a terminal status created more than `days` days ago
@@ -384,12 +462,12 @@ fn batch_update_variation_status(updates: pgrx::JsonB) -> i32 {
 #[search_path(jobtrack, pg_catalog, pg_temp)]
 fn cleanup_old_jobs(days: default!(i32, 30), keep_failed: default!(bool, true)) -> pgrx::JsonB {
     measured("cleanup_old_jobs", || {
+        writable("cleanup_old_jobs")?;
         let days = check_days(days.into())?;
-        let report = Spi::connect_mut(|client| {
-            let args = [days.into(), keep_failed.into()];
-            let mut table = client
-                .update(queries::CLEANUP, Some(1), &args)
-                .map_err(spi)?;
+        let cutoff = cleanup_cutoff(days);
+        let report = write(|writer| {
+            let args = [cutoff.into(), keep_failed.into()];
+            let mut table = writer.update(queries::CLEANUP, Some(1), &args)?;
             let row = table
                 .next()
                 .ok_or_else(|| Error::database("XX000", "jobtrack: a count returned no row"))?;
@@ -413,6 +491,7 @@ fn cleanup_old_jobs(days: default!(i32, 30), keep_failed: default!(bool, true)) 
 #[search_path(jobtrack, pg_catalog, pg_temp)]
 fn refresh_job_cache() -> i64 {
     measured("refresh_job_cache", || {
+        writable("refresh_job_cache")?;
         Spi::connect_mut(|client| {
             // Two calls: the rebuild's snapshot must be taken after the
             // lock is granted (refresh_lock.sql).

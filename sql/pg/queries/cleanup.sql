@@ -1,5 +1,13 @@
--- cleanup_old_jobs($1 days, $2 keep_failed): delete old jobs in a terminal
--- status (keeping failed ones when asked), in one statement.
+-- cleanup_old_jobs($1 cutoff, $2 keep_failed): delete the jobs in a terminal
+-- status created before $1 (keeping failed ones when asked), in one
+-- statement.
+--
+-- The cutoff, `days` days of 86,400 seconds before the statement's start,
+-- is computed by the caller with checked arithmetic, as the SQLite library
+-- computes it (`now - make_interval(days => ...)` here failed with 22008
+-- for a `days` beyond the timestamp range, although every `days` up to
+-- 2147483647 is valid). It is NULL when no representable timestamp is that
+-- old: then nothing qualifies.
 --
 -- Locks first, in the order every batch update uses: le locks the
 -- executions to delete in job_id order, lv then the variations; the DELETEs
@@ -16,7 +24,7 @@ WITH le AS (
     FROM jobtrack.executions AS x
     WHERE x.status IN ('done', 'failed', 'cancelled')
       AND (NOT $2 OR x.status <> 'failed')
-      AND x.created_at < statement_timestamp() - make_interval(days => $1)
+      AND x.created_at < $1::timestamptz
     ORDER BY x.job_id
     FOR UPDATE OF x
 ), lv AS (
@@ -24,7 +32,7 @@ WITH le AS (
     FROM jobtrack.variations AS x
     WHERE x.status IN ('done', 'failed', 'cancelled')
       AND (NOT $2 OR x.status <> 'failed')
-      AND x.created_at < statement_timestamp() - make_interval(days => $1)
+      AND x.created_at < $1::timestamptz
     ORDER BY x.job_id
     FOR UPDATE OF x
 ), e AS (
