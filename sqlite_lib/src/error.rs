@@ -28,19 +28,40 @@ fn sqlstate_of(e: &rusqlite::Error) -> &'static str {
     }
 }
 
+/// The SQLSTATE and message of a trigger's `RAISE(ABORT, 'NNNNN: …')`: the
+/// schema's triggers start each message with the code jobtrack reports.
+fn raised(e: &rusqlite::Error) -> Option<(&str, &str)> {
+    let rusqlite::Error::SqliteFailure(failure, Some(message)) = e else {
+        return None;
+    };
+    if failure.extended_code != ffi::SQLITE_CONSTRAINT_TRIGGER {
+        return None;
+    }
+    let (code, rest) = message.split_once(": ")?;
+    let is_code = code.len() == 5
+        && code
+            .bytes()
+            .all(|b| b.is_ascii_digit() || b.is_ascii_uppercase());
+    is_code.then_some((code, rest))
+}
+
 /// Maps a rusqlite error to [`Error::Database`].
 pub(crate) fn db_error(e: rusqlite::Error) -> Error {
-    Error::database(sqlstate_of(&e), e.to_string())
+    match raised(&e) {
+        Some((code, message)) => Error::database(code, message),
+        None => Error::database(sqlstate_of(&e), e.to_string()),
+    }
 }
 
 /// Maps an error of inserting `job_id`: a uniqueness failure becomes
 /// [`Error::UniqueViolation`] naming the id (the summary table's primary key
 /// fails when the id exists in the other kind).
 pub(crate) fn insert_error(e: rusqlite::Error, job_id: &str) -> Error {
-    if sqlstate_of(&e) == "23505" {
+    let err = db_error(e);
+    if err.sqlstate() == "23505" {
         Error::duplicate(job_id)
     } else {
-        db_error(e)
+        err
     }
 }
 
@@ -82,7 +103,7 @@ mod tests {
         let err = db_error(bad_status);
         assert_eq!(err.sqlstate(), "23514", "{err}");
 
-        // The id exists as an execution: the summary table's key rejects it.
+        // The id exists as an execution: the trigger refuses it.
         let cross = conn
             .execute(
                 "INSERT INTO variations (job_id, variation_id, experiment_name, dataset_name, \
@@ -96,6 +117,20 @@ mod tests {
             .execute("INSERT INTO executions (job_id, pipeline_mode, preset) VALUES ('c', 'single', 'p')", [])
             .unwrap_err();
         assert_eq!(db_error(not_null).sqlstate(), "23502");
+
+        // A trigger's RAISE carries its SQLSTATE in front of its message.
+        let long = conn
+            .execute(
+                "UPDATE executions SET duration_seconds = 1e13 WHERE job_id = 'a'",
+                [],
+            )
+            .unwrap_err();
+        let err = db_error(long);
+        assert_eq!(err.sqlstate(), "22003");
+        assert!(
+            err.to_string().starts_with("duration_seconds must lie"),
+            "{err}"
+        );
 
         let syntax = conn.execute("SELEC 1", []).unwrap_err();
         assert_eq!(db_error(syntax).sqlstate(), "XX000");

@@ -32,21 +32,58 @@
 //!
 //! ## The database file
 //!
-//! The schema lives in hand-written SQL (`sql/sqlite/schema_v*.sql`),
-//! versioned with `PRAGMA user_version` and migrated by [`JobStore::open`];
-//! a file from a newer release is refused rather than misread. Tables:
+//! The schema lives in hand-written SQL: `sql/sqlite/schema.sql` is the
+//! current schema, complete, which a new file gets;
+//! `sql/sqlite/migrations/000N_*.sql` takes a file from version N − 1 to N
+//! (`PRAGMA user_version`), and [`JobStore::open`] applies those a file
+//! needs, all in one transaction. A test checks that a file migrated from
+//! every earlier version has exactly the schema of a new one. Tables:
 //! `executions`, `variations`, the summary table `job_summary_cache` and the
 //! statistics counters `job_counters`, which triggers keep exact on every
-//! INSERT, UPDATE and DELETE — plain SQL by other programs included. The
-//! summary's primary key is what makes a `job_id` unique across both kinds,
-//! for plain SQL too.
+//! INSERT, UPDATE and DELETE — plain SQL by other programs included.
+//!
+//! Opening reads before it writes. The version and tables are inspected in
+//! a read transaction; a current file is not written to at all, so opening
+//! and every read succeed while another process holds the write lock (the
+//! file is in WAL mode: readers never wait for writers). Only a new file or
+//! one that needs migrating takes the write lock, waiting up to
+//! [`JobStoreOptions::busy_timeout`], and checks the version again under it,
+//! so processes opening a new file at the same time create it once. A file
+//! that is not jobtrack's — another program's tables, a negative version —
+//! or a newer one is refused (0A000) before anything is written to it, its
+//! journal mode included. With [`JobStoreOptions::create_if_missing`] off,
+//! a missing file is 58P01 and nothing is created.
+//!
+//! ## Plain SQL
+//!
+//! Other programs may write the base tables with plain SQL. The triggers
+//! keep the invariants whatever the statement's conflict clause (`INSERT OR
+//! IGNORE`, `INSERT OR REPLACE`, `REPLACE`, `UPDATE OR IGNORE`, `UPDATE OR
+//! REPLACE`, UPSERT): a `job_id` is never in both kinds (23505), the summary
+//! has exactly one right row per job, and the counters equal a recount. What
+//! they could not account for exactly they refuse with `RAISE(ABORT)`, which
+//! no conflict clause overrides: a `job_id` of the other kind, a REPLACE by
+//! another job's rowid, a rowid change or a rowid below 1 (0A000), a REPLACE
+//! of a job whose summary row was damaged by hand (55000: run
+//! [`JobStore::refresh_job_cache`]), a duration beyond ±10¹² s (22003).
 //!
 //! Timestamps are stored as fixed-width UTC text
 //! (`2026-11-26T16:32:21.123456Z`), so text order is time order; CHECK
-//! constraints refuse other spellings (such as `datetime('now')`), and the
+//! constraints refuse other spellings (such as `datetime('now')`) and
+//! impossible times (hour 24, month 13, 30 February, the year 0), and the
 //! column defaults produce the right one for plain SQL INSERTs. Plain SQL
 //! writes change only what they say: they do not apply the status-change
 //! effects below, nor touch `updated_at`.
+//!
+//! ## Transactions and durability
+//!
+//! Every write method is one transaction; [`JobStore::transaction`] runs
+//! several in one (`BEGIN IMMEDIATE`, all or nothing, also when the process
+//! is killed in the middle). [`JobStoreOptions::synchronous`] chooses what
+//! a commit waits for: [`Synchronous::Normal`] (the default) never loses a
+//! commit to a crash of the program and never corrupts the file, but a power
+//! loss may lose the last commits; [`Synchronous::Full`] makes every
+//! returned commit survive a power loss too, at one fsync per commit.
 //!
 //! ## Statistics in constant time
 //!
@@ -68,7 +105,8 @@
 //!   `DELETE FROM executions` fires them too (SQLite skips its truncate
 //!   shortcut on tables with triggers), and `INSERT OR REPLACE` / `UPDATE OR
 //!   REPLACE`, which remove a row without its delete trigger, are accounted
-//!   for by the insert and update triggers;
+//!   for by the insert and update triggers from the displaced job's summary
+//!   row;
 //! - every value is an integer: durations are summed as whole microseconds
 //!   (each `duration_seconds` rounded to the microsecond once), so adding and
 //!   subtracting a job never drifts; an average is
@@ -80,10 +118,12 @@
 //!   lock, which they take anyway, and for nothing else.
 //!
 //! [`JobStore::verify_statistics`] compares the counters with a full
-//! recount (the view `job_counters_recount`) and lists the differences —
-//! empty unless someone edited `job_counters` or `job_summary_cache` by
-//! hand; [`JobStore::refresh_job_cache`] rebuilds them. A version-1 file is
-//! migrated to version 2 on open, its counters built from its rows.
+//! recount (the view `job_counters_recount`) and lists the differences;
+//! [`JobStore::verify_summary`] compares the summary table with the base
+//! tables. Both are empty unless someone edited `job_counters` or
+//! `job_summary_cache` by hand; [`JobStore::refresh_job_cache`] rebuilds
+//! them. An older file is migrated on open, its counters built from its
+//! rows.
 //!
 //! ## Behaviour where the contract leaves room
 //!
@@ -123,7 +163,9 @@ pub use jobtrack_core::{
     StatisticsDifference, Status, StatusUpdate, Timestamp, TransactionMetrics,
 };
 pub use schema::SCHEMA_VERSION;
-pub use store::{JobStore, JobStoreOptions};
+pub use store::{
+    JobStore, JobStoreOptions, StoreTransaction, SummaryDifference, SummaryProblem, Synchronous,
+};
 
 /// `JobStore` is shared between threads; keep it that way.
 const _: () = {

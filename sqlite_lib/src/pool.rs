@@ -6,8 +6,9 @@
 
 use std::sync::atomic::{AtomicBool, AtomicI64, Ordering};
 use std::sync::{Condvar, Mutex, MutexGuard, PoisonError};
+use std::thread::ThreadId;
 
-use jobtrack_core::{PoolStatus, Result};
+use jobtrack_core::{Error, PoolStatus, Result};
 use rusqlite::Connection;
 
 /// Locks a mutex, ignoring poisoning: a panic inside a call leaves the
@@ -20,6 +21,10 @@ pub(crate) struct ConnectionPool {
     // Readers first: they close before the writer (see JobStore).
     idle_readers: Mutex<Vec<Connection>>,
     writer: Mutex<Connection>,
+    /// The thread holding the writer: a second call for it from the same
+    /// thread (a store method inside `JobStore::transaction`) would wait for
+    /// itself forever.
+    writer_holder: Mutex<Option<ThreadId>>,
     writer_busy: AtomicBool,
     writer_waiting: AtomicI64,
     reader_returned: Condvar,
@@ -74,6 +79,7 @@ impl ConnectionPool {
     pub(crate) fn new(writer: Connection, readers: Vec<Connection>) -> Self {
         ConnectionPool {
             writer: Mutex::new(writer),
+            writer_holder: Mutex::new(None),
             writer_busy: AtomicBool::new(false),
             writer_waiting: AtomicI64::new(0),
             reader_count: readers.len(),
@@ -84,20 +90,31 @@ impl ConnectionPool {
         }
     }
 
-    /// Runs `f` on the writer connection, waiting for it if needed.
+    /// Runs `f` on the writer connection, waiting for it if needed; 25001
+    /// when this thread holds it already.
     pub(crate) fn with_writer<T>(&self, f: impl FnOnce(&mut Connection) -> Result<T>) -> Result<T> {
+        let me = std::thread::current().id();
+        if *lock(&self.writer_holder) == Some(me) {
+            return Err(Error::database(
+                "25001",
+                "this thread is inside JobStore::transaction on this store: call the \
+                 StoreTransaction's methods instead of the store's",
+            ));
+        }
         let mut conn = {
             let _waiting = CountGuard::new(&self.writer_waiting);
             lock(&self.writer)
         };
         self.writer_busy.store(true, Ordering::SeqCst);
-        struct Idle<'a>(&'a AtomicBool);
+        *lock(&self.writer_holder) = Some(me);
+        struct Idle<'a>(&'a ConnectionPool);
         impl Drop for Idle<'_> {
             fn drop(&mut self) {
-                self.0.store(false, Ordering::SeqCst);
+                *lock(&self.0.writer_holder) = None;
+                self.0.writer_busy.store(false, Ordering::SeqCst);
             }
         }
-        let _idle = Idle(&self.writer_busy);
+        let _idle = Idle(self);
         f(&mut conn)
     }
 

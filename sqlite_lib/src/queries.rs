@@ -6,6 +6,8 @@ use std::str::FromStr;
 use jobtrack_core::{
     progress, CounterRow, Counts, DatasetAggregate, Job, JobType, RunningJob, Status, Timestamp,
 };
+
+use crate::store::SummaryProblem;
 use rusqlite::types::Type;
 use rusqlite::Row;
 
@@ -36,6 +38,18 @@ query!(REFRESH_JOB_CACHE = "refresh_job_cache.sql");
 query!(JOB_SUMMARY_COUNT = "job_summary_count.sql");
 query!(CLEANUP_SUMMARY_COUNT = "cleanup_summary_count.sql");
 query!(VERIFY_STATISTICS = "verify_statistics.sql");
+query!(VERIFY_SUMMARY = "verify_summary.sql");
+
+/// The summary columns `VERIFY_SUMMARY` compares, in the order of its flags.
+pub(crate) const SUMMARY_COLUMNS: [&str; 7] = [
+    "status",
+    "dataset_name",
+    "preset",
+    "start_time",
+    "duration_seconds",
+    "success",
+    "last_updated",
+];
 
 /// Reads a column through `FromStr`, reporting a value the schema should
 /// have refused as a conversion failure.
@@ -150,6 +164,23 @@ pub(crate) fn verify_row(row: &Row<'_>) -> rusqlite::Result<(bool, CounterRow)> 
             counts: counts(row, 4)?,
         },
     ))
+}
+
+/// A row of `VERIFY_SUMMARY`: the job, its kind, the problem and, per
+/// summary column, whether it differs.
+pub(crate) fn summary_difference(
+    row: &Row<'_>,
+) -> rusqlite::Result<(String, JobType, SummaryProblem, [bool; 7])> {
+    let problem = match row.get_ref(2)?.as_str()? {
+        "missing" => SummaryProblem::Missing,
+        "extra" => SummaryProblem::Extra,
+        _ => SummaryProblem::Differs,
+    };
+    let mut differing = [false; 7];
+    for (i, flag) in differing.iter_mut().enumerate() {
+        *flag = row.get(3 + i)?;
+    }
+    Ok((row.get(0)?, parsed::<JobType>(row, 1)?, problem, differing))
 }
 
 #[cfg(test)]

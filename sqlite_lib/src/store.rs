@@ -7,10 +7,11 @@ use std::time::{Duration, Instant};
 use jobtrack_core::{
     cache_key, check_current_step, check_days, check_limit, check_unique_ids, last_update_wins,
     statistics_differences, ttl, validate_batch, CacheStats, CleanupReport, DatasetStats, Job,
-    JobInput, MetricsRecorder, NewExecution, NewVariation, PoolStatus, Result, RunningJob,
+    JobInput, JobType, MetricsRecorder, NewExecution, NewVariation, PoolStatus, Result, RunningJob,
     Statistics, StatisticsDifference, Status, StatusUpdate, Timestamp, TransactionMetrics,
 };
-use rusqlite::{params, Connection, Transaction, TransactionBehavior};
+use rusqlite::{params, Connection, TransactionBehavior};
+use serde::Serialize;
 
 use crate::cache::{Cacheable, Lookup, ResultCache};
 use crate::error::{insert_error, DbResultExt};
@@ -18,15 +19,51 @@ use crate::pool::{lock, ConnectionPool};
 use crate::queries;
 use crate::schema;
 
+/// How hard a commit insists on reaching the disk (`PRAGMA synchronous` of
+/// the writer connection). The database file is in WAL mode either way.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Default)]
+pub enum Synchronous {
+    /// `synchronous = NORMAL` (the default). A commit is appended to the
+    /// write-ahead log without waiting for the disk; the log is synced at
+    /// each checkpoint. A crash of the program never loses a commit; a power
+    /// loss or an operating-system crash may lose the last commits before
+    /// the checkpoint, but never corrupts the file nor half-applies a
+    /// transaction: what survives is exactly the state after some earlier
+    /// commit.
+    #[default]
+    Normal,
+    /// `synchronous = FULL`: every commit waits until the log is on the
+    /// disk, so a commit that returned survives a power loss too. Slower:
+    /// one fsync per commit.
+    Full,
+}
+
+impl Synchronous {
+    pub(crate) fn pragma_value(self) -> &'static str {
+        match self {
+            Synchronous::Normal => "NORMAL",
+            Synchronous::Full => "FULL",
+        }
+    }
+}
+
 /// Settings of a [`JobStore`].
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct JobStoreOptions {
     /// Read-only connections for reads (default 4). With 0, reads share the
     /// writer connection.
     pub reader_connections: usize,
-    /// How long a statement waits for another process's lock before failing
-    /// with SQLSTATE 55P03 (default 5 s).
+    /// How long a writer waits for another process's write lock before
+    /// failing with SQLSTATE 55P03 (default 5 s). Readers never wait for
+    /// writers (WAL mode); opening waits this long only when it must migrate
+    /// the file.
     pub busy_timeout: Duration,
+    /// Durability of commits (default [`Synchronous::Normal`]).
+    pub synchronous: Synchronous,
+    /// Whether opening a path where no file exists creates a new database
+    /// (default true). When false such an open fails with SQLSTATE 58P01
+    /// naming the path, and nothing is created.
+    pub create_if_missing: bool,
     /// Whether the `*_cached` functions cache (default true). When off they
     /// compute every call and count it as a miss.
     pub cache_enabled: bool,
@@ -45,6 +82,8 @@ impl Default for JobStoreOptions {
         JobStoreOptions {
             reader_connections: 4,
             busy_timeout: Duration::from_secs(5),
+            synchronous: Synchronous::default(),
+            create_if_missing: true,
             cache_enabled: true,
             cache_capacity: 1000,
             statistics_ttl: Duration::from_secs(ttl::STATISTICS_SECS),
@@ -54,14 +93,56 @@ impl Default for JobStoreOptions {
     }
 }
 
-/// A jobtrack store on one SQLite database.
+/// What is wrong with one job's row in the summary table.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum SummaryProblem {
+    /// The job exists, its summary row does not.
+    Missing,
+    /// A summary row for a job that does not exist (in that kind).
+    Extra,
+    /// Both exist but some columns differ.
+    Differs,
+}
+
+impl std::fmt::Display for SummaryProblem {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(match self {
+            SummaryProblem::Missing => "missing",
+            SummaryProblem::Extra => "extra",
+            SummaryProblem::Differs => "differs",
+        })
+    }
+}
+
+/// One job on which the summary table `job_summary_cache` disagrees with
+/// the base tables; see [`JobStore::verify_summary`].
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct SummaryDifference {
+    /// The job.
+    pub job_id: String,
+    /// Its kind: that of the base row, or of the summary row when
+    /// [`SummaryProblem::Extra`].
+    pub job_type: JobType,
+    /// What is wrong.
+    pub problem: SummaryProblem,
+    /// The summary columns that differ from the base row, in table order
+    /// (`status`, `dataset_name`, `preset`, `start_time`,
+    /// `duration_seconds`, `success`, `last_updated`); empty unless
+    /// [`SummaryProblem::Differs`].
+    pub columns: Vec<&'static str>,
+}
+
+/// A store on one SQLite database.
 ///
 /// `JobStore` is `Send + Sync`: share one as `Arc<JobStore>` between threads.
 /// Writes are serialized on one writer connection, each call one
-/// `BEGIN IMMEDIATE` transaction; reads run concurrently on a pool of
-/// read-only connections. Other processes and plain SQL clients may use the
-/// same file at the same time: the summary table is kept by triggers, and the
-/// result cache notices their commits.
+/// `BEGIN IMMEDIATE` transaction — or several calls in one, with
+/// [`JobStore::transaction`]; reads run concurrently on a pool of
+/// read-only connections and never wait for a writer, this store's or
+/// another process's. Other processes and plain SQL clients may use the
+/// same file at the same time: the summary table and the counters are kept
+/// by triggers, and the result cache notices their commits.
 pub struct JobStore {
     path: Option<PathBuf>,
     // Fields drop in order: the cache's monitor and the readers close before
@@ -82,12 +163,210 @@ impl std::fmt::Debug for JobStore {
     }
 }
 
+/// Several write calls in one transaction: see [`JobStore::transaction`].
+///
+/// The calls validate, fail and record their metrics exactly as the
+/// `JobStore` methods of the same names; they see each other's changes (a
+/// job_id created by an earlier call is a duplicate for a later one), and
+/// nothing of them is visible to anyone else before the commit.
+pub struct StoreTransaction<'a> {
+    conn: &'a Connection,
+    store: &'a JobStore,
+}
+
+impl std::fmt::Debug for StoreTransaction<'_> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("StoreTransaction")
+            .field("store", &self.store.path)
+            .finish_non_exhaustive()
+    }
+}
+
 /// The status-change columns a new job gets from its initial status, as if
 /// it had entered that status at `now`: (start_time, end_time, success).
 fn initial_effects(status: Status, now: &str) -> (Option<&str>, Option<&str>, Option<bool>) {
     let start = status.starts_clock().then_some(now);
     let end = status.is_terminal().then_some(now);
     (start, end, status.success())
+}
+
+/// Validation of a create batch that needs no database: every element, and
+/// no id twice.
+fn check_creates<T: JobInput>(jobs: &[T]) -> Result<()> {
+    validate_batch(jobs)?;
+    check_unique_ids(jobs)
+}
+
+fn ids<T: JobInput>(jobs: &[T]) -> Vec<String> {
+    jobs.iter().map(|j| j.job_id().to_owned()).collect()
+}
+
+/// Validation of a status batch: every element; then the later element of
+/// an id wins.
+fn check_updates(updates: &[StatusUpdate]) -> Result<Vec<&StatusUpdate>> {
+    validate_batch(updates)?;
+    Ok(last_update_wins(updates))
+}
+
+/// Fails with 23505 naming the first id of `items` that exists already in
+/// either kind — created by an earlier call of the same transaction too.
+fn check_not_existing<T: JobInput>(conn: &Connection, items: &[T]) -> Result<()> {
+    let mut exists = conn.prepare_cached(queries::JOB_EXISTS).db()?;
+    for item in items {
+        if exists
+            .query_row([item.job_id()], |r| r.get::<_, bool>(0))
+            .db()?
+        {
+            return Err(jobtrack_core::Error::duplicate(item.job_id()));
+        }
+    }
+    Ok(())
+}
+
+/// Inserts validated executions stamped `now`.
+fn insert_executions(conn: &Connection, jobs: &[NewExecution], now: &str) -> Result<()> {
+    check_not_existing(conn, jobs)?;
+    let mut insert = conn.prepare_cached(queries::INSERT_EXECUTION).db()?;
+    for job in jobs {
+        let (start, end, success) = initial_effects(job.status, now);
+        insert
+            .execute(params![
+                job.job_id,
+                job.status.as_str(),
+                job.pipeline_mode.as_str(),
+                job.dataset_name,
+                job.preset,
+                job.total_steps,
+                start,
+                end,
+                success,
+                now,
+            ])
+            .map_err(|e| insert_error(e, &job.job_id))?;
+    }
+    Ok(())
+}
+
+/// Inserts validated variations stamped `now`.
+fn insert_variations(conn: &Connection, jobs: &[NewVariation], now: &str) -> Result<()> {
+    check_not_existing(conn, jobs)?;
+    let mut insert = conn.prepare_cached(queries::INSERT_VARIATION).db()?;
+    for (i, job) in jobs.iter().enumerate() {
+        let (start, end, success) = initial_effects(job.status, now);
+        // Numbers in numeric's canonical form, as PostgreSQL stores them.
+        let (varied, values) = job.parameters_json(Some(i))?;
+        insert
+            .execute(params![
+                job.job_id,
+                job.status.as_str(),
+                job.variation_id,
+                job.experiment_name,
+                job.dataset_name,
+                job.preset,
+                job.total_combinations,
+                varied,
+                values,
+                job.parent_experiment_id,
+                job.total_steps,
+                start,
+                end,
+                success,
+                now,
+            ])
+            .map_err(|e| insert_error(e, &job.job_id))?;
+    }
+    Ok(())
+}
+
+fn get_job(conn: &Connection, job_id: &str) -> Result<Job> {
+    conn.prepare_cached(queries::GET_JOB)
+        .db()?
+        .query_row([job_id], queries::job)
+        .db()
+}
+
+/// Applies status updates (validated, one per id) stamped `now`; returns
+/// the number of jobs changed.
+fn apply_status_updates(
+    conn: &Connection,
+    sql: &str,
+    updates: &[&StatusUpdate],
+    now: &str,
+) -> Result<i32> {
+    let mut update = conn.prepare_cached(sql).db()?;
+    let mut changed = 0usize;
+    for u in updates {
+        changed += update
+            .execute(params![u.job_id, u.status.as_str(), u.error_message, now])
+            .db()?;
+    }
+    Ok(i32::try_from(changed).unwrap_or(i32::MAX))
+}
+
+/// The earliest timestamp the schema stores (its CHECKs refuse the year 0).
+const EARLIEST_STORED: &str = "0001-01-01T00:00:00.000000Z";
+
+/// The `created_at` before which `cleanup_old_jobs(days)` deletes, as
+/// stored text; `None` when that lies before every storable timestamp, so
+/// nothing can be deleted. Checked arithmetic: a cutoff that wrapped round
+/// would lie in the future and delete new jobs.
+fn cleanup_cutoff(now: Timestamp, days: i32) -> Option<String> {
+    let earliest: Timestamp = EARLIEST_STORED.parse().expect("a valid timestamp");
+    now.checked_minus_days(days.into())
+        .filter(|cutoff| *cutoff >= earliest)
+        .map(|cutoff| cutoff.to_string())
+}
+
+/// The time a write is stamped with, taken while the write lock is held so
+/// that timestamps follow commit order.
+fn now_text() -> String {
+    Timestamp::now().to_string()
+}
+
+impl StoreTransaction<'_> {
+    /// [`JobStore::batch_create_executions`] inside this transaction.
+    pub fn batch_create_executions(&mut self, jobs: &[NewExecution]) -> Result<Vec<String>> {
+        self.store.measured("batch_create_executions", || {
+            check_creates(jobs)?;
+            insert_executions(self.conn, jobs, &now_text())?;
+            Ok(ids(jobs))
+        })
+    }
+
+    /// [`JobStore::batch_create_variations`] inside this transaction.
+    pub fn batch_create_variations(&mut self, jobs: &[NewVariation]) -> Result<Vec<String>> {
+        self.store.measured("batch_create_variations", || {
+            check_creates(jobs)?;
+            insert_variations(self.conn, jobs, &now_text())?;
+            Ok(ids(jobs))
+        })
+    }
+
+    /// [`JobStore::batch_update_execution_status`] inside this transaction.
+    pub fn batch_update_execution_status(&mut self, updates: &[StatusUpdate]) -> Result<i32> {
+        self.store.measured("batch_update_execution_status", || {
+            let last = check_updates(updates)?;
+            apply_status_updates(
+                self.conn,
+                queries::UPDATE_EXECUTION_STATUS,
+                &last,
+                &now_text(),
+            )
+        })
+    }
+
+    /// [`JobStore::batch_update_variation_status`] inside this transaction.
+    pub fn batch_update_variation_status(&mut self, updates: &[StatusUpdate]) -> Result<i32> {
+        self.store.measured("batch_update_variation_status", || {
+            let last = check_updates(updates)?;
+            apply_status_updates(
+                self.conn,
+                queries::UPDATE_VARIATION_STATUS,
+                &last,
+                &now_text(),
+            )
+        })
+    }
 }
 
 impl JobStore {
@@ -97,17 +376,26 @@ impl JobStore {
         JobStore::open_with(path, JobStoreOptions::default())
     }
 
-    /// Opens (creating or migrating) the database at `path`.
+    /// Opens the database at `path`, creating it (unless
+    /// `create_if_missing` is off) or migrating it when needed.
     /// The path `:memory:` (or an empty one) opens a private in-memory
     /// database as [`JobStore::open_in_memory`] does.
+    ///
+    /// Opening a current file only reads it: it takes no write lock, so it
+    /// succeeds while another process holds one. Creating or migrating a
+    /// file takes the write lock (waiting up to `busy_timeout`) and checks
+    /// the version again under it, so processes opening a new file at once
+    /// create it once. A file that is not jobtrack's — tables of another
+    /// program in a file without jobtrack's version, a version newer than
+    /// this release knows (0A000), a negative version — is refused before
+    /// anything is written to it, its journal mode included.
     pub fn open_with(path: impl AsRef<Path>, options: JobStoreOptions) -> Result<JobStore> {
         let path = path.as_ref().to_path_buf();
         // Each reader would otherwise open a database of its own.
         if path.as_os_str().is_empty() || path.as_os_str() == ":memory:" {
             return JobStore::open_in_memory_with(options);
         }
-        let mut writer = schema::open_writer(&path, options.busy_timeout)?;
-        schema::migrate(&mut writer)?;
+        let writer = schema::open_file(&path, &options)?;
         let readers = (0..options.reader_connections)
             .map(|_| schema::open_reader(&path, options.busy_timeout))
             .collect::<Result<Vec<_>>>()?;
@@ -135,7 +423,7 @@ impl JobStore {
     /// [`JobStore::open_in_memory`] with options (cache settings and TTLs).
     pub fn open_in_memory_with(options: JobStoreOptions) -> Result<JobStore> {
         let mut conn = Connection::open_in_memory().db()?;
-        schema::configure(&conn)?;
+        schema::configure(&conn, options.synchronous)?;
         schema::migrate(&mut conn)?;
         let options = JobStoreOptions {
             reader_connections: 0,
@@ -163,6 +451,40 @@ impl JobStore {
         &self.options
     }
 
+    /// Runs `f` in one write transaction: `BEGIN IMMEDIATE`, waiting up to
+    /// `busy_timeout` for another process's write lock (55P03 after that),
+    /// then commits if `f` returns `Ok`, and rolls back if it returns `Err`
+    /// or panics. Nothing of a failed `f` is visible, to anyone.
+    ///
+    /// ```
+    /// # use jobtrack_sqlite::{JobStore, NewExecution, PipelineMode, Status, StatusUpdate};
+    /// # fn main() -> jobtrack_sqlite::Result<()> {
+    /// # let store = JobStore::open_in_memory()?;
+    /// # let job = NewExecution { job_id: "run-1".into(), pipeline_mode: PipelineMode::Single,
+    /// #     dataset_name: "mnist".into(), preset: "fast".into(), total_steps: None,
+    /// #     status: Status::Pending };
+    /// let done = StatusUpdate { job_id: "run-1".into(), status: Status::Done, error_message: None };
+    /// store.transaction(|tx| {
+    ///     tx.batch_create_executions(&[job])?;
+    ///     tx.batch_update_execution_status(&[done])
+    /// })?;
+    /// # Ok(())
+    /// # }
+    /// ```
+    ///
+    /// The store's reads inside `f` see the file as it was before the
+    /// transaction (they use other connections); on an in-memory store,
+    /// whose one connection `f` holds, they fail with 25001, as does every
+    /// write method of the store called inside `f` (use `tx`'s). Keep
+    /// transactions short: every other writer of the file waits for the
+    /// commit.
+    pub fn transaction<T>(
+        &self,
+        f: impl FnOnce(&mut StoreTransaction<'_>) -> Result<T>,
+    ) -> Result<T> {
+        self.write(|conn| f(&mut StoreTransaction { conn, store: self }))
+    }
+
     // ----- plumbing -------------------------------------------------------
 
     /// Runs one write operation and records its metrics under `operation`,
@@ -180,15 +502,15 @@ impl JobStore {
     }
 
     /// Runs `f` in one `BEGIN IMMEDIATE` transaction on the writer and
-    /// commits. "Now" is taken once the write lock is held, so timestamps
-    /// follow commit order. The cache drops its entries right after the
+    /// commits if it returns `Ok`; an error or a panic drops the transaction,
+    /// which rolls it back. The cache drops its entries right after the
     /// commit, while the writer is still held.
-    fn write<T>(&self, f: impl FnOnce(&Transaction<'_>, Timestamp) -> Result<T>) -> Result<T> {
+    fn write<T>(&self, f: impl FnOnce(&Connection) -> Result<T>) -> Result<T> {
         self.pool.with_writer(|conn| {
             let tx = conn
                 .transaction_with_behavior(TransactionBehavior::Immediate)
                 .db()?;
-            let value = f(&tx, Timestamp::now())?;
+            let value = f(&tx)?;
             tx.commit().db()?;
             self.cache.note_commit();
             Ok(value)
@@ -214,99 +536,6 @@ impl JobStore {
         }
     }
 
-    /// Fails with 23505 naming the first id of `items` that exists already
-    /// in either kind.
-    fn check_not_existing<T: JobInput>(tx: &Transaction<'_>, items: &[T]) -> Result<()> {
-        let mut exists = tx.prepare_cached(queries::JOB_EXISTS).db()?;
-        for item in items {
-            if exists
-                .query_row([item.job_id()], |r| r.get::<_, bool>(0))
-                .db()?
-            {
-                return Err(jobtrack_core::Error::duplicate(item.job_id()));
-            }
-        }
-        Ok(())
-    }
-
-    fn insert_executions(tx: &Transaction<'_>, jobs: &[NewExecution], now: &str) -> Result<()> {
-        Self::check_not_existing(tx, jobs)?;
-        let mut insert = tx.prepare_cached(queries::INSERT_EXECUTION).db()?;
-        for job in jobs {
-            let (start, end, success) = initial_effects(job.status, now);
-            insert
-                .execute(params![
-                    job.job_id,
-                    job.status.as_str(),
-                    job.pipeline_mode.as_str(),
-                    job.dataset_name,
-                    job.preset,
-                    job.total_steps,
-                    start,
-                    end,
-                    success,
-                    now,
-                ])
-                .map_err(|e| insert_error(e, &job.job_id))?;
-        }
-        Ok(())
-    }
-
-    fn insert_variations(tx: &Transaction<'_>, jobs: &[NewVariation], now: &str) -> Result<()> {
-        Self::check_not_existing(tx, jobs)?;
-        let mut insert = tx.prepare_cached(queries::INSERT_VARIATION).db()?;
-        for job in jobs {
-            let (start, end, success) = initial_effects(job.status, now);
-            let varied = serde_json::Value::Object(job.varied_parameters.clone()).to_string();
-            let values = serde_json::Value::Object(job.parameter_values.clone()).to_string();
-            insert
-                .execute(params![
-                    job.job_id,
-                    job.status.as_str(),
-                    job.variation_id,
-                    job.experiment_name,
-                    job.dataset_name,
-                    job.preset,
-                    job.total_combinations,
-                    varied,
-                    values,
-                    job.parent_experiment_id,
-                    job.total_steps,
-                    start,
-                    end,
-                    success,
-                    now,
-                ])
-                .map_err(|e| insert_error(e, &job.job_id))?;
-        }
-        Ok(())
-    }
-
-    fn get_job(conn: &Connection, job_id: &str) -> Result<Job> {
-        conn.prepare_cached(queries::GET_JOB)
-            .db()?
-            .query_row([job_id], queries::job)
-            .db()
-    }
-
-    /// Applies status updates (already validated, one per id); returns the
-    /// number of jobs changed.
-    fn apply_status_updates(
-        tx: &Transaction<'_>,
-        sql: &str,
-        updates: &[&StatusUpdate],
-        now: &str,
-    ) -> Result<i32> {
-        let mut update = tx.prepare_cached(sql).db()?;
-        let mut changed = 0usize;
-        for u in updates {
-            changed += update
-                .execute(params![u.job_id, u.status.as_str(), u.error_message, now])
-                .db()?;
-        }
-        Ok(i32::try_from(changed).unwrap_or(i32::MAX))
-    }
-
     fn update_status(
         &self,
         operation: &str,
@@ -322,9 +551,7 @@ impl JobStore {
                 error_message: error_message.map(str::to_owned),
             };
             update.validate(None)?;
-            self.write(|tx, now| {
-                Ok(Self::apply_status_updates(tx, sql, &[&update], &now.to_string())? > 0)
-            })
+            self.write(|conn| Ok(apply_status_updates(conn, sql, &[&update], &now_text())? > 0))
         })
     }
 
@@ -335,12 +562,11 @@ impl JobStore {
         updates: &[StatusUpdate],
     ) -> Result<i32> {
         self.measured(operation, || {
-            validate_batch(updates)?;
-            let last = last_update_wins(updates);
+            let last = check_updates(updates)?;
             if last.is_empty() {
                 return Ok(0);
             }
-            self.write(|tx, now| Self::apply_status_updates(tx, sql, &last, &now.to_string()))
+            self.write(|conn| apply_status_updates(conn, sql, &last, &now_text()))
         })
     }
 
@@ -353,9 +579,9 @@ impl JobStore {
     pub fn create_execution(&self, job: &NewExecution) -> Result<Job> {
         self.measured("create_execution", || {
             job.validate(None)?;
-            self.write(|tx, now| {
-                Self::insert_executions(tx, std::slice::from_ref(job), &now.to_string())?;
-                Self::get_job(tx, &job.job_id)
+            self.write(|conn| {
+                insert_executions(conn, std::slice::from_ref(job), &now_text())?;
+                get_job(conn, &job.job_id)
             })
         })
     }
@@ -364,9 +590,9 @@ impl JobStore {
     pub fn create_variation(&self, job: &NewVariation) -> Result<Job> {
         self.measured("create_variation", || {
             job.validate(None)?;
-            self.write(|tx, now| {
-                Self::insert_variations(tx, std::slice::from_ref(job), &now.to_string())?;
-                Self::get_job(tx, &job.job_id)
+            self.write(|conn| {
+                insert_variations(conn, std::slice::from_ref(job), &now_text())?;
+                get_job(conn, &job.job_id)
             })
         })
     }
@@ -410,8 +636,8 @@ impl JobStore {
     pub fn update_progress(&self, job_id: &str, current_step: i32) -> Result<bool> {
         self.measured("update_progress", || {
             check_current_step(current_step.into())?;
-            self.write(|tx, now| {
-                let now = now.to_string();
+            self.write(|tx| {
+                let now = now_text();
                 for sql in [
                     queries::UPDATE_EXECUTION_PROGRESS,
                     queries::UPDATE_VARIATION_PROGRESS,
@@ -432,16 +658,18 @@ impl JobStore {
 
     /// Creates executions in one transaction; returns their ids in input
     /// order. One bad element (22023, naming its index and field) or one
-    /// existing or repeated id (23505) and nothing is created.
+    /// existing or repeated id (23505) and nothing is created. The same as
+    /// [`StoreTransaction::batch_create_executions`] in a transaction of its
+    /// own, except that a batch refused by validation does not wait for the
+    /// write lock.
     pub fn batch_create_executions(&self, jobs: &[NewExecution]) -> Result<Vec<String>> {
         self.measured("batch_create_executions", || {
-            validate_batch(jobs)?;
-            check_unique_ids(jobs)?;
+            check_creates(jobs)?;
             if jobs.is_empty() {
                 return Ok(Vec::new());
             }
-            self.write(|tx, now| Self::insert_executions(tx, jobs, &now.to_string()))?;
-            Ok(jobs.iter().map(|j| j.job_id.clone()).collect())
+            self.write(|conn| insert_executions(conn, jobs, &now_text()))?;
+            Ok(ids(jobs))
         })
     }
 
@@ -449,13 +677,12 @@ impl JobStore {
     /// [`batch_create_executions`](Self::batch_create_executions).
     pub fn batch_create_variations(&self, jobs: &[NewVariation]) -> Result<Vec<String>> {
         self.measured("batch_create_variations", || {
-            validate_batch(jobs)?;
-            check_unique_ids(jobs)?;
+            check_creates(jobs)?;
             if jobs.is_empty() {
                 return Ok(Vec::new());
             }
-            self.write(|tx, now| Self::insert_variations(tx, jobs, &now.to_string()))?;
-            Ok(jobs.iter().map(|j| j.job_id.clone()).collect())
+            self.write(|conn| insert_variations(conn, jobs, &now_text()))?;
+            Ok(ids(jobs))
         })
     }
 
@@ -487,11 +714,20 @@ impl JobStore {
     /// `cache_entries_deleted` counts the rows removed from the summary table
     /// `job_summary_cache` by its delete triggers (one per deleted job unless
     /// someone removed summary rows by hand) — not result-cache entries.
+    ///
+    /// A `days` reaching back before the year 1, the earliest time the
+    /// schema stores, deletes nothing (and writes nothing).
     pub fn cleanup_old_jobs(&self, days: i32, keep_failed: bool) -> Result<CleanupReport> {
         self.measured("cleanup_old_jobs", || {
             check_days(days.into())?;
-            self.write(|tx, now| {
-                let cutoff = now.minus_days(days.into()).to_string();
+            self.write(|tx| {
+                let Some(cutoff) = cleanup_cutoff(Timestamp::now(), days) else {
+                    return Ok(CleanupReport {
+                        executions_deleted: 0,
+                        variations_deleted: 0,
+                        cache_entries_deleted: 0,
+                    });
+                };
                 // Counted before the deletes: the triggers change the
                 // counters as well, so total_changes() cannot tell.
                 let summary_rows: i64 = tx
@@ -524,7 +760,7 @@ impl JobStore {
     /// — and returns the summary table's row count.
     pub fn refresh_job_cache(&self) -> Result<i64> {
         self.measured("refresh_job_cache", || {
-            self.write(|tx, _| {
+            self.write(|tx| {
                 tx.execute_batch(queries::REFRESH_JOB_CACHE).db()?;
                 tx.query_row(queries::JOB_SUMMARY_COUNT, [], |r| r.get(0))
                     .db()
@@ -651,6 +887,36 @@ impl JobStore {
         })
     }
 
+    /// The differences between the summary table `job_summary_cache` and
+    /// the base tables, one per job whose summary row is missing, extra or
+    /// differs, sorted by job_id and kind; empty when all is well. The
+    /// triggers keep the summary exact for every write to the base tables,
+    /// so only hand edits of `job_summary_cache` make a difference;
+    /// [`refresh_job_cache`](Self::refresh_job_cache) repairs it. A full
+    /// scan, like [`verify_statistics`](Self::verify_statistics).
+    pub fn verify_summary(&self) -> Result<Vec<SummaryDifference>> {
+        self.pool.with_reader(|conn| {
+            let mut stmt = conn.prepare_cached(queries::VERIFY_SUMMARY).db()?;
+            let rows = stmt.query_map([], queries::summary_difference).db()?;
+            rows.map(|row| {
+                let (job_id, job_type, problem, differing) = row.db()?;
+                let columns = queries::SUMMARY_COLUMNS
+                    .iter()
+                    .zip(differing)
+                    .filter(|(_, differs)| *differs)
+                    .map(|(name, _)| *name)
+                    .collect();
+                Ok(SummaryDifference {
+                    job_id,
+                    job_type,
+                    problem,
+                    columns,
+                })
+            })
+            .collect()
+        })
+    }
+
     // ----- monitoring -----------------------------------------------------
 
     /// Size, capacity, hits, misses, evictions and invalidations of the
@@ -684,5 +950,62 @@ impl JobStore {
     /// Forgets the transaction metrics.
     pub fn reset_transaction_metrics(&self) {
         lock(&self.metrics).reset();
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_cleanup_cutoff_never_wraps() {
+        let now: Timestamp = "2026-11-26T16:32:21.123456Z".parse().unwrap();
+        assert_eq!(
+            cleanup_cutoff(now, 30).as_deref(),
+            Some("2026-10-27T16:32:21.123456Z")
+        );
+        assert_eq!(cleanup_cutoff(now, 0), Some(now.to_string()));
+        // Back to the year 1 and no further.
+        let year_1: Timestamp = "0001-01-01T16:32:21.123456Z".parse().unwrap();
+        let days = (now.unix_micros() - year_1.unix_micros()) / 86_400_000_000;
+        let days = i32::try_from(days).unwrap();
+        assert_eq!(
+            cleanup_cutoff(now, days).as_deref(),
+            Some("0001-01-01T16:32:21.123456Z")
+        );
+        assert_eq!(cleanup_cutoff(now, days + 1), None);
+        // Beyond what an i64 of microseconds spans.
+        for days in [212_047_928, 106_751_991, i32::MAX] {
+            assert_eq!(cleanup_cutoff(now, days), None, "{days}");
+        }
+    }
+
+    #[test]
+    fn synchronous_is_set_on_the_writer() {
+        let dir = tempfile::tempdir().unwrap();
+        for (synchronous, expected) in [(Synchronous::Normal, 1), (Synchronous::Full, 2)] {
+            let store = JobStore::open_with(
+                dir.path().join("s.db"),
+                JobStoreOptions {
+                    synchronous,
+                    ..JobStoreOptions::default()
+                },
+            )
+            .unwrap();
+            let value: i64 = store
+                .pool
+                .with_writer(|c| c.pragma_query_value(None, "synchronous", |r| r.get(0)).db())
+                .unwrap();
+            assert_eq!(value, expected, "{synchronous:?}");
+            let mode: String = store
+                .pool
+                .with_writer(|c| {
+                    c.pragma_query_value(None, "journal_mode", |r| r.get(0))
+                        .db()
+                })
+                .unwrap();
+            assert_eq!(mode, "wal");
+        }
+        assert_eq!(JobStoreOptions::default().synchronous, Synchronous::Normal);
     }
 }

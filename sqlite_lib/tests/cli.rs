@@ -1,66 +1,44 @@
-//! The `jobtrack` binary end to end, on a database file of its own.
+//! The `jobtrack` binary end to end, on a database file of its own: the
+//! commands, exit statuses, options, and output to terminals and pipes.
 
-use std::path::Path;
-use std::process::{Command, Output};
+mod cli_common;
 
-use serde_json::Value;
+use std::io::{BufRead, BufReader};
+use std::os::unix::process::ExitStatusExt;
+use std::process::Stdio;
 
-fn jobtrack(db: &Path, args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_jobtrack"))
-        .arg("--db")
-        .arg(db)
-        .args(args)
-        .output()
-        .expect("the jobtrack binary runs")
-}
-
-fn json_of(out: &Output) -> Value {
-    assert!(
-        out.status.success(),
-        "jobtrack failed: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    serde_json::from_slice(&out.stdout).expect("--json prints JSON")
-}
+use cli_common::*;
 
 #[test]
 fn import_update_and_query() {
     let dir = tempfile::tempdir().unwrap();
     let db = dir.path().join("cli.db");
-    let jobs = dir.path().join("jobs.jsonl");
-    std::fs::write(
-        &jobs,
+    let jobs = write(
+        dir.path(),
+        "jobs.jsonl",
         r#"{"job_id":"e1","pipeline_mode":"single","dataset_name":"mnist","preset":"fast","total_steps":10}
 {"job_id":"v1","variation_id":"lr=0.1","experiment_name":"sweep","dataset_name":"mnist","preset":"fast","total_combinations":2}
 
 {"job_id":"e2","pipeline_mode":"batch","dataset_name":"cifar","preset":"slow"}
 "#,
-    )
-    .unwrap();
-    let ids = json_of(&jobtrack(
-        &db,
-        &["--json", "import", jobs.to_str().unwrap()],
-    ));
-    assert_eq!(ids, serde_json::json!(["e1", "e2", "v1"]));
+    );
+    let ids = json_of(&jobtrack(&db, &["--json", "import", p(&jobs)]));
+    assert_eq!(ids, serde_json::json!(["e1", "v1", "e2"]), "file order");
 
-    let updates = dir.path().join("updates.json");
-    std::fs::write(
-        &updates,
+    let updates = write(
+        dir.path(),
+        "updates.json",
         r#"[{"job_id":"e1","status":"training"},{"job_id":"v1","status":"failed","error_message":"oom"},
             {"job_id":"ghost","status":"done"},{"job_id":"e1","status":"completed"}]"#,
-    )
-    .unwrap();
-    let n = json_of(&jobtrack(
-        &db,
-        &["--json", "update", updates.to_str().unwrap()],
-    ));
+    );
+    let n = json_of(&jobtrack(&db, &["--json", "update", p(&updates)]));
     assert_eq!(n, 2);
 
     let stats = json_of(&jobtrack(&db, &["--json", "stats"]));
     assert_eq!(stats["total_jobs"], 3);
     assert_eq!(
         json_of(&jobtrack(&db, &["--json", "verify"])),
-        serde_json::json!([])
+        serde_json::json!({"statistics": [], "summary": []})
     );
     assert_eq!(stats["executions_by_status"]["done"], 1);
     assert_eq!(stats["variations_by_status"]["failed"], 1);
@@ -78,8 +56,22 @@ fn import_update_and_query() {
     assert_eq!(running[0]["job_id"], "e2");
 
     let table = jobtrack(&db, &["stats"]);
-    let text = String::from_utf8(table.stdout).unwrap();
-    assert!(text.contains("success rate 50.0 %"), "{text}");
+    assert!(stdout(&table).contains("success rate 50.0 %"), "{table:?}");
+
+    let cleaned = json_of(&jobtrack(&db, &["--json", "cleanup", "--days", "0"]));
+    assert_eq!(cleaned["executions_deleted"], 1);
+    assert_eq!(cleaned["variations_deleted"], 1);
+}
+
+/// 0 when all is well, 1 for differences found, 2 for a usage error, 3 for
+/// a failure — and `refresh` repairs what `verify` finds.
+#[test]
+fn exit_statuses_verify_and_refresh() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = seeded(dir.path());
+    let out = jobtrack(&db, &["verify"]);
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    assert!(stdout(&out).contains("match"), "{}", stdout(&out));
 
     let tamper = rusqlite::Connection::open(&db).unwrap();
     tamper
@@ -90,39 +82,282 @@ fn import_update_and_query() {
         .unwrap();
     drop(tamper);
     let out = jobtrack(&db, &["verify"]);
+    assert_eq!(out.status.code(), Some(1), "differences found: {out:?}");
+    assert!(stderr(&out).contains("differ"), "{}", stderr(&out));
     assert!(
-        !out.status.success(),
-        "verify must fail on damaged counters"
+        stdout(&out).contains("jobtrack refresh"),
+        "{}",
+        stdout(&out)
     );
-    assert!(String::from_utf8_lossy(&out.stderr).contains("differ"));
+    let diffs = jobtrack(&db, &["--json", "verify"]);
+    assert_eq!(diffs.status.code(), Some(1));
+    let diffs: serde_json::Value = serde_json::from_slice(&diffs.stdout).unwrap();
+    assert_eq!(diffs["statistics"].as_array().unwrap().len(), 1, "{diffs}");
+    assert_eq!(diffs["summary"], serde_json::json!([]), "{diffs}");
 
-    let cleaned = json_of(&jobtrack(&db, &["--json", "cleanup", "--days", "0"]));
-    assert_eq!(cleaned["executions_deleted"], 1);
-    assert_eq!(cleaned["variations_deleted"], 1);
+    // The API's result: the summary table's row count.
+    let refreshed = json_of(&jobtrack(&db, &["--json", "refresh"]));
+    assert_eq!(refreshed, 40);
+    let out = jobtrack(&db, &["verify"]);
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    let out = jobtrack(&db, &["refresh"]);
+    assert!(stdout(&out).contains("40"), "{}", stdout(&out));
+
+    // Usage errors are clap's: status 2.
+    for args in [
+        &["frobnicate"][..],
+        &["recent", "-n", "many"],
+        &["--busy-timeout", "soon", "stats"],
+        &["--synchronous", "sometimes", "stats"],
+    ] {
+        let out = jobtrack(&db, args);
+        assert_eq!(out.status.code(), Some(2), "{args:?}: {}", stderr(&out));
+    }
+    // A failure: status 3, with a SQLSTATE.
+    let err = failed(&jobtrack(&db, &["recent", "-n", "20000"]));
+    assert!(err.contains("\"lim\"") && err.contains("22023"), "{err}");
+
+    let help = bin().arg("--help").output().unwrap();
+    let help = stdout(&help);
+    for documented in ["Exit status", "0 ", "1 ", "2 ", "3 "] {
+        assert!(help.contains(documented), "{documented:?} in {help}");
+    }
+}
+
+/// `verify` compares the summary table with the base tables too, and
+/// `refresh` repairs it.
+#[test]
+fn verify_sees_summary_damage() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = seeded(dir.path());
+    let tamper = rusqlite::Connection::open(&db).unwrap();
+    tamper
+        .execute_batch("UPDATE job_summary_cache SET status = 'failed' WHERE job_id = 'seed-e15';")
+        .unwrap();
+    drop(tamper);
+    let out = jobtrack(&db, &["verify"]);
+    assert_eq!(out.status.code(), Some(1), "{out:?}");
+    assert!(stdout(&out).contains("seed-e15"), "{}", stdout(&out));
+    json_of(&jobtrack(&db, &["--json", "refresh"]));
+    let out = jobtrack(&db, &["verify"]);
+    assert_eq!(out.status.code(), Some(0), "{out:?}");
+}
+
+/// Commands that read (and those that only change existing jobs) refuse a
+/// missing file and create nothing: a typo in `--db` must not show zeros.
+#[test]
+fn commands_on_a_missing_file_fail_and_create_nothing() {
+    let dir = tempfile::tempdir().unwrap();
+    let typo = dir.path().join("typo.db");
+    let updates = write(dir.path(), "u.jsonl", r#"{"job_id":"a","status":"done"}"#);
+    for args in [
+        &["stats"][..],
+        &["dataset", "mnist"],
+        &["recent"],
+        &["running"],
+        &["verify"],
+        &["refresh"],
+        &["cleanup", "--days", "1"],
+        &["update", p(&updates)],
+        &["--json", "stats"],
+    ] {
+        let err = failed(&jobtrack(&typo, args));
+        assert!(err.contains(p(&typo)), "{args:?}: {err}");
+        assert!(err.contains("58P01"), "{args:?}: {err}");
+        let created: Vec<_> = std::fs::read_dir(dir.path())
+            .unwrap()
+            .map(|e| e.unwrap().file_name().into_string().unwrap())
+            .filter(|n| n.starts_with("typo"))
+            .collect();
+        assert!(created.is_empty(), "{args:?} created {created:?}");
+    }
+    // import creates the file.
+    let jobs = write(dir.path(), "j.jsonl", exec_line("a"));
+    json_of(&jobtrack(&typo, &["--json", "import", p(&jobs)]));
+    assert_eq!(
+        json_of(&jobtrack(&typo, &["--json", "stats"]))["total_jobs"],
+        1
+    );
+}
+
+/// Readers never wait for a writer: another process holds the write lock
+/// (BEGIN IMMEDIATE, with an uncommitted insert) while every read command
+/// succeeds at once; a writer gets 55P03 after its busy timeout, or waits
+/// for the lock with a long one.
+#[test]
+fn reads_work_while_another_process_writes_and_writers_wait_their_busy_timeout() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = seeded(dir.path());
+    let holder = rusqlite::Connection::open(&db).unwrap();
+    holder.execute_batch("BEGIN IMMEDIATE").unwrap();
+    holder
+        .execute(
+            "INSERT INTO executions (job_id, pipeline_mode, dataset_name, preset) \
+             VALUES ('uncommitted', 'single', 'mnist', 'fast')",
+            [],
+        )
+        .unwrap();
+    for args in [
+        &["--busy-timeout", "0", "stats"][..],
+        &["--busy-timeout", "0", "verify"],
+        &["--busy-timeout", "0", "recent"],
+        &["--busy-timeout", "0", "running"],
+        &["--busy-timeout", "0", "dataset", "mnist"],
+    ] {
+        let out = jobtrack(&db, args);
+        assert_eq!(out.status.code(), Some(0), "{args:?}: {}", stderr(&out));
+    }
+    let stats = json_of(&jobtrack(&db, &["--json", "stats"]));
+    assert_eq!(
+        stats["total_jobs"], 40,
+        "the uncommitted insert is not seen"
+    );
+
+    let jobs = write(dir.path(), "j.jsonl", exec_line("late"));
+    let err = failed(&jobtrack(
+        &db,
+        &["--busy-timeout", "100ms", "import", p(&jobs)],
+    ));
+    assert!(err.contains("55P03"), "{err}");
+
+    // A patient writer: the lock is released while it waits.
+    let child = bin()
+        .arg("--db")
+        .arg(&db)
+        .args(["--busy-timeout", "10min", "--json", "import", p(&jobs)])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    std::thread::sleep(std::time::Duration::from_millis(300));
+    holder.execute_batch("COMMIT").unwrap();
+    let out = child.wait_with_output().unwrap();
+    assert_eq!(json_of(&out), serde_json::json!(["late"]));
+    assert_eq!(
+        json_of(&jobtrack(&db, &["--json", "stats"]))["total_jobs"],
+        42
+    );
 }
 
 #[test]
-fn bad_input_fails_with_the_element_and_writes_nothing() {
+fn durability_option() {
     let dir = tempfile::tempdir().unwrap();
-    let db = dir.path().join("cli.db");
-    let jobs = dir.path().join("jobs.json");
-    std::fs::write(
-        &jobs,
-        r#"[{"job_id":"e1","pipeline_mode":"single","dataset_name":"d","preset":"p"},
-            {"job_id":"e2","pipeline_mode":"sweep","dataset_name":"d","preset":"p"}]"#,
-    )
-    .unwrap();
-    let out = jobtrack(&db, &["import", jobs.to_str().unwrap()]);
-    assert!(!out.status.success());
-    let err = String::from_utf8(out.stderr).unwrap();
-    assert!(err.contains("element 1: field \"pipeline_mode\""), "{err}");
-    assert!(err.contains("22023"), "{err}");
-    let stats = json_of(&jobtrack(&db, &["--json", "stats"]));
-    assert_eq!(stats["total_jobs"], 0);
+    let db = dir.path().join("full.db");
+    let jobs = write(dir.path(), "j.jsonl", exec_line("a"));
+    for mode in ["full", "normal", "FULL"] {
+        let out = jobtrack(&db, &["--synchronous", mode, "--json", "stats"]);
+        // The file does not exist before the import: only an option error
+        // would be status 2.
+        assert_ne!(out.status.code(), Some(2), "{mode}: {}", stderr(&out));
+    }
+    json_of(&jobtrack(
+        &db,
+        &["--synchronous", "full", "--json", "import", p(&jobs)],
+    ));
+    let stats = json_of(&jobtrack(
+        &db,
+        &["--synchronous", "full", "--json", "stats"],
+    ));
+    assert_eq!(stats["total_jobs"], 1);
+}
 
-    let out = jobtrack(&db, &["recent", "-n", "20000"]);
-    assert!(!out.status.success());
-    assert!(String::from_utf8_lossy(&out.stderr).contains("\"lim\""));
+#[test]
+fn busy_timeout_spellings() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = seeded(dir.path());
+    for ok in ["0", "250", "250ms", "2s", "1.5s", "3m", "1h", "10 s"] {
+        let out = jobtrack(&db, &["--busy-timeout", ok, "stats"]);
+        assert_eq!(out.status.code(), Some(0), "{ok}: {}", stderr(&out));
+    }
+    for bad in ["", "-1", "5x", "s", "1e3", "99999999999h"] {
+        let out = jobtrack(&db, &[&format!("--busy-timeout={bad}"), "stats"]);
+        assert_eq!(out.status.code(), Some(2), "{bad:?}: {}", stderr(&out));
+        assert!(stderr(&out).contains("busy-timeout"), "{}", stderr(&out));
+    }
+}
+
+/// A cell as long as a whole error message is cut with an ellipsis, and a
+/// control character cannot break the table's lines.
+#[test]
+fn tables_truncate_long_cells() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = seeded(dir.path());
+    let long = "x".repeat(70_000);
+    let update = serde_json::json!([
+        {"job_id": "seed-e3", "status": "failed", "error_message": long},
+        {"job_id": "seed-e4", "status": "failed", "error_message": "line one\nline two\ttab"},
+    ]);
+    let updates = write(dir.path(), "u.json", update.to_string());
+    json_of(&jobtrack(&db, &["--json", "update", p(&updates)]));
+    let out = jobtrack(&db, &["recent", "-n", "3"]);
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    let text = stdout(&out);
+    assert!(text.contains("xxx…"), "{text}");
+    assert!(text.contains("line one\\nline two\\ttab"), "{text}");
+    assert_eq!(text.lines().count(), 5, "headers, rule, 3 rows: {text}");
+    for line in text.lines() {
+        assert!(line.chars().count() < 300, "{line}");
+    }
+    // JSON has the whole message.
+    let recent = json_of(&jobtrack(&db, &["--json", "recent", "-n", "3"]));
+    let full = recent
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|j| j["job_id"] == "seed-e3")
+        .unwrap();
+    assert_eq!(full["error_message"].as_str().unwrap().len(), 70_000);
+}
+
+/// `jobtrack recent | head -1`: the reader goes away, jobtrack stops
+/// quietly (status 0, or 141 = killed by SIGPIPE, as other Unix tools).
+#[test]
+fn a_closed_pipe_ends_quietly() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("many.db");
+    let lines: Vec<String> = (0..10_000)
+        .map(|i| exec_line(&format!("job-{i:05}")))
+        .collect();
+    let jobs = write(dir.path(), "j.jsonl", lines.join("\n"));
+    json_of(&jobtrack(&db, &["--json", "import", p(&jobs)]));
+    for args in [
+        &["recent", "-n", "10000"][..],
+        &["--json", "recent", "-n", "10000"],
+        &["running"],
+    ] {
+        let mut child = bin()
+            .arg("--db")
+            .arg(&db)
+            .args(args)
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap();
+        let mut first = String::new();
+        BufReader::new(child.stdout.take().unwrap())
+            .read_line(&mut first)
+            .unwrap();
+        assert!(!first.is_empty());
+        // The reader is gone: the pipe is closed.
+        let out = child.wait_with_output().unwrap();
+        let quiet = out.status.code() == Some(0) || out.status.signal() == Some(13);
+        assert!(quiet, "{args:?}: {:?}", out.status);
+        assert_eq!(stderr(&out), "", "{args:?}");
+    }
+}
+
+/// No progress bar when stderr is not a terminal: a successful import
+/// prints nothing there.
+#[test]
+fn no_progress_output_off_a_terminal() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("quiet.db");
+    let lines: Vec<String> = (0..3000).map(|i| exec_line(&format!("q{i}"))).collect();
+    let jobs = write(dir.path(), "j.jsonl", lines.join("\n"));
+    let out = jobtrack(&db, &["import", p(&jobs)]);
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    assert_eq!(stderr(&out), "");
+    assert_eq!(stdout(&out), "created 3000 executions and 0 variations\n");
 }
 
 #[test]
@@ -141,12 +376,8 @@ fn demo_runs_small() {
             "20",
         ],
     );
-    let text = String::from_utf8_lossy(&out.stdout);
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    let text = stdout(&out);
+    assert!(out.status.success(), "{}", stderr(&out));
     for section in [
         "== statistics",
         "== dataset",
@@ -157,4 +388,6 @@ fn demo_runs_small() {
         assert!(text.contains(section), "missing {section} in:\n{text}");
     }
     assert!(text.contains("360 jobs"), "{text}");
+    let out = jobtrack(&db, &["verify"]);
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
 }

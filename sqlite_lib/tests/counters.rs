@@ -574,7 +574,7 @@ fn a_version_1_file_is_upgraded_with_counters_from_its_rows() {
     let path = db_path(&dir);
     {
         let conn = Connection::open(&path).unwrap();
-        conn.execute_batch(include_str!("../../sql/sqlite/schema_v1.sql"))
+        conn.execute_batch(include_str!("../../sql/sqlite/migrations/0001_initial.sql"))
             .unwrap();
         conn.pragma_update(None, "user_version", 1).unwrap();
         for i in 0..300 {
@@ -602,8 +602,8 @@ fn a_version_1_file_is_upgraded_with_counters_from_its_rows() {
     }
     let store = JobStore::open(&path).unwrap();
     let conn = raw(&path);
-    assert_eq!(count(&conn, "PRAGMA user_version"), 2);
-    assert_eq!(jobtrack_sqlite::SCHEMA_VERSION, 2);
+    assert_eq!(count(&conn, "PRAGMA user_version"), 3);
+    assert_eq!(jobtrack_sqlite::SCHEMA_VERSION, 3);
     assert_eq!(
         count(&conn, "SELECT COUNT(*) FROM job_counters"),
         7 * 3 + 5 * 2
@@ -638,9 +638,13 @@ fn a_version_1_file_is_upgraded_with_counters_from_its_rows() {
             "executions_after_delete",
             "executions_after_insert",
             "executions_after_update",
+            "executions_before_insert",
+            "executions_before_update",
             "variations_after_delete",
             "variations_after_insert",
-            "variations_after_update"
+            "variations_after_update",
+            "variations_before_insert",
+            "variations_before_update"
         ]
     );
     assert!(names.iter().all(|(_, n)| !n.contains("statistics")));

@@ -66,7 +66,7 @@ fn summary_and_statistics_follow_plain_sql() {
         ("p1", Status::Failed)
     );
 
-    // A plain-SQL id clash across kinds is refused by the summary's key.
+    // A plain-SQL id clash across kinds is refused by the trigger.
     let err = conn
         .execute(
             "INSERT INTO variations (job_id, variation_id, experiment_name, dataset_name, preset, \
@@ -74,7 +74,11 @@ fn summary_and_statistics_follow_plain_sql() {
             [],
         )
         .unwrap_err();
-    assert!(err.to_string().contains("UNIQUE"), "{err}");
+    assert!(
+        err.to_string()
+            .starts_with("23505: job_id exists as an execution"),
+        "{err}"
+    );
     // Renaming a job moves its summary row.
     conn.execute(
         "UPDATE executions SET job_id = 'p2' WHERE job_id = 'p1'",
@@ -193,4 +197,67 @@ fn reopening_keeps_data_and_schema_version() {
         .unwrap();
     assert_eq!(journal, "wal");
     assert_eq!(store.path(), Some(db_path(&dir).as_path()));
+}
+
+#[test]
+fn verify_summary_reports_hand_damage_and_refresh_repairs_it() {
+    use jobtrack_sqlite::{JobType, SummaryDifference, SummaryProblem};
+
+    let (dir, store) = file_store();
+    store
+        .batch_create_executions(&[exec("a"), exec("b"), exec("c")])
+        .unwrap();
+    store
+        .batch_create_variations(&[var("v"), var("w")])
+        .unwrap();
+    assert_eq!(store.verify_summary().unwrap(), []);
+    let conn = raw(&db_path(&dir));
+    conn.execute_batch(
+        "DELETE FROM job_summary_cache WHERE job_id = 'a';
+         UPDATE job_summary_cache SET status = 'done', success = 1 WHERE job_id = 'b';
+         UPDATE job_summary_cache SET job_type = 'variation' WHERE job_id = 'c';
+         UPDATE job_summary_cache SET last_updated = '2000-01-01T00:00:00.000000Z' WHERE job_id = 'v';
+         INSERT INTO job_summary_cache (job_id, job_type, status, dataset_name, preset, last_updated)
+         VALUES ('ghost', 'execution', 'done', 'mnist', 'p', '2026-01-01T00:00:00.000000Z');",
+    )
+    .unwrap();
+    let diff = |job_id: &str, job_type, problem, columns: &[&'static str]| SummaryDifference {
+        job_id: job_id.into(),
+        job_type,
+        problem,
+        columns: columns.to_vec(),
+    };
+    assert_eq!(
+        store.verify_summary().unwrap(),
+        [
+            diff("a", JobType::Execution, SummaryProblem::Missing, &[]),
+            diff(
+                "b",
+                JobType::Execution,
+                SummaryProblem::Differs,
+                &["status", "success"]
+            ),
+            diff("c", JobType::Execution, SummaryProblem::Missing, &[]),
+            diff("c", JobType::Variation, SummaryProblem::Extra, &[]),
+            diff("ghost", JobType::Execution, SummaryProblem::Extra, &[]),
+            diff(
+                "v",
+                JobType::Variation,
+                SummaryProblem::Differs,
+                &["last_updated"]
+            ),
+        ]
+    );
+    // As JSON, for the CLI.
+    let json = serde_json::to_value(&store.verify_summary().unwrap()[1]).unwrap();
+    assert_eq!(
+        json,
+        serde_json::json!({"job_id": "b", "job_type": "execution", "problem": "differs",
+                           "columns": ["status", "success"]})
+    );
+    // The counters were never touched.
+    assert_eq!(store.verify_statistics().unwrap(), []);
+    assert_eq!(store.refresh_job_cache().unwrap(), 5);
+    assert_eq!(store.verify_summary().unwrap(), []);
+    assert_summary_exact(&conn);
 }

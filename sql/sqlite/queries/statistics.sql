@@ -1,6 +1,6 @@
 -- get_statistics_optimized: per kind and status, the counts and duration
 -- sums Statistics::from_counters needs, summed over datasets from the
--- counters the triggers keep (schema_v2.sql). The table holds one row per
+-- counters the triggers keep (schema.sql). The table holds one row per
 -- (dataset, kind, status) that has jobs, however many jobs there are: this
 -- is the whole cost of the statistics.
 SELECT job_type,

@@ -97,3 +97,174 @@ pub fn assert_summary_exact(conn: &Connection) {
         "job_summary_cache differs from the base tables"
     );
 }
+
+/// A command running this test binary's ignored test `name` alone, as a
+/// child process: the way the tests get a second process on a file. The
+/// child prints its progress on stdout (`--nocapture`).
+pub fn child_test(name: &str) -> std::process::Command {
+    let mut cmd = std::process::Command::new(std::env::current_exe().unwrap());
+    cmd.args([
+        "--exact",
+        name,
+        "--ignored",
+        "--nocapture",
+        "--test-threads=1",
+    ]);
+    cmd
+}
+
+/// What a child process prints before each of its messages, to tell them
+/// from the test harness's lines (which may precede a message on its line).
+pub const CHILD_SAYS: &str = "jobtrack-child: ";
+
+/// Prints a message of a child process for its parent, at once.
+pub fn child_says(message: &str) {
+    use std::io::Write;
+    println!("{CHILD_SAYS}{message}");
+    std::io::stdout().flush().unwrap();
+}
+
+/// The messages of a child process in its output.
+pub fn child_messages(output: &str) -> Vec<&str> {
+    output
+        .lines()
+        .filter_map(|l| l.split_once(CHILD_SAYS).map(|(_, m)| m))
+        .collect()
+}
+
+/// Reads the child's stdout until it says `message`; panics if the child
+/// ends first.
+pub fn wait_for_line(lines: &mut impl Iterator<Item = std::io::Result<String>>, message: &str) {
+    for line in lines {
+        let line = line.unwrap();
+        if child_messages(&line) == [message] {
+            return;
+        }
+    }
+    panic!("the child process ended before saying {message:?}");
+}
+
+/// The schema of a file as `(type, name, sql)`, the SQL normalised: comments
+/// dropped, whitespace collapsed, identifier quotes removed.
+pub fn normalised_schema(conn: &Connection) -> Vec<(String, String, String)> {
+    let mut stmt = conn
+        .prepare(
+            "SELECT type, name, coalesce(sql, '') FROM sqlite_schema \
+             WHERE name NOT LIKE 'sqlite_%' ORDER BY type, name",
+        )
+        .unwrap();
+    let rows = stmt
+        .query_map([], |r| Ok((r.get(0)?, r.get(1)?, r.get::<_, String>(2)?)))
+        .unwrap()
+        .collect::<rusqlite::Result<Vec<(String, String, String)>>>()
+        .unwrap();
+    rows.into_iter()
+        .map(|(t, n, sql)| (t, n, normalise_sql(&sql)))
+        .collect()
+}
+
+fn normalise_sql(sql: &str) -> String {
+    let mut out = String::new();
+    let mut in_string = false;
+    let mut chars = sql.chars().peekable();
+    while let Some(c) = chars.next() {
+        if in_string {
+            out.push(c);
+            if c == '\'' {
+                in_string = false;
+            }
+            continue;
+        }
+        match c {
+            '\'' => {
+                in_string = true;
+                out.push(c);
+            }
+            '-' if chars.peek() == Some(&'-') => {
+                for c in chars.by_ref() {
+                    if c == '\n' {
+                        break;
+                    }
+                }
+                out.push(' ');
+            }
+            '"' => {}
+            c if c.is_whitespace() => out.push(' '),
+            c => out.push(c),
+        }
+    }
+    let collapsed = out.split_whitespace().collect::<Vec<_>>().join(" ");
+    collapsed
+        .replace("( ", "(")
+        .replace(" )", ")")
+        .replace(" ,", ",")
+}
+
+/// A fingerprint of every row of the base and derived tables, to tell
+/// "exactly as before".
+pub fn fingerprint(conn: &Connection) -> String {
+    fingerprint_of(
+        conn,
+        &[
+            "executions",
+            "variations",
+            "job_summary_cache",
+            "job_counters",
+        ],
+    )
+}
+
+/// [`fingerprint`] of some tables.
+pub fn fingerprint_of(conn: &Connection, tables: &[&str]) -> String {
+    let mut all = String::new();
+    for table in tables {
+        let columns: Vec<String> = conn
+            .prepare("SELECT name FROM pragma_table_info(?1) ORDER BY cid")
+            .unwrap()
+            .query_map([table], |r| r.get(0))
+            .unwrap()
+            .collect::<rusqlite::Result<_>>()
+            .unwrap();
+        let row = columns
+            .iter()
+            .map(|c| format!("quote({c})"))
+            .collect::<Vec<_>>()
+            .join(" || ',' || ");
+        let mut stmt = conn
+            .prepare(&format!("SELECT {row} FROM {table} ORDER BY 1"))
+            .unwrap();
+        let rows = stmt
+            .query_map([], |r| r.get::<_, String>(0))
+            .unwrap()
+            .collect::<rusqlite::Result<Vec<_>>>()
+            .unwrap();
+        all.push_str(&format!("{table}: {} rows\n", rows.len()));
+        for r in rows {
+            all.push_str(&r);
+            all.push('\n');
+        }
+    }
+    all
+}
+
+/// Asserts that two fingerprints (or other long texts) are equal, showing
+/// the line counts and the first line that differs rather than both texts.
+#[track_caller]
+pub fn assert_same(actual: &str, expected: &str, what: &str) {
+    if actual == expected {
+        return;
+    }
+    let (a, e): (Vec<_>, Vec<_>) = (actual.lines().collect(), expected.lines().collect());
+    let at = a
+        .iter()
+        .zip(&e)
+        .position(|(x, y)| x != y)
+        .unwrap_or(a.len().min(e.len()));
+    panic!(
+        "{what}: {} lines, expected {}; first difference at line {at}:\n  got      {:?}\n  expected {:?}",
+        a.len(),
+        e.len(),
+        a.get(at),
+        e.get(at)
+    );
+}

@@ -1,5 +1,9 @@
 -- jobtrack schema, version 2, for SQLite: migrates a version-1 file.
 --
+-- Every step may run again without harm (IF EXISTS, IF NOT EXISTS, drop
+-- and create), so that a version-1 file that lost an index or a trigger
+-- to a hand edit still upgrades.
+--
 -- Statistics in constant time. job_counters holds, per (dataset, job type,
 -- status), the number of jobs, how many succeeded and failed, and the count
 -- and sum of their durations. The triggers below keep it in the same
@@ -23,7 +27,7 @@
 -- A row whose values all fall to zero is deleted, so the table holds only
 -- the keys that have jobs.
 
-CREATE TABLE job_counters (
+CREATE TABLE IF NOT EXISTS job_counters (
     dataset_name        TEXT    NOT NULL,
     job_type            TEXT    NOT NULL CHECK (job_type IN ('execution', 'variation')),
     status              TEXT    NOT NULL
@@ -49,6 +53,7 @@ CREATE TABLE job_counters (
 
 -- What the counters must hold, recounted from the base tables (a full scan):
 -- used to build them, to rebuild them and to verify them.
+DROP VIEW IF EXISTS job_counters_recount;
 CREATE VIEW job_counters_recount AS
 SELECT dataset_name, 'execution' AS job_type, status,
        COUNT(*) AS jobs,
@@ -70,12 +75,12 @@ GROUP BY dataset_name, status;
 
 -- One trigger per table and event now keeps both the summary table (as in
 -- version 1) and the counters, so that the order of the steps is fixed.
-DROP TRIGGER executions_summary_insert;
-DROP TRIGGER executions_summary_update;
-DROP TRIGGER executions_summary_delete;
-DROP TRIGGER variations_summary_insert;
-DROP TRIGGER variations_summary_update;
-DROP TRIGGER variations_summary_delete;
+DROP TRIGGER IF EXISTS executions_summary_insert;
+DROP TRIGGER IF EXISTS executions_summary_update;
+DROP TRIGGER IF EXISTS executions_summary_delete;
+DROP TRIGGER IF EXISTS variations_summary_insert;
+DROP TRIGGER IF EXISTS variations_summary_update;
+DROP TRIGGER IF EXISTS variations_summary_delete;
 
 -- Each trigger adds or subtracts one job's contribution with an UPSERT (an
 -- UPSERT's DO UPDATE holds even under an outer INSERT OR REPLACE) and then
@@ -93,6 +98,7 @@ DROP TRIGGER variations_summary_delete;
 -- would not fit the exact integer sums. jobtrack itself never writes such
 -- a duration; this guards plain SQL.
 
+DROP TRIGGER IF EXISTS executions_after_insert;
 CREATE TRIGGER executions_after_insert AFTER INSERT ON executions
 BEGIN
     SELECT RAISE(ABORT, 'duration_seconds must lie between -1e12 and 1e12: jobtrack counts durations in whole microseconds')
@@ -132,6 +138,7 @@ BEGIN
         duration_micros_sum = duration_micros_sum + excluded.duration_micros_sum;
 END;
 
+DROP TRIGGER IF EXISTS executions_after_update;
 CREATE TRIGGER executions_after_update AFTER UPDATE ON executions
 BEGIN
     SELECT RAISE(ABORT, 'duration_seconds must lie between -1e12 and 1e12: jobtrack counts durations in whole microseconds')
@@ -192,6 +199,7 @@ BEGIN
         duration_micros_sum = duration_micros_sum + excluded.duration_micros_sum;
 END;
 
+DROP TRIGGER IF EXISTS executions_after_delete;
 CREATE TRIGGER executions_after_delete AFTER DELETE ON executions
 BEGIN
     INSERT INTO job_counters (dataset_name, job_type, status, jobs, successful, failed, duration_count, duration_micros_sum)
@@ -211,6 +219,7 @@ BEGIN
     DELETE FROM job_summary_cache WHERE job_id = OLD.job_id AND job_type = 'execution';
 END;
 
+DROP TRIGGER IF EXISTS variations_after_insert;
 CREATE TRIGGER variations_after_insert AFTER INSERT ON variations
 BEGIN
     SELECT RAISE(ABORT, 'duration_seconds must lie between -1e12 and 1e12: jobtrack counts durations in whole microseconds')
@@ -250,6 +259,7 @@ BEGIN
         duration_micros_sum = duration_micros_sum + excluded.duration_micros_sum;
 END;
 
+DROP TRIGGER IF EXISTS variations_after_update;
 CREATE TRIGGER variations_after_update AFTER UPDATE ON variations
 BEGIN
     SELECT RAISE(ABORT, 'duration_seconds must lie between -1e12 and 1e12: jobtrack counts durations in whole microseconds')
@@ -310,6 +320,7 @@ BEGIN
         duration_micros_sum = duration_micros_sum + excluded.duration_micros_sum;
 END;
 
+DROP TRIGGER IF EXISTS variations_after_delete;
 CREATE TRIGGER variations_after_delete AFTER DELETE ON variations
 BEGIN
     INSERT INTO job_counters (dataset_name, job_type, status, jobs, successful, failed, duration_count, duration_micros_sum)
@@ -335,17 +346,18 @@ END;
 -- averages come from the counters and only the extremes from the summary,
 -- through one index each (a seek to the first or last entry of the
 -- dataset).
-DROP INDEX idx_executions_statistics;
-DROP INDEX idx_variations_statistics;
-DROP INDEX idx_job_summary_dataset;
+DROP INDEX IF EXISTS idx_executions_statistics;
+DROP INDEX IF EXISTS idx_variations_statistics;
+DROP INDEX IF EXISTS idx_job_summary_dataset;
 
 -- dataset_stats.sql: min_duration, max_duration.
-CREATE INDEX idx_job_summary_dataset_duration ON job_summary_cache (dataset_name, duration_seconds);
+CREATE INDEX IF NOT EXISTS idx_job_summary_dataset_duration ON job_summary_cache (dataset_name, duration_seconds);
 
 -- dataset_stats.sql: first_run, last_run.
-CREATE INDEX idx_job_summary_dataset_start ON job_summary_cache (dataset_name, start_time);
+CREATE INDEX IF NOT EXISTS idx_job_summary_dataset_start ON job_summary_cache (dataset_name, start_time);
 
 -- The counters of the jobs already in the file.
+DELETE FROM job_counters;
 INSERT INTO job_counters (dataset_name, job_type, status, jobs, successful, failed,
                           duration_count, duration_micros_sum)
 SELECT dataset_name, job_type, status, jobs, successful, failed,

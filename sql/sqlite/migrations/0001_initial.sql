@@ -1,8 +1,7 @@
--- jobtrack schema, version 1, for SQLite (3.38 or later).
---
--- Applied by JobStore::open in one transaction together with
--- `PRAGMA user_version = 1`; a later release adds schema_v2.sql with the
--- statements that migrate a version-1 file.
+-- jobtrack schema, version 1, for SQLite (3.38 or later): what the first
+-- release created in a new file (with `PRAGMA user_version = 1`). Kept as
+-- the record of what a version-1 file holds; a new file now gets
+-- ../schema.sql, and 0002_counters.sql onwards migrate a version-1 file.
 --
 -- Timestamps are TEXT in the fixed-width UTC format
 -- `YYYY-MM-DDTHH:MM:SS.ffffffZ` (27 characters). The CHECKs insist on it
@@ -141,8 +140,8 @@ BEGIN
     DELETE FROM job_summary_cache WHERE job_id = OLD.job_id AND job_type = 'variation';
 END;
 
--- Every index below serves one runtime query (sql/sqlite/queries/); a test
--- checks with EXPLAIN QUERY PLAN that each query uses its index and that no
+-- Every index below served one runtime query of version 1; a test
+-- checked with EXPLAIN QUERY PLAN that each query uses its index and that no
 -- other index exists.
 
 -- statistics.sql: covering, so counting by status reads only the index,
