@@ -51,25 +51,11 @@ impl Rng {
 /// installed, on the server of [`pg_url`]; returns its connection string.
 /// `None`, after saying so for `test`, when no server is configured.
 pub fn fresh_database(test: &str, name: &str) -> Option<String> {
-    let Some(url) = pg_url() else {
+    if pg_url().is_none() {
         eprintln!("{test}: JOBTRACK_PG_URL is not set; skipped (make test sets it)");
         return None;
-    };
-    let mut admin =
-        postgres::Client::connect(&url, postgres::NoTls).expect("connect to the server");
-    // Two calls: DROP / CREATE DATABASE refuse to run in a transaction block.
-    admin
-        .batch_execute(&format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)"))
-        .expect("drop the test database");
-    admin
-        .batch_execute(&format!("CREATE DATABASE {name}"))
-        .expect("create the test database");
-    let db_url = format!("{url} dbname={name}");
-    postgres::Client::connect(&db_url, postgres::NoTls)
-        .expect("connect to the test database")
-        .batch_execute("SET client_min_messages = warning; CREATE EXTENSION jobtrack")
-        .expect("create the extension");
-    Some(db_url)
+    }
+    Some(dump::create_database(name, true))
 }
 
 /// Creates a shared pool of jobs with one batch call per kind, then makes
@@ -108,11 +94,8 @@ pub fn seed_pool(
 /// Drops database `name` of the server of [`pg_url`] (a test's own, when it
 /// is done with it).
 pub fn drop_database(name: &str) {
-    if let Some(url) = pg_url() {
-        postgres::Client::connect(&url, postgres::NoTls)
-            .expect("connect to the server")
-            .batch_execute(&format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)"))
-            .expect("drop the test database");
+    if pg_url().is_some() {
+        dump::drop_database(name);
     }
 }
 
