@@ -1,4 +1,4 @@
-# Benchmarks: jobtrack side by side with the alternatives (issue 4).
+# Benchmarks: jobtrack side by side with the alternatives.
 # Included by the top-level Makefile.
 #
 #   make bench                 default sizes (10,000 and 100,000 jobs): writes
