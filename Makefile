@@ -43,7 +43,7 @@ test: sqlite-test pg-test bench-smoke
 lint: build-deps pg-deps
 	$(CARGO) fmt --all --check
 	$(CARGO) clippy $(SQLITE_CRATES) -p jobtrack-tests --all-targets -- -D warnings
-	$(CARGO) clippy -p jobtrack --all-targets -- -D warnings
+	$(CARGO) clippy -p jobtrack-pg --all-targets -- -D warnings
 
 include mk/pg.mk
 include mk/bench.mk

@@ -11,11 +11,13 @@
 #   make memory-test   a server under `ulimit -v`: a batch too large for it
 #                      fails with 53200, other sessions and the postmaster
 #                      live on (tests/memory/run.sh)
-#   make upgrade-test  0.1.0 (built from commit e605a1b, which the clone must
-#                      have) installed, used, replaced by the current build
-#                      and updated: objects identical to a fresh install,
-#                      data and statistics unchanged (tests/upgrade/run.sh).
-#                      Both builds go into a private copy of the PostgreSQL
+#   make upgrade-test  every release (0.1.0, 0.2.0: built from the commits
+#                      in tests/upgrade/run.sh, which the clone must have,
+#                      once each, kept in target/upgrade-<version>) installed,
+#                      used, replaced by the current build and updated:
+#                      objects identical to a fresh install, data and
+#                      statistics unchanged (tests/upgrade/run.sh). Every
+#                      build goes into a private copy of the PostgreSQL
 #                      installation, never into the system directories
 #   make pg-test       everything: #[pg_test]s, then pg_regress, the
 #                      cross-backend and concurrency tests on a throw-away

@@ -152,9 +152,10 @@ fn run(args: &Args) -> Res<()> {
             "PostgreSQL: the shared-memory result cache is in effect (get_cache_stats().shared = \
              true): the cached rows are cache hits."
         } else {
-            "PostgreSQL: the shared-memory result cache is not there yet \
-             (get_cache_stats().shared = false, a later issue): the *_cached functions compute \
-             every call, so their rows measure the uncached path plus the cache's bookkeeping."
+            "PostgreSQL: the shared-memory result cache is not in effect (get_cache_stats().shared \
+             = false: the library is not in shared_preload_libraries): the *_cached functions \
+             compute every call, so their rows measure the uncached path plus the cache's \
+             bookkeeping."
         };
         if !notes.iter().any(|n| n == note) {
             notes.push(note.to_owned());

@@ -143,7 +143,7 @@ fn without_counters(def: &str) -> String {
     out
 }
 
-/// Four concurrent writers on one dataset (issue 6): pgbench, 4 clients,
+/// Four concurrent writers on one dataset: pgbench, 4 clients,
 /// one status change per transaction, with the statistics counters as
 /// installed (insert-only delta rows, folded by the writers) and without
 /// the counter step (the summary triggers' counter blocks removed: the same

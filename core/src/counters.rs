@@ -34,6 +34,23 @@ pub struct Counts {
 }
 
 impl Counts {
+    /// Reads the five counter values from the columns `first` to
+    /// `first + 4` of a row, in the order every counter query selects them
+    /// (jobs, successful, failed, duration_count, duration_micros_sum);
+    /// `column` reads one column of the backend's row.
+    pub fn from_columns<E>(
+        first: usize,
+        mut column: impl FnMut(usize) -> std::result::Result<i64, E>,
+    ) -> std::result::Result<Counts, E> {
+        Ok(Counts {
+            jobs: column(first)?,
+            successful: column(first + 1)?,
+            failed: column(first + 2)?,
+            duration_count: column(first + 3)?,
+            duration_micros_sum: column(first + 4)?,
+        })
+    }
+
     /// Whether every value is zero: such a counter row says nothing, and the
     /// backends delete it.
     pub fn is_zero(&self) -> bool {

@@ -112,6 +112,19 @@ impl Status {
         matches!(self, Status::Done)
     }
 
+    /// What entering this status does to a job, as the data both backends
+    /// bind into their status statements: no SQL statement knows which
+    /// status does what.
+    pub const fn effects(self) -> StatusEffects {
+        StatusEffects {
+            status: self.as_str(),
+            starts_clock: self.starts_clock(),
+            terminal: self.is_terminal(),
+            success: self.success(),
+            clears_error_message: self.clears_error_message(),
+        }
+    }
+
     /// Parses a status given as the value of `field`, mapping `completed` to
     /// `done`; the error names the field and element.
     pub fn parse_field(s: &str, element: Option<usize>, field: &str) -> Result<Status> {
@@ -137,6 +150,24 @@ impl FromStr for Status {
     fn from_str(s: &str) -> Result<Self> {
         Status::parse_field(s, None, "status")
     }
+}
+
+/// What entering a status does to a job ([`Status::effects`]): the
+/// parameters of the status statements of both backends.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct StatusEffects {
+    /// The status's SQL spelling, stored in `status`.
+    pub status: &'static str,
+    /// `start_time` is set to now when it is null.
+    pub starts_clock: bool,
+    /// `end_time` is set to now and `duration_seconds` to the time since
+    /// `start_time`; otherwise both become null.
+    pub terminal: bool,
+    /// The job's `success`.
+    pub success: Option<bool>,
+    /// `error_message` is cleared; otherwise a given message replaces it and
+    /// an absent one keeps it.
+    pub clears_error_message: bool,
 }
 
 /// How an execution runs its pipeline.

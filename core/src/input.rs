@@ -2,7 +2,7 @@
 //!
 //! Inputs are parsed from `serde_json::Value` by hand rather than by derived
 //! `Deserialize`, so that every error names the element index and the field
-//! the way the contract asks, identically in both backends. The derived-looking
+//! the way the README documents, identically in both backends. The derived-looking
 //! `Deserialize` impls go through the same parser.
 
 use std::collections::HashSet;
@@ -23,20 +23,118 @@ pub const MAX_LIMIT: i32 = 10_000;
 /// input for it before parsing, so that no parser meets a deeper value.
 pub const MAX_NESTING: usize = 64;
 
+/// The bounds of every text and integer field, stated once: the parsers and
+/// [`JobInput::validate`] both read them here, and
+/// `core/tests/sql_value_lists.rs` checks every length and range CHECK of
+/// both SQL dialects against them.
+pub mod limits {
+    use crate::error::Result;
+
+    /// A text field of 1 to `max` characters (not bytes), without NUL.
+    #[derive(Debug, Clone, Copy, PartialEq, Eq)]
+    pub struct Text {
+        /// The field's name, which is also its column's.
+        pub field: &'static str,
+        /// The most characters it may have.
+        pub max: usize,
+    }
+
+    impl Text {
+        /// Checks `s` as the value of this field.
+        pub fn check(self, s: &str, element: Option<usize>) -> Result<()> {
+            super::check_len(s, element, self.field, self.max)
+        }
+    }
+
+    /// An integer field from `min` to `i32::MAX`.
+    #[derive(Debug, Clone, Copy, PartialEq, Eq)]
+    pub struct Int {
+        /// The field's name, which is also its column's.
+        pub field: &'static str,
+        /// The smallest value it may have.
+        pub min: i32,
+    }
+
+    impl Int {
+        /// Checks `n` as the value of this field.
+        pub fn check(self, n: i64, element: Option<usize>) -> Result<i32> {
+            super::check_int(n, element, self.field, self.min)
+        }
+    }
+
+    /// `job_id`, of either kind of job.
+    pub const JOB_ID: Text = Text {
+        field: "job_id",
+        max: 64,
+    };
+    /// `dataset_name`.
+    pub const DATASET_NAME: Text = Text {
+        field: "dataset_name",
+        max: 255,
+    };
+    /// `preset`.
+    pub const PRESET: Text = Text {
+        field: "preset",
+        max: 100,
+    };
+    /// `variation_id`.
+    pub const VARIATION_ID: Text = Text {
+        field: "variation_id",
+        max: 100,
+    };
+    /// `experiment_name`.
+    pub const EXPERIMENT_NAME: Text = Text {
+        field: "experiment_name",
+        max: 255,
+    };
+    /// `parent_experiment_id`, when given.
+    pub const PARENT_EXPERIMENT_ID: Text = Text {
+        field: "parent_experiment_id",
+        max: 255,
+    };
+    /// Every bounded text field. (`error_message` has no bound.)
+    pub const TEXT: [Text; 6] = [
+        JOB_ID,
+        DATASET_NAME,
+        PRESET,
+        VARIATION_ID,
+        EXPERIMENT_NAME,
+        PARENT_EXPERIMENT_ID,
+    ];
+
+    /// `total_steps`, when given.
+    pub const TOTAL_STEPS: Int = Int {
+        field: "total_steps",
+        min: 0,
+    };
+    /// `current_step` (the argument of `update_progress`).
+    pub const CURRENT_STEP: Int = Int {
+        field: "current_step",
+        min: 0,
+    };
+    /// `total_combinations`.
+    pub const TOTAL_COMBINATIONS: Int = Int {
+        field: "total_combinations",
+        min: 1,
+    };
+    /// Every bounded integer field.
+    pub const INT: [Int; 3] = [TOTAL_STEPS, CURRENT_STEP, TOTAL_COMBINATIONS];
+}
+
 /// A new execution: one element of `batch_create_executions`, or the argument
 /// of `create_execution`.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(try_from = "Value")]
 pub struct NewExecution {
-    /// Unique across executions and variations, 1–64 characters.
+    /// Unique across executions and variations; [`limits::JOB_ID`].
     pub job_id: String,
     /// `single`, `batch` or `variations`.
     pub pipeline_mode: PipelineMode,
-    /// 1–255 characters.
+    /// [`limits::DATASET_NAME`].
     pub dataset_name: String,
-    /// 1–100 characters.
+    /// [`limits::PRESET`].
     pub preset: String,
-    /// ≥ 0 when given.
+    /// [`limits::TOTAL_STEPS`] when given.
     pub total_steps: Option<i32>,
     /// Initial status; `pending` when absent.
     pub status: Status,
@@ -47,25 +145,25 @@ pub struct NewExecution {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(try_from = "Value")]
 pub struct NewVariation {
-    /// Unique across executions and variations, 1–64 characters.
+    /// Unique across executions and variations; [`limits::JOB_ID`].
     pub job_id: String,
-    /// 1–100 characters.
+    /// [`limits::VARIATION_ID`].
     pub variation_id: String,
-    /// 1–255 characters.
+    /// [`limits::EXPERIMENT_NAME`].
     pub experiment_name: String,
-    /// 1–255 characters.
+    /// [`limits::DATASET_NAME`].
     pub dataset_name: String,
-    /// 1–100 characters.
+    /// [`limits::PRESET`].
     pub preset: String,
-    /// ≥ 1.
+    /// [`limits::TOTAL_COMBINATIONS`].
     pub total_combinations: i32,
     /// A JSON object; `{}` when absent.
     pub varied_parameters: Map<String, Value>,
     /// A JSON object; `{}` when absent.
     pub parameter_values: Map<String, Value>,
-    /// 1–255 characters when given.
+    /// [`limits::PARENT_EXPERIMENT_ID`] when given.
     pub parent_experiment_id: Option<String>,
-    /// ≥ 0 when given.
+    /// [`limits::TOTAL_STEPS`] when given.
     pub total_steps: Option<i32>,
     /// Initial status; `pending` when absent.
     pub status: Status,
@@ -144,48 +242,60 @@ impl<'a> Fields<'a> {
         self.obj.get(field).filter(|v| !v.is_null())
     }
 
-    fn required_str(&self, field: &str, max: usize) -> Result<String> {
-        match self.get(field) {
-            None => Err(Error::invalid(self.element, field, "is required")),
-            Some(v) => self.string(field, v, max),
+    fn required_str(&self, limit: limits::Text) -> Result<String> {
+        match self.get(limit.field) {
+            None => Err(Error::invalid(self.element, limit.field, "is required")),
+            Some(v) => {
+                let s = self.string(limit.field, v)?;
+                limit.check(s, self.element)?;
+                Ok(s.to_owned())
+            }
         }
     }
 
-    fn optional_str(&self, field: &str, max: Option<usize>) -> Result<Option<String>> {
+    fn optional_str(&self, limit: limits::Text) -> Result<Option<String>> {
+        match self.get(limit.field) {
+            None => Ok(None),
+            Some(v) => {
+                let s = self.string(limit.field, v)?;
+                limit.check(s, self.element)?;
+                Ok(Some(s.to_owned()))
+            }
+        }
+    }
+
+    /// An optional string of any length (no NUL).
+    fn optional_unbounded_str(&self, field: &str) -> Result<Option<String>> {
         match self.get(field) {
             None => Ok(None),
-            Some(v) => match max {
-                Some(max) => self.string(field, v, max).map(Some),
-                None => {
-                    let s = v.as_str().ok_or_else(|| {
-                        Error::invalid(
-                            self.element,
-                            field,
-                            format!("must be a string, got {}", json_type(v)),
-                        )
-                    })?;
-                    check_no_nul(s, self.element, field)?;
-                    Ok(Some(s.to_owned()))
-                }
-            },
+            Some(v) => {
+                let s = self.string(field, v)?;
+                check_no_nul(s, self.element, field)?;
+                Ok(Some(s.to_owned()))
+            }
         }
     }
 
-    fn string(&self, field: &str, v: &Value, max: usize) -> Result<String> {
-        let s = v.as_str().ok_or_else(|| {
+    fn string(&self, field: &str, v: &'a Value) -> Result<&'a str> {
+        v.as_str().ok_or_else(|| {
             Error::invalid(
                 self.element,
                 field,
                 format!("must be a string, got {}", json_type(v)),
             )
-        })?;
-        check_len(s, self.element, field, max)?;
-        Ok(s.to_owned())
+        })
     }
 
-    fn optional_int(&self, field: &str, min: i32) -> Result<Option<i32>> {
-        self.get(field)
-            .map(|v| int_in_range(v, self.element, field, min))
+    fn required_int(&self, limit: limits::Int) -> Result<i32> {
+        match self.get(limit.field) {
+            None => Err(Error::invalid(self.element, limit.field, "is required")),
+            Some(v) => int_in_range(v, self.element, limit),
+        }
+    }
+
+    fn optional_int(&self, limit: limits::Int) -> Result<Option<i32>> {
+        self.get(limit.field)
+            .map(|v| int_in_range(v, self.element, limit))
             .transpose()
     }
 
@@ -343,7 +453,8 @@ pub fn check_len(s: &str, element: Option<usize>, field: &str, max: usize) -> Re
 /// An integer field. Decided on the number's digits, never through `f64`:
 /// `10.0` and `1e1` are 10 (numeric's `10.0 = 10`), `2147483647.0000000001`
 /// is not an integer, `1e400` is out of range.
-fn int_in_range(v: &Value, element: Option<usize>, field: &str, min: i32) -> Result<i32> {
+fn int_in_range(v: &Value, element: Option<usize>, limit: limits::Int) -> Result<i32> {
+    let limits::Int { field, min } = limit;
     let n = match v {
         Value::Number(n) => {
             let problem = |shown: &str| {
@@ -372,7 +483,7 @@ fn int_in_range(v: &Value, element: Option<usize>, field: &str, min: i32) -> Res
             ))
         }
     };
-    check_int(n, element, field, min)
+    limit.check(n, element)
 }
 
 /// Checks an integer against `min..=i32::MAX`.
@@ -406,17 +517,15 @@ pub fn check_days(days: i64) -> Result<i32> {
 
 /// Checks the `current_step` argument of `update_progress` (≥ 0).
 pub fn check_current_step(step: i64) -> Result<i32> {
-    check_int(step, None, "current_step", 0)
+    limits::CURRENT_STEP.check(step, None)
 }
 
-fn check_opt_len(s: &Option<String>, e: Option<usize>, field: &str, max: usize) -> Result<()> {
-    s.as_deref().map_or(Ok(()), |s| check_len(s, e, field, max))
+fn check_opt_len(s: &Option<String>, e: Option<usize>, limit: limits::Text) -> Result<()> {
+    s.as_deref().map_or(Ok(()), |s| limit.check(s, e))
 }
 
-fn check_opt_steps(n: Option<i32>, e: Option<usize>) -> Result<()> {
-    n.map_or(Ok(()), |n| {
-        check_int(n.into(), e, "total_steps", 0).map(drop)
-    })
+fn check_opt_int(n: Option<i32>, e: Option<usize>, limit: limits::Int) -> Result<()> {
+    n.map_or(Ok(()), |n| limit.check(n.into(), e).map(drop))
 }
 
 const EXECUTION_FIELDS: &[&str] = &[
@@ -451,7 +560,7 @@ impl JobInput for NewExecution {
 
     fn from_json(value: &Value, element: Option<usize>) -> Result<Self> {
         let f = Fields::new(value, element, EXECUTION_FIELDS)?;
-        let job_id = f.required_str("job_id", 64)?;
+        let job_id = f.required_str(limits::JOB_ID)?;
         let pipeline_mode = match f.get("pipeline_mode") {
             None => return Err(Error::invalid(element, "pipeline_mode", "is required")),
             Some(Value::String(s)) => PipelineMode::parse_field(s, element, "pipeline_mode")?,
@@ -466,18 +575,18 @@ impl JobInput for NewExecution {
         Ok(NewExecution {
             job_id,
             pipeline_mode,
-            dataset_name: f.required_str("dataset_name", 255)?,
-            preset: f.required_str("preset", 100)?,
-            total_steps: f.optional_int("total_steps", 0)?,
+            dataset_name: f.required_str(limits::DATASET_NAME)?,
+            preset: f.required_str(limits::PRESET)?,
+            total_steps: f.optional_int(limits::TOTAL_STEPS)?,
             status: f.status("status", Some(Status::Pending))?,
         })
     }
 
     fn validate(&self, e: Option<usize>) -> Result<()> {
-        check_len(&self.job_id, e, "job_id", 64)?;
-        check_len(&self.dataset_name, e, "dataset_name", 255)?;
-        check_len(&self.preset, e, "preset", 100)?;
-        check_opt_steps(self.total_steps, e)
+        limits::JOB_ID.check(&self.job_id, e)?;
+        limits::DATASET_NAME.check(&self.dataset_name, e)?;
+        limits::PRESET.check(&self.preset, e)?;
+        check_opt_int(self.total_steps, e, limits::TOTAL_STEPS)
     }
 }
 
@@ -488,15 +597,12 @@ impl JobInput for NewVariation {
 
     fn from_json(value: &Value, element: Option<usize>) -> Result<Self> {
         let f = Fields::new(value, element, VARIATION_FIELDS)?;
-        let job_id = f.required_str("job_id", 64)?;
-        let variation_id = f.required_str("variation_id", 100)?;
-        let experiment_name = f.required_str("experiment_name", 255)?;
-        let dataset_name = f.required_str("dataset_name", 255)?;
-        let preset = f.required_str("preset", 100)?;
-        let total_combinations = match f.get("total_combinations") {
-            None => return Err(Error::invalid(element, "total_combinations", "is required")),
-            Some(v) => int_in_range(v, element, "total_combinations", 1)?,
-        };
+        let job_id = f.required_str(limits::JOB_ID)?;
+        let variation_id = f.required_str(limits::VARIATION_ID)?;
+        let experiment_name = f.required_str(limits::EXPERIMENT_NAME)?;
+        let dataset_name = f.required_str(limits::DATASET_NAME)?;
+        let preset = f.required_str(limits::PRESET)?;
+        let total_combinations = f.required_int(limits::TOTAL_COMBINATIONS)?;
         Ok(NewVariation {
             job_id,
             variation_id,
@@ -506,21 +612,21 @@ impl JobInput for NewVariation {
             total_combinations,
             varied_parameters: f.object("varied_parameters")?,
             parameter_values: f.object("parameter_values")?,
-            parent_experiment_id: f.optional_str("parent_experiment_id", Some(255))?,
-            total_steps: f.optional_int("total_steps", 0)?,
+            parent_experiment_id: f.optional_str(limits::PARENT_EXPERIMENT_ID)?,
+            total_steps: f.optional_int(limits::TOTAL_STEPS)?,
             status: f.status("status", Some(Status::Pending))?,
         })
     }
 
     fn validate(&self, e: Option<usize>) -> Result<()> {
-        check_len(&self.job_id, e, "job_id", 64)?;
-        check_len(&self.variation_id, e, "variation_id", 100)?;
-        check_len(&self.experiment_name, e, "experiment_name", 255)?;
-        check_len(&self.dataset_name, e, "dataset_name", 255)?;
-        check_len(&self.preset, e, "preset", 100)?;
-        check_int(self.total_combinations.into(), e, "total_combinations", 1)?;
-        check_opt_len(&self.parent_experiment_id, e, "parent_experiment_id", 255)?;
-        check_opt_steps(self.total_steps, e)?;
+        limits::JOB_ID.check(&self.job_id, e)?;
+        limits::VARIATION_ID.check(&self.variation_id, e)?;
+        limits::EXPERIMENT_NAME.check(&self.experiment_name, e)?;
+        limits::DATASET_NAME.check(&self.dataset_name, e)?;
+        limits::PRESET.check(&self.preset, e)?;
+        limits::TOTAL_COMBINATIONS.check(self.total_combinations.into(), e)?;
+        check_opt_len(&self.parent_experiment_id, e, limits::PARENT_EXPERIMENT_ID)?;
+        check_opt_int(self.total_steps, e, limits::TOTAL_STEPS)?;
         check_parameters(&self.varied_parameters, e, "varied_parameters")?;
         check_parameters(&self.parameter_values, e, "parameter_values")
     }
@@ -553,14 +659,14 @@ impl JobInput for StatusUpdate {
     fn from_json(value: &Value, element: Option<usize>) -> Result<Self> {
         let f = Fields::new(value, element, STATUS_UPDATE_FIELDS)?;
         Ok(StatusUpdate {
-            job_id: f.required_str("job_id", 64)?,
+            job_id: f.required_str(limits::JOB_ID)?,
             status: f.status("status", None)?,
-            error_message: f.optional_str("error_message", None)?,
+            error_message: f.optional_unbounded_str("error_message")?,
         })
     }
 
     fn validate(&self, e: Option<usize>) -> Result<()> {
-        check_len(&self.job_id, e, "job_id", 64)?;
+        limits::JOB_ID.check(&self.job_id, e)?;
         match &self.error_message {
             Some(m) => check_no_nul(m, e, "error_message"),
             None => Ok(()),
@@ -912,6 +1018,96 @@ mod tests {
 
     fn err_of(v: Value) -> String {
         parse_batch::<NewExecution>(&v).unwrap_err().to_string()
+    }
+
+    fn text_of<'a>(v: &'a mut NewVariation, field: &str) -> &'a mut String {
+        match field {
+            "job_id" => &mut v.job_id,
+            "variation_id" => &mut v.variation_id,
+            "experiment_name" => &mut v.experiment_name,
+            "dataset_name" => &mut v.dataset_name,
+            "preset" => &mut v.preset,
+            "parent_experiment_id" => v.parent_experiment_id.get_or_insert_with(String::new),
+            other => panic!("NewVariation has no text field {other}"),
+        }
+    }
+
+    /// Each bound of the table holds on both paths, the JSON parse and
+    /// `validate()`, for every input that has the field, at exactly its
+    /// value: the paths cannot state a bound of their own.
+    #[test]
+    fn every_limit_binds_parse_and_validate() {
+        let inputs: [(&[&str], Value); 3] = [
+            (EXECUTION_FIELDS, exec("x")),
+            (VARIATION_FIELDS, variation(json!({}))),
+            (
+                STATUS_UPDATE_FIELDS,
+                json!({"job_id": "x", "status": "done"}),
+            ),
+        ];
+        let parse = |fields: &[&str], v: &Value| {
+            if fields == EXECUTION_FIELDS {
+                NewExecution::from_json(v, Some(1)).map(drop)
+            } else if fields == VARIATION_FIELDS {
+                NewVariation::from_json(v, Some(1)).map(drop)
+            } else {
+                StatusUpdate::from_json(v, Some(1)).map(drop)
+            }
+        };
+        let mut checked = 0;
+        for limit in limits::TEXT {
+            let longest = "é".repeat(limit.max);
+            let too_long = "é".repeat(limit.max + 1);
+            let refusal = format!(
+                "element 1: field \"{}\" must be a string of 1 to {} characters, got {}",
+                limit.field,
+                limit.max,
+                limit.max + 1
+            );
+            for (fields, base) in &inputs {
+                if !fields.contains(&limit.field) {
+                    continue;
+                }
+                checked += 1;
+                let mut v = base.clone();
+                v[limit.field] = json!(longest);
+                assert!(parse(fields, &v).is_ok(), "{}", limit.field);
+                v[limit.field] = json!(too_long);
+                assert_eq!(parse(fields, &v).unwrap_err().to_string(), refusal);
+            }
+            let mut typed = NewVariation::from_json(&variation(json!({})), None).unwrap();
+            *text_of(&mut typed, limit.field) = longest;
+            assert!(typed.validate(Some(1)).is_ok(), "{}", limit.field);
+            *text_of(&mut typed, limit.field) = too_long;
+            assert_eq!(typed.validate(Some(1)).unwrap_err().to_string(), refusal);
+        }
+        // job_id three times, dataset_name and preset twice, the rest once.
+        assert_eq!(checked, 10);
+        for limit in limits::INT {
+            let refusal = format!(
+                "element 1: field \"{}\" must be an integer from {} to 2147483647, got {}",
+                limit.field,
+                limit.min,
+                i64::from(limit.min) - 1
+            );
+            for (fields, base) in &inputs {
+                if fields.contains(&limit.field) {
+                    let mut v = base.clone();
+                    v[limit.field] = json!(limit.min);
+                    assert!(parse(fields, &v).is_ok(), "{}", limit.field);
+                    v[limit.field] = json!(limit.min - 1);
+                    assert_eq!(parse(fields, &v).unwrap_err().to_string(), refusal);
+                }
+            }
+        }
+        let mut typed = NewVariation::from_json(&variation(json!({})), None).unwrap();
+        typed.total_combinations = limits::TOTAL_COMBINATIONS.min - 1;
+        assert!(typed.validate(None).is_err());
+        typed.total_combinations = limits::TOTAL_COMBINATIONS.min;
+        typed.total_steps = Some(limits::TOTAL_STEPS.min - 1);
+        assert!(typed.validate(None).is_err());
+        assert!(check_current_step(limits::CURRENT_STEP.min.into()).is_ok());
+        assert!(check_current_step(i64::from(limits::CURRENT_STEP.min) - 1).is_err());
     }
 
     #[test]

@@ -2,7 +2,7 @@
 //!
 //! What both jobtrack backends share so that they cannot drift: the domain
 //! enums, input types with their validation, result types whose serde JSON is
-//! the API contract's JSON, the error type with stable SQLSTATEs, the
+//! the API's JSON, the error type with stable SQLSTATEs, the
 //! timestamp format, transaction metrics, and the exact statistics counters
 //! with the difference rows of `verify_statistics()` ([`counters`]).
 //!
@@ -16,14 +16,16 @@ pub mod error;
 pub mod input;
 pub mod metrics;
 pub mod number;
+pub mod operation;
 pub mod output;
 pub mod time;
+pub mod usecase;
 pub mod writer_log;
 
 pub use counters::{
     seconds_from_micros, statistics_differences, CounterRow, Counts, StatisticsDifference,
 };
-pub use domain::{JobType, PipelineMode, Status};
+pub use domain::{JobType, PipelineMode, Status, StatusEffects};
 pub use error::{Error, Location, Refusal, Result, MAX_BATCH};
 pub use input::{
     check_batch_size, check_current_step, check_days, check_limit, check_nesting, check_unique_ids,
@@ -31,10 +33,10 @@ pub use input::{
     JobInput, Nesting, NewExecution, NewVariation, Shape, StatusUpdate, MAX_LIMIT, MAX_NESTING,
 };
 pub use metrics::{
-    metrics_from_totals, operation_index, MetricsRecorder, OperationMetrics, OperationTotals,
-    TransactionMetrics, WRITE_OPERATIONS,
+    metrics_from_totals, MetricsRecorder, OperationMetrics, OperationTotals, TransactionMetrics,
 };
 pub use number::{canonical_numeric, canonicalize_numbers, NumberError};
+pub use operation::{call, JobApi, Operation, OperationKind, Parameter, Returns, MEASURED_COUNT};
 pub use output::{
     average, progress, success_rate, CacheStats, CleanupReport, DatasetAggregate, DatasetStats,
     Job, KindAggregate, PoolStatus, RunningJob, Statistics, StatusCounts,

@@ -5,22 +5,8 @@ use std::time::Duration;
 
 use serde::{Deserialize, Serialize};
 
+use crate::operation::{Operation, MEASURED_COUNT};
 use crate::time::Timestamp;
-
-/// The write operations whose calls are measured, by SQL / method name.
-pub const WRITE_OPERATIONS: &[&str] = &[
-    "create_execution",
-    "create_variation",
-    "update_execution_status",
-    "update_variation_status",
-    "update_progress",
-    "batch_create_executions",
-    "batch_create_variations",
-    "batch_update_execution_status",
-    "batch_update_variation_status",
-    "cleanup_old_jobs",
-    "refresh_job_cache",
-];
 
 /// Metrics of one operation; durations in seconds.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -50,11 +36,6 @@ pub struct OperationMetrics {
 /// Result of `get_transaction_metrics()`: operations that ran at least once
 /// since the last reset, by name.
 pub type TransactionMetrics = BTreeMap<String, OperationMetrics>;
-
-/// The position of `operation` in [`WRITE_OPERATIONS`].
-pub fn operation_index(operation: &str) -> Option<usize> {
-    WRITE_OPERATIONS.iter().position(|&op| op == operation)
-}
 
 /// The calls of one operation so far, as plain data: fixed size and `Copy`,
 /// so that the PostgreSQL extension can keep one per operation in shared
@@ -98,7 +79,7 @@ impl OperationTotals {
         self.last_unix_micros = at.unix_micros();
     }
 
-    /// The metrics of the contract; `None` before the first call.
+    /// The metrics of one operation; `None` before the first call.
     pub fn metrics(&self) -> Option<OperationMetrics> {
         (self.count > 0).then(|| OperationMetrics {
             count: self.count,
@@ -115,27 +96,33 @@ impl OperationTotals {
     }
 }
 
-/// [`TransactionMetrics`] from one [`OperationTotals`] per entry of
-/// [`WRITE_OPERATIONS`], in that order; operations never called are left out.
-pub fn metrics_from_totals(totals: &[OperationTotals]) -> TransactionMetrics {
-    WRITE_OPERATIONS
-        .iter()
+/// [`TransactionMetrics`] from one [`OperationTotals`] per measured
+/// operation, in the order of [`Operation::measured`]; operations never
+/// called are left out.
+pub fn metrics_from_totals(totals: &[OperationTotals; MEASURED_COUNT]) -> TransactionMetrics {
+    Operation::measured()
         .zip(totals)
-        .filter_map(|(op, t)| Some(((*op).to_owned(), t.metrics()?)))
+        .filter_map(|(op, t)| Some((op.name().to_owned(), t.metrics()?)))
         .collect()
 }
 
 /// Accumulates [`TransactionMetrics`] in memory.
 #[derive(Debug, Clone, Default)]
 pub struct MetricsRecorder {
-    totals: [OperationTotals; WRITE_OPERATIONS.len()],
+    totals: [OperationTotals; MEASURED_COUNT],
 }
 
 impl MetricsRecorder {
-    /// Records one call of `operation` (one of [`WRITE_OPERATIONS`]; other
-    /// names are ignored).
-    pub fn record(&mut self, operation: &str, elapsed: Duration, success: bool, at: Timestamp) {
-        if let Some(i) = operation_index(operation) {
+    /// Records one call of `operation`; an operation that is not measured
+    /// (not a write) is ignored.
+    pub fn record(
+        &mut self,
+        operation: Operation,
+        elapsed: Duration,
+        success: bool,
+        at: Timestamp,
+    ) {
+        if let Some(i) = operation.metrics_slot() {
             self.totals[i].record(elapsed, success, at);
         }
     }
@@ -160,19 +147,19 @@ mod tests {
         let mut r = MetricsRecorder::default();
         let t = Timestamp::from_unix_micros(1);
         r.record(
-            "batch_create_executions",
+            Operation::BatchCreateExecutions,
             Duration::from_millis(20),
             true,
             t,
         );
         r.record(
-            "batch_create_executions",
+            Operation::BatchCreateExecutions,
             Duration::from_millis(10),
             false,
             t,
         );
         r.record(
-            "batch_create_executions",
+            Operation::BatchCreateExecutions,
             Duration::from_millis(30),
             true,
             t,

@@ -1,4 +1,4 @@
-//! Result types. Their serde JSON is the contract's JSON, key for key; both
+//! Result types. Their serde JSON is the API's JSON, key for key; both
 //! backends build them with the same constructors so that derived numbers
 //! (rates, averages, progress) are computed by one piece of code.
 

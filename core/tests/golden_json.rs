@@ -1,4 +1,4 @@
-//! Pins the JSON of every result type to the contract's keys and formats:
+//! Pins the JSON of every result type to the README's keys and formats:
 //! a renamed field or a changed timestamp format fails here first.
 
 use std::collections::BTreeMap;
@@ -205,7 +205,12 @@ fn cleanup_cache_and_pool() {
 fn transaction_metrics() {
     let mut r = MetricsRecorder::default();
     let at = ts("2026-11-26T16:32:21.123456Z");
-    r.record("update_progress", Duration::from_millis(250), true, at);
+    r.record(
+        Operation::UpdateProgress,
+        Duration::from_millis(250),
+        true,
+        at,
+    );
     let v = to_json(&r.snapshot());
     assert_eq!(
         v,

@@ -26,9 +26,9 @@
 //!
 //! The cache is bypassed (the call computes, counted as a miss) by a
 //! transaction with a transaction id of its own (it may see its own
-//! uncommitted changes), under REPEATABLE READ or SERIALIZABLE (the
-//! contract), during recovery (a standby runs no triggers), and when
-//! `jobtrack.cache_enabled` is off.
+//! uncommitted changes), under REPEATABLE READ or SERIALIZABLE (the cache
+//! serves READ COMMITTED only), during recovery (a standby runs no
+//! triggers), and when `jobtrack.cache_enabled` is off.
 //!
 //! # Security
 //! A hit is served only when the current user has `SELECT` on the tables the
@@ -50,7 +50,7 @@ use std::sync::atomic::Ordering::SeqCst;
 use jobtrack_core::writer_log::{widen, SnapshotXids};
 use jobtrack_core::{cache_key, check_limit, ttl, CacheStats, Error, Job};
 use pgrx::callconv::{BoxRet, FcInfo};
-use pgrx::datum::{Datum, TimestampWithTimeZone};
+use pgrx::datum::Datum;
 use pgrx::pg_sys::panic::ErrorReport;
 use pgrx::prelude::*;
 use pgrx::{GucContext, GucFlags, GucRegistry, GucSetting, IntoDatum};
@@ -418,53 +418,29 @@ fn get_dataset_stats_cached(dataset_name: &str) -> JsonbBytes {
     .or_raise()
 }
 
-/// `get_recent_jobs_optimized(lim)` through the cache.
-// pgrx reads the column names from `name!` in the signature itself, so
-// the row type cannot be a type alias.
-#[allow(clippy::type_complexity)]
-#[pg_extern(schema = "jobtrack", stable, parallel_unsafe, strict)]
-#[search_path(jobtrack, pg_catalog, pg_temp)]
-fn get_recent_jobs_cached(
-    lim: default!(i32, 10),
-) -> TableIterator<
-    'static,
-    (
-        name!(job_id, String),
-        name!(job_type, String),
-        name!(status, String),
-        name!(dataset_name, String),
-        name!(preset, String),
-        name!(mode, String),
-        name!(experiment_name, Option<String>),
-        name!(variation_id, Option<String>),
-        name!(success, Option<bool>),
-        name!(duration_seconds, Option<f64>),
-        name!(error_message, Option<String>),
-        name!(output_path, Option<String>),
-        name!(total_steps, Option<i32>),
-        name!(current_step, Option<i32>),
-        name!(start_time, Option<TimestampWithTimeZone>),
-        name!(created_at, TimestampWithTimeZone),
-        name!(updated_at, TimestampWithTimeZone),
-    ),
-> {
-    // A bad limit is an error, not a cache request.
-    let lim = check_limit(lim.into()).or_raise();
-    let bytes = read_through(
-        &cache_key::recent_jobs(lim),
-        ALL_JOBS,
-        RECENT_JOBS_TTL.get(),
-        || {
-            serde_json::to_vec(&reads::recent_jobs(lim)?).map_err(|e| {
-                Error::database("XX000", format!("jobtrack: cannot serialise rows: {e}"))
-            })
-        },
-    )
-    .or_raise();
-    let jobs: Vec<Job> = serde_json::from_slice(&bytes)
-        .map_err(|e| Error::database("XX000", format!("jobtrack: bad cached rows: {e}")))
+rows::job_table_function! {
+    /// `get_recent_jobs_optimized(lim)` through the cache.
+    #[pg_extern(schema = "jobtrack", stable, parallel_unsafe, strict)]
+    #[search_path(jobtrack, pg_catalog, pg_temp)]
+    fn get_recent_jobs_cached(lim: default!(i32, 10)) {
+        // A bad limit is an error, not a cache request.
+        let lim = check_limit(lim.into()).or_raise();
+        let bytes = read_through(
+            &cache_key::recent_jobs(lim),
+            ALL_JOBS,
+            RECENT_JOBS_TTL.get(),
+            || {
+                serde_json::to_vec(&reads::recent_jobs(lim)?).map_err(|e| {
+                    Error::database("XX000", format!("jobtrack: cannot serialise rows: {e}"))
+                })
+            },
+        )
         .or_raise();
-    TableIterator::new(jobs.into_iter().map(rows::job_tuple))
+        let jobs: Vec<Job> = serde_json::from_slice(&bytes)
+            .map_err(|e| Error::database("XX000", format!("jobtrack: bad cached rows: {e}")))
+            .or_raise();
+        TableIterator::new(jobs.into_iter().map(rows::job_tuple))
+    }
 }
 
 /// The cache's size, counters and hit rate; `shared` says whether a cache

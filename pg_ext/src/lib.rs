@@ -3,7 +3,7 @@
 //! `CREATE EXTENSION jobtrack` installs, in schema `jobtrack`, the tables
 //! `executions`, `variations` and the summary table `job_summary_cache` (kept
 //! exact by statement-level triggers), the indexes the runtime queries use,
-//! and the functions of the API contract. The schema is hand-written SQL
+//! and the functions of the API. The schema is hand-written SQL
 //! (`sql/pg/schema.sql`), as are the runtime queries (`sql/pg/queries/`);
 //! validation, errors and result types come from `jobtrack-core`, shared with
 //! the SQLite library, so both backends behave identically.
@@ -24,7 +24,9 @@ mod shared;
 mod statement_read;
 mod writes;
 
-::pgrx::pg_module_magic!(name, version);
+// The module name PostgreSQL 18 reports (pg_get_loaded_modules) is the
+// extension's, not the cargo package's (`jobtrack-pg`) that `name` alone takes.
+::pgrx::pg_module_magic!(name = c"jobtrack", version);
 
 extension_sql_file!("../../sql/pg/schema.sql", name = "schema", bootstrap);
 

@@ -7,7 +7,7 @@ use std::panic::AssertUnwindSafe;
 use std::time::Instant;
 
 use jobtrack_core::{
-    metrics_from_totals, operation_index, Error, MetricsRecorder, Timestamp, TransactionMetrics,
+    metrics_from_totals, Error, MetricsRecorder, Operation, Timestamp, TransactionMetrics,
 };
 use pgrx::prelude::*;
 
@@ -20,9 +20,9 @@ thread_local! {
     static RECORDER: RefCell<MetricsRecorder> = RefCell::new(MetricsRecorder::default());
 }
 
-fn record(operation: &str, started: Instant, success: bool) {
+fn record(operation: Operation, started: Instant, success: bool) {
     let (elapsed, at) = (started.elapsed(), Timestamp::now());
-    match (shared::header(), operation_index(operation)) {
+    match (shared::header(), operation.metrics_slot()) {
         (Some(h), Some(i)) => h.update_metrics(i, |t| t.record(elapsed, success, at)),
         _ => RECORDER.with(|r| r.borrow_mut().record(operation, elapsed, success, at)),
     }
@@ -32,7 +32,7 @@ fn record(operation: &str, started: Instant, success: bool) {
 /// jobtrack error, or an ERROR raised by PostgreSQL underneath (a constraint,
 /// a cancel) — is recorded before the error is raised or re-raised, since
 /// nothing runs after an ERROR.
-pub fn measured<T>(operation: &'static str, f: impl FnOnce() -> Result<T, Error>) -> T {
+pub fn measured<T>(operation: Operation, f: impl FnOnce() -> Result<T, Error>) -> T {
     let started = Instant::now();
     let outcome = PgTryBuilder::new(AssertUnwindSafe(f))
         .catch_others(move |caught| {

@@ -2,6 +2,8 @@
 //! the `*_optimized` SQL functions return it directly, the `*_cached` ones
 //! (in `cache`) through the cache.
 
+use std::borrow::Cow;
+
 use jobtrack_core::{
     check_limit, Counts, DatasetAggregate, DatasetStats, Error, Job, JobType, RunningJob,
     Statistics, Status,
@@ -10,7 +12,7 @@ use pgrx::datum::TimestampWithTimeZone;
 use pgrx::prelude::*;
 use pgrx::spi::SpiHeapTupleData;
 
-use crate::error::{spi, OrRaise};
+use crate::error::OrRaise;
 use crate::rows::{self, from_pg, get, req};
 use crate::{queries, statement_read};
 
@@ -35,13 +37,7 @@ pub fn statistics() -> Result<Statistics, Error> {
 
 /// The five counter values in columns `first`.. of a row.
 pub fn counts(row: &SpiHeapTupleData, first: usize) -> Result<Counts, Error> {
-    Ok(Counts {
-        jobs: req(row, first)?,
-        successful: req(row, first + 1)?,
-        failed: req(row, first + 2)?,
-        duration_count: req(row, first + 3)?,
-        duration_micros_sum: req(row, first + 4)?,
-    })
+    Counts::from_columns(first, |i| req(row, i))
 }
 
 /// Statistics of one dataset; zeros and nulls for an unknown one. Counts and
@@ -64,10 +60,54 @@ pub fn dataset_stats(dataset_name: &str) -> Result<DatasetStats, Error> {
     })
 }
 
-fn jobs(query: &str, lim: i32) -> Result<Vec<Job>, Error> {
+/// The schema, for the definition of the Job view `jobtrack.jobs`.
+const SCHEMA: &str = include_str!("../../sql/pg/schema.sql");
+
+/// How a listing query names the Job view (once in each of them).
+const JOBS_VIEW: &str = "FROM jobtrack.jobs AS j";
+
+/// `query`, a listing that reads the Job view (`ALL_JOBS`, `RECENT_JOBS`,
+/// `GET_JOB`), as the catalog in place can run it: as written when the
+/// view exists, else with the view's definition (the text between the
+/// `jobs view` markers in schema.sql) as a subquery in its place, which
+/// PostgreSQL plans exactly like the view, with the caller's privileges.
+///
+/// A catalog older than 0.3.0 has no view, and its functions call this
+/// library from the installation of the 0.3.0 package until ALTER EXTENSION
+/// UPDATE: every listing, and every create (which returns the job), would
+/// fail with 42P01 meanwhile. The README promises that the old catalog
+/// keeps working; `make upgrade-test` checks it from every release.
+pub fn on_catalog(query: &'static str) -> Result<Cow<'static, str>, Error> {
+    // SAFETY: catalog cache lookups by name, in the transaction of the
+    // calling SQL function.
+    let view_exists = unsafe {
+        let namespace = pg_sys::get_namespace_oid(c"jobtrack".as_ptr(), true);
+        namespace != pg_sys::InvalidOid
+            && pg_sys::get_relname_relid(c"jobs".as_ptr(), namespace) != pg_sys::InvalidOid
+    };
+    if view_exists {
+        return Ok(query.into());
+    }
+    let definition = SCHEMA
+        .split_once("-- jobs view: begin\n")
+        .and_then(|(_, rest)| rest.split_once("-- jobs view: end\n"))
+        .map(|(definition, _)| definition);
+    match definition {
+        Some(definition) if query.matches(JOBS_VIEW).count() == 1 => Ok(query
+            .replacen(JOBS_VIEW, &format!("FROM (\n{definition}) AS j"), 1)
+            .into()),
+        _ => Err(Error::database(
+            "XX000",
+            "jobtrack: no definition of the Job view for a catalog without it",
+        )),
+    }
+}
+
+fn jobs(query: &'static str, lim: i32) -> Result<Vec<Job>, Error> {
     let lim = check_limit(lim.into())?;
+    let query = on_catalog(query)?;
     Spi::connect(|client| {
-        statement_read::select(client, query, &[i64::from(lim).into()])?
+        statement_read::select(client, &query, &[i64::from(lim).into()])?
             .iter()
             .map(rows::job)
             .collect()
@@ -94,16 +134,6 @@ pub fn running_jobs() -> Result<Vec<RunningJob>, Error> {
     })
 }
 
-/// The Job row of `job_id`, if there is one.
-pub fn job_by_id(job_id: &str) -> Result<Option<Job>, Error> {
-    Spi::connect(|client| {
-        let mut table = client
-            .select(queries::JOB_BY_ID, Some(1), &[job_id.into()])
-            .map_err(spi)?;
-        table.next().map(|row| rows::job(&row)).transpose()
-    })
-}
-
 /// Statistics over every job: counts per kind and status, successes,
 /// failures, success rate and average durations.
 #[pg_extern(schema = "jobtrack", stable, parallel_safe, strict)]
@@ -121,70 +151,22 @@ fn get_dataset_stats_optimized(dataset_name: &str) -> pgrx::JsonB {
         .or_raise()
 }
 
-/// Up to `lim` jobs of both kinds, newest `created_at` first.
-// pgrx reads the column names from `name!` in the signature itself, so
-// the row type cannot be a type alias.
-#[allow(clippy::type_complexity)]
-#[pg_extern(schema = "jobtrack", stable, parallel_safe, strict)]
-#[search_path(jobtrack, pg_catalog, pg_temp)]
-fn get_all_jobs_optimized(
-    lim: default!(i32, 100),
-) -> TableIterator<
-    'static,
-    (
-        name!(job_id, String),
-        name!(job_type, String),
-        name!(status, String),
-        name!(dataset_name, String),
-        name!(preset, String),
-        name!(mode, String),
-        name!(experiment_name, Option<String>),
-        name!(variation_id, Option<String>),
-        name!(success, Option<bool>),
-        name!(duration_seconds, Option<f64>),
-        name!(error_message, Option<String>),
-        name!(output_path, Option<String>),
-        name!(total_steps, Option<i32>),
-        name!(current_step, Option<i32>),
-        name!(start_time, Option<TimestampWithTimeZone>),
-        name!(created_at, TimestampWithTimeZone),
-        name!(updated_at, TimestampWithTimeZone),
-    ),
-> {
-    TableIterator::new(all_jobs(lim).or_raise().into_iter().map(rows::job_tuple))
+rows::job_table_function! {
+    /// Up to `lim` jobs of both kinds, newest `created_at` first.
+    #[pg_extern(schema = "jobtrack", stable, parallel_safe, strict)]
+    #[search_path(jobtrack, pg_catalog, pg_temp)]
+    fn get_all_jobs_optimized(lim: default!(i32, 100)) {
+        TableIterator::new(all_jobs(lim).or_raise().into_iter().map(rows::job_tuple))
+    }
 }
 
-/// Up to `lim` jobs of both kinds, newest `updated_at` first.
-// pgrx reads the column names from `name!` in the signature itself, so
-// the row type cannot be a type alias.
-#[allow(clippy::type_complexity)]
-#[pg_extern(schema = "jobtrack", stable, parallel_safe, strict)]
-#[search_path(jobtrack, pg_catalog, pg_temp)]
-fn get_recent_jobs_optimized(
-    lim: default!(i32, 10),
-) -> TableIterator<
-    'static,
-    (
-        name!(job_id, String),
-        name!(job_type, String),
-        name!(status, String),
-        name!(dataset_name, String),
-        name!(preset, String),
-        name!(mode, String),
-        name!(experiment_name, Option<String>),
-        name!(variation_id, Option<String>),
-        name!(success, Option<bool>),
-        name!(duration_seconds, Option<f64>),
-        name!(error_message, Option<String>),
-        name!(output_path, Option<String>),
-        name!(total_steps, Option<i32>),
-        name!(current_step, Option<i32>),
-        name!(start_time, Option<TimestampWithTimeZone>),
-        name!(created_at, TimestampWithTimeZone),
-        name!(updated_at, TimestampWithTimeZone),
-    ),
-> {
-    TableIterator::new(recent_jobs(lim).or_raise().into_iter().map(rows::job_tuple))
+rows::job_table_function! {
+    /// Up to `lim` jobs of both kinds, newest `updated_at` first.
+    #[pg_extern(schema = "jobtrack", stable, parallel_safe, strict)]
+    #[search_path(jobtrack, pg_catalog, pg_temp)]
+    fn get_recent_jobs_optimized(lim: default!(i32, 10)) {
+        TableIterator::new(recent_jobs(lim).or_raise().into_iter().map(rows::job_tuple))
+    }
 }
 
 /// Every job in an active status, newest `created_at` first, with its

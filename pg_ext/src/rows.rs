@@ -11,6 +11,41 @@ use pgrx::{FromDatum, IntoDatum};
 
 use crate::error::spi;
 
+/// Declares a `#[pg_extern]` function returning Job rows (the 17 columns of
+/// the view `jobtrack.jobs`): pgrx reads the column names from `name!` in
+/// the function's own signature, so the row type cannot be a type alias and
+/// is written once, here.
+macro_rules! job_table_function {
+    ($(#[$attr:meta])* fn $name:ident($($arg:tt)*) $body:block) => {
+        $(#[$attr])*
+        #[allow(clippy::type_complexity)]
+        fn $name($($arg)*) -> TableIterator<
+            'static,
+            (
+                name!(job_id, String),
+                name!(job_type, String),
+                name!(status, String),
+                name!(dataset_name, String),
+                name!(preset, String),
+                name!(mode, String),
+                name!(experiment_name, Option<String>),
+                name!(variation_id, Option<String>),
+                name!(success, Option<bool>),
+                name!(duration_seconds, Option<f64>),
+                name!(error_message, Option<String>),
+                name!(output_path, Option<String>),
+                name!(total_steps, Option<i32>),
+                name!(current_step, Option<i32>),
+                name!(start_time, Option<pgrx::datum::TimestampWithTimeZone>),
+                name!(created_at, pgrx::datum::TimestampWithTimeZone),
+                name!(updated_at, pgrx::datum::TimestampWithTimeZone),
+            ),
+        > $body
+    };
+}
+
+pub(crate) use job_table_function;
+
 /// A core timestamp from a `timestamptz`.
 pub fn from_pg(t: TimestampWithTimeZone) -> Timestamp {
     Timestamp::from_pg_micros(pg_sys::TimestampTz::from(t))

@@ -26,7 +26,7 @@ use std::ptr;
 use std::sync::atomic::{AtomicBool, AtomicPtr, AtomicU64, Ordering::SeqCst};
 
 use jobtrack_core::writer_log::{SnapshotXids, WriterLog};
-use jobtrack_core::{OperationTotals, WRITE_OPERATIONS};
+use jobtrack_core::{OperationTotals, MEASURED_COUNT};
 use pgrx::prelude::*;
 use pgrx::{GucContext, GucFlags, GucRegistry, GucSetting};
 
@@ -69,8 +69,8 @@ pub struct Header {
     pub invalidations: AtomicU64,
     /// Under the cache lock.
     logs: UnsafeCell<[WriterLog; DATASET_BUCKETS + 1]>,
-    /// Under the metrics lock; in the order of `WRITE_OPERATIONS`.
-    metrics: UnsafeCell<[OperationTotals; WRITE_OPERATIONS.len()]>,
+    /// Under the metrics lock; in the order of `Operation::measured()`.
+    metrics: UnsafeCell<[OperationTotals; MEASURED_COUNT]>,
 }
 
 /// The fixed part of an entry slot; the value follows it.
@@ -516,9 +516,10 @@ impl Header {
         self.metrics.get().cast()
     }
 
-    /// Applies `f` to the totals of operation `index` of `WRITE_OPERATIONS`.
+    /// Applies `f` to the totals in metrics slot `index`
+    /// (`Operation::metrics_slot`).
     pub fn update_metrics(&self, index: usize, f: impl FnOnce(&mut OperationTotals)) {
-        if index >= WRITE_OPERATIONS.len() {
+        if index >= MEASURED_COUNT {
             return;
         }
         let _held = Held::acquire(self.metrics_lock, pg_sys::LWLockMode::LW_EXCLUSIVE);
@@ -527,13 +528,13 @@ impl Header {
     }
 
     /// A copy of every operation's totals.
-    pub fn metrics(&self) -> [OperationTotals; WRITE_OPERATIONS.len()] {
+    pub fn metrics(&self) -> [OperationTotals; MEASURED_COUNT] {
         let _held = Held::acquire(self.metrics_lock, pg_sys::LWLockMode::LW_SHARED);
         // SAFETY: shared metrics lock held.
         unsafe {
             *self
                 .metrics_ptr()
-                .cast::<[OperationTotals; WRITE_OPERATIONS.len()]>()
+                .cast::<[OperationTotals; MEASURED_COUNT]>()
         }
     }
 
@@ -544,7 +545,7 @@ impl Header {
         unsafe {
             *self
                 .metrics_ptr()
-                .cast::<[OperationTotals; WRITE_OPERATIONS.len()]>() = Default::default();
+                .cast::<[OperationTotals; MEASURED_COUNT]>() = Default::default();
         }
     }
 }

@@ -1,8 +1,10 @@
-//! The write functions. Each validates its whole input with jobtrack-core
-//! first (element-indexed errors, nothing applied), then applies it with one
-//! set-based statement — one INSERT, UPDATE or DELETE for a whole batch, fed
-//! by `unnest` of parallel arrays of the normalised input — that takes its
-//! row locks in job_id order. Every call is measured (`metrics::measured`).
+//! The write functions: the use cases of `jobtrack_core::usecase` on a
+//! [`WriteBackend`] that runs PostgreSQL statements. Each checks its whole
+//! input in core first (element-indexed errors, nothing applied), then
+//! applies it with set-based statements — one INSERT or UPDATE for a whole
+//! batch, fed by `unnest` of parallel arrays of the checked input and its
+//! status effects — that take their row locks in job_id order. Every call
+//! is measured (`metrics::measured`).
 //!
 //! Before anything else, each refuses to run where nothing may be written
 //! (25006); the `jsonb` arguments are parsed by [`JsonbArg`] (bounded
@@ -12,11 +14,12 @@
 //! elements (54000 beyond); a smaller one whose parse does not fit in the
 //! memory the server can allocate at the time fails with 53200.
 
+use jobtrack_core::usecase::{self, StatusChange, StoredParameters, WriteBackend};
 use jobtrack_core::{
-    check_current_step, check_days, check_unique_ids, last_update_wins, CleanupReport, Error,
-    JobInput, NewExecution, NewVariation, Status, StatusUpdate, Timestamp,
+    CleanupReport, Error, Job, JobType, NewExecution, NewVariation, Operation, Status,
+    StatusUpdate, Timestamp,
 };
-use pgrx::datum::{DatumWithOid, TimestampWithTimeZone};
+use pgrx::datum::{DatumWithOid, IntoDatum, TimestampWithTimeZone};
 use pgrx::prelude::*;
 use pgrx::spi::{SpiClient, SpiTupleTable};
 
@@ -31,34 +34,35 @@ use crate::{queries, reads};
 /// transaction, or during recovery (a hot standby, whose transactions are
 /// all read-only). Checked first, so that the refusal is the same whatever
 /// the input, and nothing is parsed or run for nothing.
-fn writable(function: &str) -> Result<(), Error> {
+fn writable(operation: Operation) -> Result<(), Error> {
     // SAFETY: backend globals and a function reading shared state.
     let (recovery, read_only) = unsafe { (pg_sys::RecoveryInProgress(), pg_sys::XactReadOnly) };
     if recovery || read_only {
-        return Err(Error::read_only(&format!("jobtrack.{function}"), recovery));
+        return Err(Error::read_only(
+            &format!("jobtrack.{}", operation.name()),
+            recovery,
+        ));
     }
     Ok(())
 }
 
-/// The table a status update goes to.
-#[derive(Clone, Copy)]
-enum Kind {
-    Execution,
-    Variation,
+/// Runs write operation `operation`: refused where nothing may be written,
+/// measured, its errors raised.
+fn write_operation<T>(operation: Operation, f: impl FnOnce() -> Result<T, Error>) -> T {
+    measured(operation, || {
+        writable(operation)?;
+        f()
+    })
 }
 
-impl Kind {
-    fn update_sql(self) -> &'static str {
-        match self {
-            Kind::Execution => queries::UPDATE_STATUS_EXECUTIONS,
-            Kind::Variation => queries::UPDATE_STATUS_VARIATIONS,
-        }
-    }
+/// One parallel-array argument: `f` of every item.
+fn column<T, U: IntoDatum>(items: &[T], f: impl Fn(&T) -> U) -> DatumWithOid<'static> {
+    items.iter().map(f).collect::<Vec<U>>().into()
 }
 
-/// An SPI connection for the writes, whose statements run with an
-/// [`ErrorReserve`] current: an ERROR they raise for want of memory comes
-/// out as that ERROR, not as a PANIC.
+/// The statements of the write operations on an SPI connection, run with
+/// an [`ErrorReserve`] current: an ERROR they raise for want of memory
+/// comes out as that ERROR, not as a PANIC.
 struct Writer<'a, 'conn> {
     client: &'a mut SpiClient<'conn>,
     reserve: &'a ErrorReserve,
@@ -78,11 +82,143 @@ impl<'conn> Writer<'_, 'conn> {
             .run(|| client.update(sql, limit, args))
             .map_err(spi)
     }
+
+    /// Runs a statement that returns one row of counts.
+    fn counts<const N: usize>(
+        &mut self,
+        sql: &str,
+        args: &[DatumWithOid<'_>],
+    ) -> Result<[i64; N], Error> {
+        let mut table = self.update(sql, Some(1), args)?;
+        let row = table
+            .next()
+            .ok_or_else(|| Error::database("XX000", "jobtrack: a count returned no row"))?;
+        let mut counts = [0; N];
+        for (i, count) in counts.iter_mut().enumerate() {
+            *count = req(&row, i + 1)?;
+        }
+        Ok(counts)
+    }
+}
+
+impl WriteBackend for Writer<'_, '_> {
+    fn first_existing_id(&mut self, ids: &[&str]) -> Result<Option<String>, Error> {
+        let mut table = self.update(queries::FIRST_EXISTING_ID, Some(1), &[ids.to_vec().into()])?;
+        table.next().map(|row| req(&row, 1)).transpose()
+    }
+
+    fn insert_executions(&mut self, jobs: &[NewExecution]) -> Result<(), Error> {
+        let args = [
+            column(jobs, |e| e.job_id.clone()),
+            column(jobs, |e| e.status.as_str()),
+            column(jobs, |e| e.pipeline_mode.as_str()),
+            column(jobs, |e| e.dataset_name.clone()),
+            column(jobs, |e| e.preset.clone()),
+            column(jobs, |e| e.total_steps),
+            column(jobs, |e| e.status.effects().starts_clock),
+            column(jobs, |e| e.status.effects().terminal),
+            column(jobs, |e| e.status.effects().success),
+        ];
+        self.update(queries::INSERT_EXECUTIONS, None, &args)?;
+        Ok(())
+    }
+
+    fn insert_variations(
+        &mut self,
+        jobs: &[NewVariation],
+        parameters: &[StoredParameters],
+    ) -> Result<(), Error> {
+        let args = [
+            column(jobs, |v| v.job_id.clone()),
+            column(jobs, |v| v.status.as_str()),
+            column(jobs, |v| v.variation_id.clone()),
+            column(jobs, |v| v.experiment_name.clone()),
+            column(jobs, |v| v.dataset_name.clone()),
+            column(jobs, |v| v.preset.clone()),
+            column(jobs, |v| v.total_combinations),
+            column(parameters, |p| p.varied_parameters.clone()),
+            column(parameters, |p| p.parameter_values.clone()),
+            column(jobs, |v| v.parent_experiment_id.clone()),
+            column(jobs, |v| v.total_steps),
+            column(jobs, |v| v.status.effects().starts_clock),
+            column(jobs, |v| v.status.effects().terminal),
+            column(jobs, |v| v.status.effects().success),
+        ];
+        self.update(queries::INSERT_VARIATIONS, None, &args)?;
+        Ok(())
+    }
+
+    fn update_status(
+        &mut self,
+        job_type: JobType,
+        changes: &[StatusChange<'_>],
+    ) -> Result<u64, Error> {
+        let sql = match job_type {
+            JobType::Execution => queries::UPDATE_EXECUTION_STATUS,
+            JobType::Variation => queries::UPDATE_VARIATION_STATUS,
+        };
+        let args = [
+            column(changes, |c| c.job_id.to_owned()),
+            column(changes, |c| c.effects.status),
+            column(changes, |c| c.error_message.map(str::to_owned)),
+            column(changes, |c| c.effects.starts_clock),
+            column(changes, |c| c.effects.terminal),
+            column(changes, |c| c.effects.success),
+            column(changes, |c| c.effects.clears_error_message),
+        ];
+        Ok(self.update(sql, None, &args)?.len() as u64)
+    }
+
+    fn update_progress(&mut self, job_id: &str, current_step: i32) -> Result<bool, Error> {
+        let [changed] = self.counts(
+            queries::UPDATE_PROGRESS,
+            &[job_id.into(), current_step.into()],
+        )?;
+        Ok(changed > 0)
+    }
+
+    fn now(&mut self) -> Timestamp {
+        // SAFETY: reads the current statement's start time, the time
+        // statement_timestamp() stamps the changes with.
+        Timestamp::from_pg_micros(unsafe { pg_sys::GetCurrentStatementStartTimestamp() })
+    }
+
+    fn delete_finished_before(
+        &mut self,
+        cutoff: Timestamp,
+        keep_failed: bool,
+    ) -> Result<CleanupReport, Error> {
+        // Every cutoff usecase passes lies in years PostgreSQL represents.
+        let cutoff = TimestampWithTimeZone::try_from(cutoff.pg_micros())
+            .map_err(|_| Error::database("22008", format!("timestamp out of range: {cutoff}")))?;
+        let [executions_deleted, variations_deleted, cache_entries_deleted] =
+            self.counts(queries::CLEANUP, &[cutoff.into(), keep_failed.into()])?;
+        Ok(CleanupReport {
+            executions_deleted,
+            variations_deleted,
+            cache_entries_deleted,
+        })
+    }
+
+    fn rebuild_derived_tables(&mut self) -> Result<i64, Error> {
+        // Two calls: the rebuild's snapshot must be taken after the lock is
+        // granted (refresh_lock.sql).
+        self.update(queries::REFRESH_LOCK, None, &[])?;
+        self.update(queries::REFRESH_JOB_CACHE, None, &[])?;
+        let [rows] = self.counts("SELECT count(*) FROM jobtrack.job_summary_cache", &[])?;
+        Ok(rows)
+    }
+
+    fn get_job(&mut self, job_id: &str) -> Result<Option<Job>, Error> {
+        let sql = reads::on_catalog(queries::GET_JOB)?;
+        let mut table = self.update(&sql, Some(1), &[job_id.into()])?;
+        table.next().map(|row| rows::job(&row)).transpose()
+    }
 }
 
 /// Runs `f` on a [`Writer`]. The reserve is current while SPI connects, so
 /// that it is current again once SPI is gone after an ERROR.
-fn write<R>(f: impl FnOnce(&mut Writer<'_, '_>) -> Result<R, Error>) -> Result<R, Error> {
+fn write<R>(f: impl FnOnce(&mut dyn WriteBackend) -> Result<R, Error>) -> Result<R, Error> {
     let reserve = ErrorReserve::new();
     let result = reserve.run(|| {
         Spi::connect_mut(|client| {
@@ -96,203 +232,7 @@ fn write<R>(f: impl FnOnce(&mut Writer<'_, '_>) -> Result<R, Error>) -> Result<R
     result
 }
 
-/// Rejects a create batch naming an id that a job of either kind has
-/// (23505, naming the first such id in input order).
-fn reject_existing(writer: &mut Writer<'_, '_>, ids: &[&str]) -> Result<(), Error> {
-    let args = [ids.to_vec().into()];
-    let mut table = writer.update(queries::FIRST_EXISTING_ID, Some(1), &args)?;
-    match table.next() {
-        Some(row) => Err(Error::duplicate(&req::<String>(&row, 1)?)),
-        None => Ok(()),
-    }
-}
-
-fn insert_executions(items: &[NewExecution]) -> Result<(), Error> {
-    if items.is_empty() {
-        return Ok(());
-    }
-    let ids: Vec<&str> = items.iter().map(|e| e.job_id.as_str()).collect();
-    write(|writer| {
-        reject_existing(writer, &ids)?;
-        let args = [
-            ids.clone().into(),
-            items
-                .iter()
-                .map(|e| e.status.as_str())
-                .collect::<Vec<_>>()
-                .into(),
-            items
-                .iter()
-                .map(|e| e.pipeline_mode.as_str())
-                .collect::<Vec<_>>()
-                .into(),
-            items
-                .iter()
-                .map(|e| e.dataset_name.as_str())
-                .collect::<Vec<_>>()
-                .into(),
-            items
-                .iter()
-                .map(|e| e.preset.as_str())
-                .collect::<Vec<_>>()
-                .into(),
-            items
-                .iter()
-                .map(|e| e.total_steps)
-                .collect::<Vec<_>>()
-                .into(),
-            items
-                .iter()
-                .map(|e| e.status.starts_clock())
-                .collect::<Vec<_>>()
-                .into(),
-            items
-                .iter()
-                .map(|e| e.status.is_terminal())
-                .collect::<Vec<_>>()
-                .into(),
-            items
-                .iter()
-                .map(|e| e.status.success())
-                .collect::<Vec<_>>()
-                .into(),
-        ];
-        writer.update(queries::INSERT_EXECUTIONS, None, &args)?;
-        Ok(())
-    })
-}
-
-fn insert_variations(items: &[NewVariation]) -> Result<(), Error> {
-    if items.is_empty() {
-        return Ok(());
-    }
-    let ids: Vec<&str> = items.iter().map(|v| v.job_id.as_str()).collect();
-    let json = |m: &serde_json::Map<String, serde_json::Value>| {
-        serde_json::to_string(m).map_err(|e| Error::database("XX000", e.to_string()))
-    };
-    let varied = items
-        .iter()
-        .map(|v| json(&v.varied_parameters))
-        .collect::<Result<Vec<_>, _>>()?;
-    let values = items
-        .iter()
-        .map(|v| json(&v.parameter_values))
-        .collect::<Result<Vec<_>, _>>()?;
-    write(|writer| {
-        reject_existing(writer, &ids)?;
-        let args = [
-            ids.clone().into(),
-            items
-                .iter()
-                .map(|v| v.status.as_str())
-                .collect::<Vec<_>>()
-                .into(),
-            items
-                .iter()
-                .map(|v| v.variation_id.as_str())
-                .collect::<Vec<_>>()
-                .into(),
-            items
-                .iter()
-                .map(|v| v.experiment_name.as_str())
-                .collect::<Vec<_>>()
-                .into(),
-            items
-                .iter()
-                .map(|v| v.dataset_name.as_str())
-                .collect::<Vec<_>>()
-                .into(),
-            items
-                .iter()
-                .map(|v| v.preset.as_str())
-                .collect::<Vec<_>>()
-                .into(),
-            items
-                .iter()
-                .map(|v| v.total_combinations)
-                .collect::<Vec<_>>()
-                .into(),
-            varied.into(),
-            values.into(),
-            items
-                .iter()
-                .map(|v| v.parent_experiment_id.as_deref())
-                .collect::<Vec<_>>()
-                .into(),
-            items
-                .iter()
-                .map(|v| v.total_steps)
-                .collect::<Vec<_>>()
-                .into(),
-            items
-                .iter()
-                .map(|v| v.status.starts_clock())
-                .collect::<Vec<_>>()
-                .into(),
-            items
-                .iter()
-                .map(|v| v.status.is_terminal())
-                .collect::<Vec<_>>()
-                .into(),
-            items
-                .iter()
-                .map(|v| v.status.success())
-                .collect::<Vec<_>>()
-                .into(),
-        ];
-        writer.update(queries::INSERT_VARIATIONS, None, &args)?;
-        Ok(())
-    })
-}
-
-/// Applies status updates to one kind; returns the number of jobs changed.
-fn apply_status_updates(kind: Kind, updates: &[StatusUpdate]) -> Result<i32, Error> {
-    let winners = last_update_wins(updates);
-    if winners.is_empty() {
-        return Ok(0);
-    }
-    let ids: Vec<&str> = winners.iter().map(|u| u.job_id.as_str()).collect();
-    write(|writer| {
-        let args = [
-            ids.into(),
-            winners
-                .iter()
-                .map(|u| u.status.as_str())
-                .collect::<Vec<_>>()
-                .into(),
-            winners
-                .iter()
-                .map(|u| u.error_message.as_deref())
-                .collect::<Vec<_>>()
-                .into(),
-            winners
-                .iter()
-                .map(|u| u.status.starts_clock())
-                .collect::<Vec<_>>()
-                .into(),
-            winners
-                .iter()
-                .map(|u| u.status.is_terminal())
-                .collect::<Vec<_>>()
-                .into(),
-            winners
-                .iter()
-                .map(|u| u.status.success())
-                .collect::<Vec<_>>()
-                .into(),
-            winners
-                .iter()
-                .map(|u| u.status.clears_error_message())
-                .collect::<Vec<_>>()
-                .into(),
-        ];
-        let updated = writer.update(kind.update_sql(), None, &args)?;
-        i32::try_from(updated.len())
-            .map_err(|_| Error::database("XX000", "jobtrack: row count out of range"))
-    })
-}
-
-/// One status update from the scalar arguments of `update_*_status`.
+/// The update of the scalar arguments of `update_*_status`.
 fn status_update(
     job_id: Option<&str>,
     status: Option<&str>,
@@ -300,30 +240,46 @@ fn status_update(
 ) -> Result<StatusUpdate, Error> {
     let job_id = job_id.ok_or_else(|| Error::invalid(None, "job_id", "is required"))?;
     let status = status.ok_or_else(|| Error::invalid(None, "status", "is required"))?;
-    let update = StatusUpdate {
+    Ok(StatusUpdate {
         job_id: job_id.to_owned(),
         status: Status::parse_field(status, None, "status")?,
         error_message: error_message.map(str::to_owned),
-    };
-    update.validate(None)?;
-    Ok(update)
+    })
 }
 
-fn created_job(job_id: &str) -> Result<pgrx::JsonB, Error> {
-    let job = reads::job_by_id(job_id)?
-        .ok_or_else(|| Error::database("XX000", "jobtrack: the created job is not visible"))?;
-    rows::json(&job)
+fn update_one_status(
+    job_type: JobType,
+    job_id: Option<&str>,
+    status: Option<&str>,
+    error_message: Option<&str>,
+) -> Result<bool, Error> {
+    let update = status_update(job_id, status, error_message)?;
+    let change = usecase::check_status_update(&update)?;
+    Ok(write(|w| usecase::update_status(w, job_type, &[change]))? > 0)
+}
+
+fn update_statuses(job_type: JobType, updates: &[StatusUpdate]) -> Result<i32, Error> {
+    let changes = usecase::check_status_updates(updates)?;
+    write(|w| usecase::update_status(w, job_type, &changes))
+}
+
+fn create_one<T: usecase::NewJob>(job: &T) -> Result<pgrx::JsonB, Error> {
+    usecase::check_create(job)?;
+    rows::json(&write(|w| usecase::create_one(w, job))?)
+}
+
+fn create_batch<T: usecase::NewJob>(jobs: &[T]) -> Result<Vec<String>, Error> {
+    usecase::check_creates(jobs)?;
+    write(|w| usecase::create(w, jobs))
 }
 
 /// Creates one execution from a JSON object; returns the job.
 #[pg_extern(schema = "jobtrack", volatile, parallel_unsafe, strict)]
 #[search_path(jobtrack, pg_catalog, pg_temp)]
 fn create_execution(job: JsonbArg) -> pgrx::JsonB {
-    measured("create_execution", || {
-        writable("create_execution")?;
-        let new: NewExecution = job.parse_one("create_execution")?;
-        insert_executions(std::slice::from_ref(&new))?;
-        created_job(&new.job_id)
+    let op = Operation::CreateExecution;
+    write_operation(op, || {
+        create_one(&job.parse_one::<NewExecution>(op.name())?)
     })
 }
 
@@ -331,11 +287,9 @@ fn create_execution(job: JsonbArg) -> pgrx::JsonB {
 #[pg_extern(schema = "jobtrack", volatile, parallel_unsafe, strict)]
 #[search_path(jobtrack, pg_catalog, pg_temp)]
 fn create_variation(job: JsonbArg) -> pgrx::JsonB {
-    measured("create_variation", || {
-        writable("create_variation")?;
-        let new: NewVariation = job.parse_one("create_variation")?;
-        insert_variations(std::slice::from_ref(&new))?;
-        created_job(&new.job_id)
+    let op = Operation::CreateVariation;
+    write_operation(op, || {
+        create_one(&job.parse_one::<NewVariation>(op.name())?)
     })
 }
 
@@ -344,12 +298,9 @@ fn create_variation(job: JsonbArg) -> pgrx::JsonB {
 #[pg_extern(schema = "jobtrack", volatile, parallel_unsafe, strict)]
 #[search_path(jobtrack, pg_catalog, pg_temp)]
 fn batch_create_executions(jobs: JsonbArg) -> Vec<String> {
-    measured("batch_create_executions", || {
-        writable("batch_create_executions")?;
-        let items: Vec<NewExecution> = jobs.parse_batch("batch_create_executions")?;
-        check_unique_ids(&items)?;
-        insert_executions(&items)?;
-        Ok(items.into_iter().map(|e| e.job_id).collect())
+    let op = Operation::BatchCreateExecutions;
+    write_operation(op, || {
+        create_batch(&jobs.parse_batch::<NewExecution>(op.name())?)
     })
 }
 
@@ -358,12 +309,9 @@ fn batch_create_executions(jobs: JsonbArg) -> Vec<String> {
 #[pg_extern(schema = "jobtrack", volatile, parallel_unsafe, strict)]
 #[search_path(jobtrack, pg_catalog, pg_temp)]
 fn batch_create_variations(jobs: JsonbArg) -> Vec<String> {
-    measured("batch_create_variations", || {
-        writable("batch_create_variations")?;
-        let items: Vec<NewVariation> = jobs.parse_batch("batch_create_variations")?;
-        check_unique_ids(&items)?;
-        insert_variations(&items)?;
-        Ok(items.into_iter().map(|v| v.job_id).collect())
+    let op = Operation::BatchCreateVariations;
+    write_operation(op, || {
+        create_batch(&jobs.parse_batch::<NewVariation>(op.name())?)
     })
 }
 
@@ -376,10 +324,8 @@ fn update_execution_status(
     status: Option<&str>,
     error_message: default!(Option<&str>, NULL),
 ) -> bool {
-    measured("update_execution_status", || {
-        writable("update_execution_status")?;
-        let update = status_update(job_id, status, error_message)?;
-        Ok(apply_status_updates(Kind::Execution, &[update])? > 0)
+    write_operation(Operation::UpdateExecutionStatus, || {
+        update_one_status(JobType::Execution, job_id, status, error_message)
     })
 }
 
@@ -392,10 +338,8 @@ fn update_variation_status(
     status: Option<&str>,
     error_message: default!(Option<&str>, NULL),
 ) -> bool {
-    measured("update_variation_status", || {
-        writable("update_variation_status")?;
-        let update = status_update(job_id, status, error_message)?;
-        Ok(apply_status_updates(Kind::Variation, &[update])? > 0)
+    write_operation(Operation::UpdateVariationStatus, || {
+        update_one_status(JobType::Variation, job_id, status, error_message)
     })
 }
 
@@ -404,17 +348,9 @@ fn update_variation_status(
 #[pg_extern(schema = "jobtrack", volatile, parallel_unsafe, strict)]
 #[search_path(jobtrack, pg_catalog, pg_temp)]
 fn update_progress(job_id: &str, current_step: i32) -> bool {
-    measured("update_progress", || {
-        writable("update_progress")?;
-        let step = check_current_step(current_step.into())?;
-        write(|writer| {
-            let args = [job_id.into(), step.into()];
-            let mut table = writer.update(queries::UPDATE_PROGRESS, Some(1), &args)?;
-            let row = table
-                .next()
-                .ok_or_else(|| Error::database("XX000", "jobtrack: a count returned no row"))?;
-            Ok(req::<i64>(&row, 1)? > 0)
-        })
+    write_operation(Operation::UpdateProgress, || {
+        let step = usecase::check_progress(current_step)?;
+        write(|w| usecase::update_progress(w, job_id, step))
     })
 }
 
@@ -423,10 +359,9 @@ fn update_progress(job_id: &str, current_step: i32) -> bool {
 #[pg_extern(schema = "jobtrack", volatile, parallel_unsafe, strict)]
 #[search_path(jobtrack, pg_catalog, pg_temp)]
 fn batch_update_execution_status(updates: JsonbArg) -> i32 {
-    measured("batch_update_execution_status", || {
-        writable("batch_update_execution_status")?;
-        let items: Vec<StatusUpdate> = updates.parse_batch("batch_update_execution_status")?;
-        apply_status_updates(Kind::Execution, &items)
+    let op = Operation::BatchUpdateExecutionStatus;
+    write_operation(op, || {
+        update_statuses(JobType::Execution, &updates.parse_batch(op.name())?)
     })
 }
 
@@ -435,25 +370,10 @@ fn batch_update_execution_status(updates: JsonbArg) -> i32 {
 #[pg_extern(schema = "jobtrack", volatile, parallel_unsafe, strict)]
 #[search_path(jobtrack, pg_catalog, pg_temp)]
 fn batch_update_variation_status(updates: JsonbArg) -> i32 {
-    measured("batch_update_variation_status", || {
-        writable("batch_update_variation_status")?;
-        let items: Vec<StatusUpdate> = updates.parse_batch("batch_update_variation_status")?;
-        apply_status_updates(Kind::Variation, &items)
+    let op = Operation::BatchUpdateVariationStatus;
+    write_operation(op, || {
+        update_statuses(JobType::Variation, &updates.parse_batch(op.name())?)
     })
-}
-
-/// The `created_at` before which `cleanup_old_jobs(days)` deletes:
-/// `days` days of 86,400 seconds before the statement's start, computed as
-/// the SQLite library computes it. `None` when no timestamp PostgreSQL can
-/// represent is that old (any `days` up to `i32::MAX` is valid, and
-/// deletes nothing then).
-fn cleanup_cutoff(days: i32) -> Option<TimestampWithTimeZone> {
-    // SAFETY: reads the current statement's start time.
-    let now = Timestamp::from_pg_micros(unsafe { pg_sys::GetCurrentStatementStartTimestamp() });
-    let cutoff = now.checked_minus_days(days.into())?;
-    TimestampWithTimeZone::try_from(cutoff.pg_micros())
-        .ok()
-        .filter(|t| t.is_finite())
 }
 
 /// Deletes jobs in a terminal status created more than `days` days ago
@@ -461,23 +381,9 @@ fn cleanup_cutoff(days: i32) -> Option<TimestampWithTimeZone> {
 #[pg_extern(schema = "jobtrack", volatile, parallel_unsafe, strict)]
 #[search_path(jobtrack, pg_catalog, pg_temp)]
 fn cleanup_old_jobs(days: default!(i32, 30), keep_failed: default!(bool, true)) -> pgrx::JsonB {
-    measured("cleanup_old_jobs", || {
-        writable("cleanup_old_jobs")?;
-        let days = check_days(days.into())?;
-        let cutoff = cleanup_cutoff(days);
-        let report = write(|writer| {
-            let args = [cutoff.into(), keep_failed.into()];
-            let mut table = writer.update(queries::CLEANUP, Some(1), &args)?;
-            let row = table
-                .next()
-                .ok_or_else(|| Error::database("XX000", "jobtrack: a count returned no row"))?;
-            Ok::<_, Error>(CleanupReport {
-                executions_deleted: req(&row, 1)?,
-                variations_deleted: req(&row, 2)?,
-                cache_entries_deleted: req(&row, 3)?,
-            })
-        })?;
-        rows::json(&report)
+    write_operation(Operation::CleanupOldJobs, || {
+        let days = usecase::check_cleanup(days)?;
+        rows::json(&write(|w| usecase::cleanup_old_jobs(w, days, keep_failed))?)
     })
 }
 
@@ -490,26 +396,7 @@ fn cleanup_old_jobs(days: default!(i32, 30), keep_failed: default!(bool, true)) 
 #[pg_extern(schema = "jobtrack", volatile, parallel_unsafe, security_definer)]
 #[search_path(jobtrack, pg_catalog, pg_temp)]
 fn refresh_job_cache() -> i64 {
-    measured("refresh_job_cache", || {
-        writable("refresh_job_cache")?;
-        Spi::connect_mut(|client| {
-            // Two calls: the rebuild's snapshot must be taken after the
-            // lock is granted (refresh_lock.sql).
-            client
-                .update(queries::REFRESH_LOCK, None, &[])
-                .map_err(spi)?;
-            client.update(queries::REFRESH, None, &[]).map_err(spi)?;
-            let mut table = client
-                .update(
-                    "SELECT count(*) FROM jobtrack.job_summary_cache",
-                    Some(1),
-                    &[],
-                )
-                .map_err(spi)?;
-            let row = table
-                .next()
-                .ok_or_else(|| Error::database("XX000", "jobtrack: a count returned no row"))?;
-            req::<i64>(&row, 1)
-        })
+    write_operation(Operation::RefreshJobCache, || {
+        write(usecase::refresh_job_cache)
     })
 }

@@ -202,6 +202,46 @@ SELECT dataset_name, 'variation'::text AS job_type, status,
 FROM jobtrack.variations
 GROUP BY dataset_name, status;
 
+-- The Job projection, written once: one row per job of either kind, in the
+-- 17 columns (and the order) of a Job, the rows the listing functions
+-- return. Every listing query reads it (sql/pg/queries/all_jobs.sql,
+-- recent_jobs.sql, get_job.sql). The planner flattens the UNION ALL into
+-- each query, so a filter on job_id or an ordering on created_at reaches
+-- each table's own index (the pg_regress test `explain` shows the plans).
+--
+-- security_invoker: a read through the view is checked as the caller, on
+-- both tables, with their row-level security, exactly as if the query named
+-- the tables. A plain view would read them with the rights of its owner (the
+-- superuser who ran CREATE EXTENSION) and hand every job to anyone allowed
+-- to select from the view. pg_ext/src/reads.rs runs the listings against an
+-- older catalog without this view (between installing a new package and
+-- ALTER EXTENSION UPDATE) with the text between these markers.
+CREATE VIEW jobtrack.jobs WITH (security_invoker = true) AS
+-- jobs view: begin
+SELECT e.job_id, 'execution'::text AS job_type, e.status, e.dataset_name, e.preset,
+       e.pipeline_mode AS mode, NULL::text AS experiment_name, NULL::text AS variation_id,
+       e.success, e.duration_seconds, e.error_message, e.output_path, e.total_steps,
+       e.current_step, e.start_time, e.created_at, e.updated_at
+FROM jobtrack.executions AS e
+UNION ALL
+SELECT v.job_id, 'variation'::text, v.status, v.dataset_name, v.preset,
+       'variations'::text, v.experiment_name, v.variation_id,
+       v.success, v.duration_seconds, v.error_message, v.output_path, v.total_steps,
+       v.current_step, v.start_time, v.created_at, v.updated_at
+FROM jobtrack.variations AS v
+-- jobs view: end
+;
+
+-- SELECT on the view for every role, so that the view adds no privilege
+-- to what reading jobs needs: SELECT on executions and variations, as
+-- before the view existed (a role granted SELECT on the two tables alone
+-- keeps its listings). Safe only because of security_invoker: the grant
+-- lets a role past the view, never past the tables — a role without SELECT
+-- on either table gets 42501, and row-level security on them filters the
+-- rows as for a direct query. Without security_invoker this grant would
+-- publish every job.
+GRANT SELECT ON jobtrack.jobs TO PUBLIC;
+
 -- ----------------------------------------------------------------- indexes
 -- Each index serves one runtime query (sql/pg/queries/); the pg_regress test
 -- `explain` checks that the query's plan uses it.
@@ -616,6 +656,8 @@ COMMENT ON TABLE jobtrack.job_counters IS
     'jobtrack: statistics counters as insert-only delta rows per (dataset, job type, status), kept exact by the summary triggers in the writing transaction; a key is the sum of its rows; check with jobtrack.verify_statistics(), rebuild with jobtrack.refresh_job_cache()';
 COMMENT ON VIEW jobtrack.job_counters_recount IS
     'jobtrack: what job_counters must hold (summed per key), recounted from the base tables: a full scan';
+COMMENT ON VIEW jobtrack.jobs IS
+    'jobtrack: every job of either kind as a Job row (the columns of get_all_jobs_optimized), read with the caller''s privileges and row-level security on executions and variations (security_invoker)';
 COMMENT ON TABLE jobtrack.job_summary_cache IS
     'jobtrack: one row per job of either kind, kept exact by statement-level triggers in the writing transaction; rebuild with jobtrack.refresh_job_cache()';
 COMMENT ON FUNCTION jobtrack._fold_counters(text, text[], text[]) IS

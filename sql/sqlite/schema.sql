@@ -1,5 +1,5 @@
--- jobtrack schema for SQLite (3.38 or later), version 3: the current schema,
--- complete. A new file gets exactly this, with `PRAGMA user_version = 3`, in
+-- jobtrack schema for SQLite (3.38 or later), version 4: the current schema,
+-- complete. A new file gets exactly this, with `PRAGMA user_version = 4`, in
 -- one transaction; migrations/000N_*.sql take an older file to version N,
 -- and a test checks that a file migrated from every earlier version ends
 -- with the same schema as a new one (sqlite_schema, normalised).
@@ -209,6 +209,28 @@ SELECT dataset_name, 'variation' AS job_type, status,
        coalesce(SUM(CAST(round(duration_seconds * 1e6) AS INTEGER)), 0) AS duration_micros_sum
 FROM variations
 GROUP BY dataset_name, status;
+
+-- The Job projection, written once: one row per job of either kind, in the
+-- 17 columns (and the order) of a Job. Every listing reads it (queries/
+-- all_jobs.sql, recent_jobs.sql, get_job.sql). SQLite flattens the UNION
+-- ALL into each query, so a filter on job_id or an ordering on created_at
+-- reaches each table's own index (tested with EXPLAIN QUERY PLAN), but only
+-- while each column has the same affinity in both arms: hence the CASTs
+-- of the constants that stand for a column of the other arm (a bare NULL or
+-- literal has none, the columns are TEXT).
+CREATE VIEW jobs AS
+SELECT job_id, 'execution' AS job_type, status, dataset_name, preset,
+       pipeline_mode AS mode, CAST(NULL AS TEXT) AS experiment_name,
+       CAST(NULL AS TEXT) AS variation_id,
+       success, duration_seconds, error_message, output_path, total_steps,
+       current_step, start_time, created_at, updated_at
+FROM executions
+UNION ALL
+SELECT job_id, 'variation', status, dataset_name, preset,
+       CAST('variations' AS TEXT), experiment_name, variation_id,
+       success, duration_seconds, error_message, output_path, total_steps,
+       current_step, start_time, created_at, updated_at
+FROM variations;
 
 -- The triggers of the base tables.
 --

@@ -40,7 +40,9 @@
 //! every earlier version has exactly the schema of a new one. Tables:
 //! `executions`, `variations`, the summary table `job_summary_cache` and the
 //! statistics counters `job_counters`, which triggers keep exact on every
-//! INSERT, UPDATE and DELETE — plain SQL by other programs included.
+//! INSERT, UPDATE and DELETE — plain SQL by other programs included; the
+//! view `jobs` is the Job row of every job of either kind, which every
+//! listing reads.
 //!
 //! Opening reads before it writes. The version and tables are inspected in
 //! a read transaction; a current file is not written to at all, so opening
@@ -125,7 +127,7 @@
 //! them. An older file is migrated on open, its counters built from its
 //! rows.
 //!
-//! ## Behaviour where the contract leaves room
+//! ## Behaviour where the API leaves room
 //!
 //! - A status change without an error message keeps the job's message
 //!   (entering `done` clears it); a given message replaces it.
@@ -158,8 +160,8 @@ mod store;
 
 pub use jobtrack_core;
 pub use jobtrack_core::{
-    CacheStats, CleanupReport, DatasetStats, Error, Job, JobType, NewExecution, NewVariation,
-    OperationMetrics, PipelineMode, PoolStatus, Result, RunningJob, Statistics,
+    CacheStats, CleanupReport, DatasetStats, Error, Job, JobApi, JobType, NewExecution,
+    NewVariation, OperationMetrics, PipelineMode, PoolStatus, Result, RunningJob, Statistics,
     StatisticsDifference, Status, StatusUpdate, Timestamp, TransactionMetrics,
 };
 pub use schema::SCHEMA_VERSION;

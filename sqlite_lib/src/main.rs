@@ -33,7 +33,7 @@ struct Cli {
     /// commands refuse a missing file.
     #[arg(long, global = true, default_value = "jobtrack.db")]
     db: PathBuf,
-    /// Print the API contract's JSON instead of tables.
+    /// Print the API's JSON (what the SQL functions return) instead of tables.
     #[arg(long, global = true)]
     json: bool,
     /// How long a write waits for another process's write lock before it

@@ -11,34 +11,9 @@ use crate::store::SummaryProblem;
 use rusqlite::types::Type;
 use rusqlite::Row;
 
-macro_rules! query {
-    ($(#[$doc:meta])* $name:ident = $file:literal) => {
-        $(#[$doc])*
-        pub(crate) const $name: &str =
-            include_str!(concat!("../../sql/sqlite/queries/", $file));
-    };
-}
-
-query!(STATISTICS = "statistics.sql");
-query!(DATASET_STATS = "dataset_stats.sql");
-query!(ALL_JOBS = "all_jobs.sql");
-query!(RECENT_JOBS = "recent_jobs.sql");
-query!(RUNNING_JOBS = "running_jobs.sql");
-query!(GET_JOB = "get_job.sql");
-query!(JOB_EXISTS = "job_exists.sql");
-query!(INSERT_EXECUTION = "insert_execution.sql");
-query!(INSERT_VARIATION = "insert_variation.sql");
-query!(UPDATE_EXECUTION_STATUS = "update_execution_status.sql");
-query!(UPDATE_VARIATION_STATUS = "update_variation_status.sql");
-query!(UPDATE_EXECUTION_PROGRESS = "update_execution_progress.sql");
-query!(UPDATE_VARIATION_PROGRESS = "update_variation_progress.sql");
-query!(CLEANUP_EXECUTIONS = "cleanup_executions.sql");
-query!(CLEANUP_VARIATIONS = "cleanup_variations.sql");
-query!(REFRESH_JOB_CACHE = "refresh_job_cache.sql");
-query!(JOB_SUMMARY_COUNT = "job_summary_count.sql");
-query!(CLEANUP_SUMMARY_COUNT = "cleanup_summary_count.sql");
-query!(VERIFY_STATISTICS = "verify_statistics.sql");
-query!(VERIFY_SUMMARY = "verify_summary.sql");
+// One constant per file of `sql/sqlite/queries/`, named after it (written
+// by `build.rs`).
+include!(concat!(env!("OUT_DIR"), "/queries.rs"));
 
 /// The summary columns `VERIFY_SUMMARY` compares, in the order of its flags.
 pub(crate) const SUMMARY_COLUMNS: [&str; 7] = [
@@ -118,16 +93,8 @@ pub(crate) fn running_job(row: &Row<'_>) -> rusqlite::Result<RunningJob> {
     })
 }
 
-/// Five counter columns from `first` on: jobs, successful, failed,
-/// duration_count, duration_micros_sum.
 fn counts(row: &Row<'_>, first: usize) -> rusqlite::Result<Counts> {
-    Ok(Counts {
-        jobs: row.get(first)?,
-        successful: row.get(first + 1)?,
-        failed: row.get(first + 2)?,
-        duration_count: row.get(first + 3)?,
-        duration_micros_sum: row.get(first + 4)?,
-    })
+    Counts::from_columns(first, |i| row.get(i))
 }
 
 /// A row of `STATISTICS`: the job kind, the status, their counters summed
@@ -264,8 +231,8 @@ mod tests {
                 vec![&10],
                 vec![
                     "SCAN job_summary_cache USING COVERING INDEX idx_job_summary_recent",
-                    "SEARCH e USING INDEX sqlite_autoindex_executions_1 (job_id=?)",
-                    "SEARCH v USING INDEX sqlite_autoindex_variations_1 (job_id=?)",
+                    "SEARCH executions USING INDEX sqlite_autoindex_executions_1 (job_id=?)",
+                    "SEARCH variations USING INDEX sqlite_autoindex_variations_1 (job_id=?)",
                 ],
             ),
             (
@@ -310,13 +277,13 @@ mod tests {
             (
                 "update_execution_status",
                 UPDATE_EXECUTION_STATUS,
-                vec![&"a", &"done", &None::<String>, &NOW],
+                vec![&"a", &"done", &None::<String>, &NOW, &false, &true, &true, &true],
                 vec!["SEARCH executions USING INDEX sqlite_autoindex_executions_1 (job_id=?)"],
             ),
             (
                 "update_variation_status",
                 UPDATE_VARIATION_STATUS,
-                vec![&"a", &"done", &None::<String>, &NOW],
+                vec![&"a", &"done", &None::<String>, &NOW, &false, &true, &true, &true],
                 vec!["SEARCH variations USING INDEX sqlite_autoindex_variations_1 (job_id=?)"],
             ),
             (
@@ -421,7 +388,7 @@ mod tests {
             .unwrap();
             conn.execute(
                 UPDATE_EXECUTION_STATUS,
-                rusqlite::params!["d", "done", None::<String>, end],
+                rusqlite::params!["d", "done", None::<String>, end, false, true, true, true],
             )
             .unwrap();
             let got: f64 = conn

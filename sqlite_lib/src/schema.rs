@@ -51,6 +51,10 @@ const MIGRATIONS: &[Migration] = &[
             "../../sql/sqlite/migrations/0003_guards_precheck.sql"
         )),
     },
+    Migration {
+        script: include_str!("../../sql/sqlite/migrations/0004_jobs_view.sql"),
+        precheck: None,
+    },
 ];
 
 /// The schema version this release writes.

@@ -1,16 +1,17 @@
-//! [`JobStore`]: every function of the jobtrack contract on one SQLite file.
+//! [`JobStore`]: every function of the jobtrack API on one SQLite file.
 
 use std::path::{Path, PathBuf};
 use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
+use jobtrack_core::usecase::{self, NewJob, StatusChange, StoredParameters, WriteBackend};
 use jobtrack_core::{
-    cache_key, check_current_step, check_days, check_limit, check_unique_ids, last_update_wins,
-    statistics_differences, ttl, validate_batch, CacheStats, CleanupReport, DatasetStats, Job,
-    JobInput, JobType, MetricsRecorder, NewExecution, NewVariation, PoolStatus, Result, RunningJob,
-    Statistics, StatisticsDifference, Status, StatusUpdate, Timestamp, TransactionMetrics,
+    cache_key, check_limit, statistics_differences, ttl, CacheStats, CleanupReport, DatasetStats,
+    Job, JobApi, JobType, MetricsRecorder, NewExecution, NewVariation, Operation, PoolStatus,
+    Result, RunningJob, Statistics, StatisticsDifference, Status, StatusUpdate, Timestamp,
+    TransactionMetrics,
 };
-use rusqlite::{params, Connection, TransactionBehavior};
+use rusqlite::{params, Connection, OptionalExtension, TransactionBehavior};
 use serde::Serialize;
 
 use crate::cache::{Cacheable, Lookup, ResultCache};
@@ -182,189 +183,232 @@ impl std::fmt::Debug for StoreTransaction<'_> {
     }
 }
 
-/// The status-change columns a new job gets from its initial status, as if
-/// it had entered that status at `now`: (start_time, end_time, success).
-fn initial_effects(status: Status, now: &str) -> (Option<&str>, Option<&str>, Option<bool>) {
-    let start = status.starts_clock().then_some(now);
-    let end = status.is_terminal().then_some(now);
-    (start, end, status.success())
+/// The statements of the write operations on the writer connection, inside
+/// its transaction; every change stamped with the same `now`, taken while
+/// the write lock is held so that timestamps follow commit order.
+struct SqliteWriter<'c> {
+    conn: &'c Connection,
+    now: Timestamp,
+    now_text: String,
 }
 
-/// Validation of a create batch that needs no database: every element, and
-/// no id twice.
-fn check_creates<T: JobInput>(jobs: &[T]) -> Result<()> {
-    validate_batch(jobs)?;
-    check_unique_ids(jobs)
-}
-
-fn ids<T: JobInput>(jobs: &[T]) -> Vec<String> {
-    jobs.iter().map(|j| j.job_id().to_owned()).collect()
-}
-
-/// Validation of a status batch: every element; then the later element of
-/// an id wins.
-fn check_updates(updates: &[StatusUpdate]) -> Result<Vec<&StatusUpdate>> {
-    validate_batch(updates)?;
-    Ok(last_update_wins(updates))
-}
-
-/// Fails with 23505 naming the first id of `items` that exists already in
-/// either kind — created by an earlier call of the same transaction too.
-fn check_not_existing<T: JobInput>(conn: &Connection, items: &[T]) -> Result<()> {
-    let mut exists = conn.prepare_cached(queries::JOB_EXISTS).db()?;
-    for item in items {
-        if exists
-            .query_row([item.job_id()], |r| r.get::<_, bool>(0))
-            .db()?
-        {
-            return Err(jobtrack_core::Error::duplicate(item.job_id()));
+impl<'c> SqliteWriter<'c> {
+    fn new(conn: &'c Connection) -> Self {
+        let now = Timestamp::now();
+        SqliteWriter {
+            conn,
+            now,
+            now_text: now.to_string(),
         }
     }
-    Ok(())
 }
 
-/// Inserts validated executions stamped `now`.
-fn insert_executions(conn: &Connection, jobs: &[NewExecution], now: &str) -> Result<()> {
-    check_not_existing(conn, jobs)?;
-    let mut insert = conn.prepare_cached(queries::INSERT_EXECUTION).db()?;
-    for job in jobs {
-        let (start, end, success) = initial_effects(job.status, now);
-        insert
-            .execute(params![
-                job.job_id,
-                job.status.as_str(),
-                job.pipeline_mode.as_str(),
-                job.dataset_name,
-                job.preset,
-                job.total_steps,
-                start,
-                end,
-                success,
-                now,
-            ])
-            .map_err(|e| insert_error(e, &job.job_id))?;
+impl WriteBackend for SqliteWriter<'_> {
+    fn first_existing_id(&mut self, ids: &[&str]) -> Result<Option<String>> {
+        let mut exists = self.conn.prepare_cached(queries::JOB_EXISTS).db()?;
+        for id in ids {
+            if exists.query_row([id], |r| r.get::<_, bool>(0)).db()? {
+                return Ok(Some((*id).to_owned()));
+            }
+        }
+        Ok(None)
     }
-    Ok(())
-}
 
-/// Inserts validated variations stamped `now`.
-fn insert_variations(conn: &Connection, jobs: &[NewVariation], now: &str) -> Result<()> {
-    check_not_existing(conn, jobs)?;
-    let mut insert = conn.prepare_cached(queries::INSERT_VARIATION).db()?;
-    for (i, job) in jobs.iter().enumerate() {
-        let (start, end, success) = initial_effects(job.status, now);
-        // Numbers in numeric's canonical form, as PostgreSQL stores them.
-        let (varied, values) = job.parameters_json(Some(i))?;
-        insert
-            .execute(params![
-                job.job_id,
-                job.status.as_str(),
-                job.variation_id,
-                job.experiment_name,
-                job.dataset_name,
-                job.preset,
-                job.total_combinations,
-                varied,
-                values,
-                job.parent_experiment_id,
-                job.total_steps,
-                start,
-                end,
-                success,
-                now,
-            ])
-            .map_err(|e| insert_error(e, &job.job_id))?;
+    fn insert_executions(&mut self, jobs: &[NewExecution]) -> Result<()> {
+        let mut insert = self.conn.prepare_cached(queries::INSERT_EXECUTIONS).db()?;
+        for job in jobs {
+            let effects = job.status.effects();
+            insert
+                .execute(params![
+                    job.job_id,
+                    effects.status,
+                    job.pipeline_mode.as_str(),
+                    job.dataset_name,
+                    job.preset,
+                    job.total_steps,
+                    effects.starts_clock.then_some(&self.now_text),
+                    effects.terminal.then_some(&self.now_text),
+                    effects.success,
+                    self.now_text,
+                ])
+                .map_err(|e| insert_error(e, &job.job_id))?;
+        }
+        Ok(())
     }
-    Ok(())
-}
 
-fn get_job(conn: &Connection, job_id: &str) -> Result<Job> {
-    conn.prepare_cached(queries::GET_JOB)
-        .db()?
-        .query_row([job_id], queries::job)
-        .db()
-}
+    fn insert_variations(
+        &mut self,
+        jobs: &[NewVariation],
+        parameters: &[StoredParameters],
+    ) -> Result<()> {
+        let mut insert = self.conn.prepare_cached(queries::INSERT_VARIATIONS).db()?;
+        for (job, stored) in jobs.iter().zip(parameters) {
+            let effects = job.status.effects();
+            insert
+                .execute(params![
+                    job.job_id,
+                    effects.status,
+                    job.variation_id,
+                    job.experiment_name,
+                    job.dataset_name,
+                    job.preset,
+                    job.total_combinations,
+                    stored.varied_parameters,
+                    stored.parameter_values,
+                    job.parent_experiment_id,
+                    job.total_steps,
+                    effects.starts_clock.then_some(&self.now_text),
+                    effects.terminal.then_some(&self.now_text),
+                    effects.success,
+                    self.now_text,
+                ])
+                .map_err(|e| insert_error(e, &job.job_id))?;
+        }
+        Ok(())
+    }
 
-/// Applies status updates (validated, one per id) stamped `now`; returns
-/// the number of jobs changed.
-fn apply_status_updates(
-    conn: &Connection,
-    sql: &str,
-    updates: &[&StatusUpdate],
-    now: &str,
-) -> Result<i32> {
-    let mut update = conn.prepare_cached(sql).db()?;
-    let mut changed = 0usize;
-    for u in updates {
-        changed += update
-            .execute(params![u.job_id, u.status.as_str(), u.error_message, now])
+    fn update_status(&mut self, job_type: JobType, changes: &[StatusChange<'_>]) -> Result<u64> {
+        let sql = match job_type {
+            JobType::Execution => queries::UPDATE_EXECUTION_STATUS,
+            JobType::Variation => queries::UPDATE_VARIATION_STATUS,
+        };
+        let mut update = self.conn.prepare_cached(sql).db()?;
+        let mut changed = 0;
+        for c in changes {
+            let fx = &c.effects;
+            changed += update
+                .execute(params![
+                    c.job_id,
+                    fx.status,
+                    c.error_message,
+                    self.now_text,
+                    fx.starts_clock,
+                    fx.terminal,
+                    fx.success,
+                    fx.clears_error_message,
+                ])
+                .db()? as u64;
+        }
+        Ok(changed)
+    }
+
+    fn update_progress(&mut self, job_id: &str, current_step: i32) -> Result<bool> {
+        for sql in [
+            queries::UPDATE_EXECUTION_PROGRESS,
+            queries::UPDATE_VARIATION_PROGRESS,
+        ] {
+            let changed = self
+                .conn
+                .prepare_cached(sql)
+                .db()?
+                .execute(params![job_id, current_step, self.now_text])
+                .db()?;
+            if changed > 0 {
+                return Ok(true);
+            }
+        }
+        Ok(false)
+    }
+
+    fn now(&mut self) -> Timestamp {
+        self.now
+    }
+
+    fn delete_finished_before(
+        &mut self,
+        cutoff: Timestamp,
+        keep_failed: bool,
+    ) -> Result<CleanupReport> {
+        let cutoff = cutoff.to_string();
+        // Counted before the deletes: the triggers change the counters as
+        // well, so total_changes() cannot tell.
+        let cache_entries_deleted: i64 = self
+            .conn
+            .prepare_cached(queries::CLEANUP_SUMMARY_COUNT)
+            .db()?
+            .query_row(params![cutoff, keep_failed], |r| r.get(0))
             .db()?;
+        let mut deleted = [0i64; 2];
+        for (n, sql) in deleted
+            .iter_mut()
+            .zip([queries::CLEANUP_EXECUTIONS, queries::CLEANUP_VARIATIONS])
+        {
+            *n = self
+                .conn
+                .prepare_cached(sql)
+                .db()?
+                .execute(params![cutoff, keep_failed])
+                .db()? as i64;
+        }
+        Ok(CleanupReport {
+            executions_deleted: deleted[0],
+            variations_deleted: deleted[1],
+            cache_entries_deleted,
+        })
     }
-    Ok(i32::try_from(changed).unwrap_or(i32::MAX))
-}
 
-/// The earliest timestamp the schema stores (its CHECKs refuse the year 0).
-const EARLIEST_STORED: &str = "0001-01-01T00:00:00.000000Z";
+    fn rebuild_derived_tables(&mut self) -> Result<i64> {
+        self.conn.execute_batch(queries::REFRESH_JOB_CACHE).db()?;
+        self.conn
+            .query_row(queries::JOB_SUMMARY_COUNT, [], |r| r.get(0))
+            .db()
+    }
 
-/// The `created_at` before which `cleanup_old_jobs(days)` deletes, as
-/// stored text; `None` when that lies before every storable timestamp, so
-/// nothing can be deleted. Checked arithmetic: a cutoff that wrapped round
-/// would lie in the future and delete new jobs.
-fn cleanup_cutoff(now: Timestamp, days: i32) -> Option<String> {
-    let earliest: Timestamp = EARLIEST_STORED.parse().expect("a valid timestamp");
-    now.checked_minus_days(days.into())
-        .filter(|cutoff| *cutoff >= earliest)
-        .map(|cutoff| cutoff.to_string())
-}
-
-/// The time a write is stamped with, taken while the write lock is held so
-/// that timestamps follow commit order.
-fn now_text() -> String {
-    Timestamp::now().to_string()
+    fn get_job(&mut self, job_id: &str) -> Result<Option<Job>> {
+        self.conn
+            .prepare_cached(queries::GET_JOB)
+            .db()?
+            .query_row([job_id], queries::job)
+            .optional()
+            .db()
+    }
 }
 
 impl StoreTransaction<'_> {
     /// [`JobStore::batch_create_executions`] inside this transaction.
     pub fn batch_create_executions(&mut self, jobs: &[NewExecution]) -> Result<Vec<String>> {
-        self.store.measured("batch_create_executions", || {
-            check_creates(jobs)?;
-            insert_executions(self.conn, jobs, &now_text())?;
-            Ok(ids(jobs))
-        })
+        self.create_batch(Operation::BatchCreateExecutions, jobs)
     }
 
     /// [`JobStore::batch_create_variations`] inside this transaction.
     pub fn batch_create_variations(&mut self, jobs: &[NewVariation]) -> Result<Vec<String>> {
-        self.store.measured("batch_create_variations", || {
-            check_creates(jobs)?;
-            insert_variations(self.conn, jobs, &now_text())?;
-            Ok(ids(jobs))
-        })
+        self.create_batch(Operation::BatchCreateVariations, jobs)
     }
 
     /// [`JobStore::batch_update_execution_status`] inside this transaction.
     pub fn batch_update_execution_status(&mut self, updates: &[StatusUpdate]) -> Result<i32> {
-        self.store.measured("batch_update_execution_status", || {
-            let last = check_updates(updates)?;
-            apply_status_updates(
-                self.conn,
-                queries::UPDATE_EXECUTION_STATUS,
-                &last,
-                &now_text(),
-            )
-        })
+        self.update_statuses(
+            Operation::BatchUpdateExecutionStatus,
+            JobType::Execution,
+            updates,
+        )
     }
 
     /// [`JobStore::batch_update_variation_status`] inside this transaction.
     pub fn batch_update_variation_status(&mut self, updates: &[StatusUpdate]) -> Result<i32> {
-        self.store.measured("batch_update_variation_status", || {
-            let last = check_updates(updates)?;
-            apply_status_updates(
-                self.conn,
-                queries::UPDATE_VARIATION_STATUS,
-                &last,
-                &now_text(),
-            )
+        self.update_statuses(
+            Operation::BatchUpdateVariationStatus,
+            JobType::Variation,
+            updates,
+        )
+    }
+
+    fn create_batch<T: NewJob>(&mut self, operation: Operation, jobs: &[T]) -> Result<Vec<String>> {
+        self.store.measured(operation, || {
+            usecase::check_creates(jobs)?;
+            usecase::create(&mut SqliteWriter::new(self.conn), jobs)
+        })
+    }
+
+    fn update_statuses(
+        &mut self,
+        operation: Operation,
+        job_type: JobType,
+        updates: &[StatusUpdate],
+    ) -> Result<i32> {
+        self.store.measured(operation, || {
+            let changes = usecase::check_status_updates(updates)?;
+            usecase::update_status(&mut SqliteWriter::new(self.conn), job_type, &changes)
         })
     }
 }
@@ -489,7 +533,7 @@ impl JobStore {
 
     /// Runs one write operation and records its metrics under `operation`,
     /// failures (validation included) with success = false.
-    fn measured<T>(&self, operation: &str, f: impl FnOnce() -> Result<T>) -> Result<T> {
+    fn measured<T>(&self, operation: Operation, f: impl FnOnce() -> Result<T>) -> Result<T> {
         let started = Instant::now();
         let result = f();
         lock(&self.metrics).record(
@@ -517,6 +561,11 @@ impl JobStore {
         })
     }
 
+    /// Runs a use case in one write transaction ([`JobStore::write`]).
+    fn apply<T>(&self, f: impl FnOnce(&mut dyn WriteBackend) -> Result<T>) -> Result<T> {
+        self.write(|conn| f(&mut SqliteWriter::new(conn)))
+    }
+
     /// Read-through of the result cache.
     fn cached<T: Cacheable>(
         &self,
@@ -536,37 +585,49 @@ impl JobStore {
         }
     }
 
-    fn update_status(
-        &self,
-        operation: &str,
-        sql: &str,
-        job_id: &str,
-        status: Status,
-        error_message: Option<&str>,
-    ) -> Result<bool> {
+    fn create_one<T: NewJob>(&self, operation: Operation, job: &T) -> Result<Job> {
         self.measured(operation, || {
-            let update = StatusUpdate {
-                job_id: job_id.to_owned(),
-                status,
-                error_message: error_message.map(str::to_owned),
-            };
-            update.validate(None)?;
-            self.write(|conn| Ok(apply_status_updates(conn, sql, &[&update], &now_text())? > 0))
+            usecase::check_create(job)?;
+            self.apply(|w| usecase::create_one(w, job))
         })
     }
 
-    fn batch_update_status(
+    /// A batch refused by its check does not wait for the write lock, nor
+    /// does an empty one.
+    fn create_batch<T: NewJob>(&self, operation: Operation, jobs: &[T]) -> Result<Vec<String>> {
+        self.measured(operation, || {
+            usecase::check_creates(jobs)?;
+            if jobs.is_empty() {
+                return Ok(Vec::new());
+            }
+            self.apply(|w| usecase::create(w, jobs))
+        })
+    }
+
+    fn update_one_status(
         &self,
-        operation: &str,
-        sql: &str,
+        operation: Operation,
+        job_type: JobType,
+        update: StatusUpdate,
+    ) -> Result<bool> {
+        self.measured(operation, || {
+            let change = usecase::check_status_update(&update)?;
+            Ok(self.apply(|w| usecase::update_status(w, job_type, &[change]))? > 0)
+        })
+    }
+
+    fn update_statuses(
+        &self,
+        operation: Operation,
+        job_type: JobType,
         updates: &[StatusUpdate],
     ) -> Result<i32> {
         self.measured(operation, || {
-            let last = check_updates(updates)?;
-            if last.is_empty() {
+            let changes = usecase::check_status_updates(updates)?;
+            if changes.is_empty() {
                 return Ok(0);
             }
-            self.write(|conn| apply_status_updates(conn, sql, &last, &now_text()))
+            self.apply(|w| usecase::update_status(w, job_type, &changes))
         })
     }
 
@@ -577,27 +638,15 @@ impl JobStore {
     /// Errors: 22023 for a bad field, 23505 when the job_id exists in either
     /// kind.
     pub fn create_execution(&self, job: &NewExecution) -> Result<Job> {
-        self.measured("create_execution", || {
-            job.validate(None)?;
-            self.write(|conn| {
-                insert_executions(conn, std::slice::from_ref(job), &now_text())?;
-                get_job(conn, &job.job_id)
-            })
-        })
+        self.create_one(Operation::CreateExecution, job)
     }
 
     /// Creates one variation and returns it as a [`Job`] row.
     pub fn create_variation(&self, job: &NewVariation) -> Result<Job> {
-        self.measured("create_variation", || {
-            job.validate(None)?;
-            self.write(|conn| {
-                insert_variations(conn, std::slice::from_ref(job), &now_text())?;
-                get_job(conn, &job.job_id)
-            })
-        })
+        self.create_one(Operation::CreateVariation, job)
     }
 
-    /// Changes the status of an execution with the contract's effects;
+    /// Changes the status of an execution with the effects of its new status;
     /// false when there is no such execution.
     pub fn update_execution_status(
         &self,
@@ -605,12 +654,14 @@ impl JobStore {
         status: Status,
         error_message: Option<&str>,
     ) -> Result<bool> {
-        self.update_status(
-            "update_execution_status",
-            queries::UPDATE_EXECUTION_STATUS,
-            job_id,
-            status,
-            error_message,
+        self.update_one_status(
+            Operation::UpdateExecutionStatus,
+            JobType::Execution,
+            StatusUpdate {
+                job_id: job_id.to_owned(),
+                status,
+                error_message: error_message.map(str::to_owned),
+            },
         )
     }
 
@@ -622,37 +673,23 @@ impl JobStore {
         status: Status,
         error_message: Option<&str>,
     ) -> Result<bool> {
-        self.update_status(
-            "update_variation_status",
-            queries::UPDATE_VARIATION_STATUS,
-            job_id,
-            status,
-            error_message,
+        self.update_one_status(
+            Operation::UpdateVariationStatus,
+            JobType::Variation,
+            StatusUpdate {
+                job_id: job_id.to_owned(),
+                status,
+                error_message: error_message.map(str::to_owned),
+            },
         )
     }
 
     /// Sets `current_step` (and `updated_at`) of a job of either kind; false
     /// when there is no such job, 22023 when `current_step` is negative.
     pub fn update_progress(&self, job_id: &str, current_step: i32) -> Result<bool> {
-        self.measured("update_progress", || {
-            check_current_step(current_step.into())?;
-            self.write(|tx| {
-                let now = now_text();
-                for sql in [
-                    queries::UPDATE_EXECUTION_PROGRESS,
-                    queries::UPDATE_VARIATION_PROGRESS,
-                ] {
-                    let changed = tx
-                        .prepare_cached(sql)
-                        .db()?
-                        .execute(params![job_id, current_step, now])
-                        .db()?;
-                    if changed > 0 {
-                        return Ok(true);
-                    }
-                }
-                Ok(false)
-            })
+        self.measured(Operation::UpdateProgress, || {
+            let step = usecase::check_progress(current_step)?;
+            self.apply(|w| usecase::update_progress(w, job_id, step))
         })
     }
 
@@ -663,36 +700,22 @@ impl JobStore {
     /// own, except that a batch refused by validation does not wait for the
     /// write lock.
     pub fn batch_create_executions(&self, jobs: &[NewExecution]) -> Result<Vec<String>> {
-        self.measured("batch_create_executions", || {
-            check_creates(jobs)?;
-            if jobs.is_empty() {
-                return Ok(Vec::new());
-            }
-            self.write(|conn| insert_executions(conn, jobs, &now_text()))?;
-            Ok(ids(jobs))
-        })
+        self.create_batch(Operation::BatchCreateExecutions, jobs)
     }
 
     /// Creates variations in one transaction; as
     /// [`batch_create_executions`](Self::batch_create_executions).
     pub fn batch_create_variations(&self, jobs: &[NewVariation]) -> Result<Vec<String>> {
-        self.measured("batch_create_variations", || {
-            check_creates(jobs)?;
-            if jobs.is_empty() {
-                return Ok(Vec::new());
-            }
-            self.write(|conn| insert_variations(conn, jobs, &now_text()))?;
-            Ok(ids(jobs))
-        })
+        self.create_batch(Operation::BatchCreateVariations, jobs)
     }
 
     /// Changes the status of many executions in one transaction; returns how
     /// many were changed. Unknown ids are skipped and not counted; when an id
     /// appears twice the later element wins.
     pub fn batch_update_execution_status(&self, updates: &[StatusUpdate]) -> Result<i32> {
-        self.batch_update_status(
-            "batch_update_execution_status",
-            queries::UPDATE_EXECUTION_STATUS,
+        self.update_statuses(
+            Operation::BatchUpdateExecutionStatus,
+            JobType::Execution,
             updates,
         )
     }
@@ -700,9 +723,9 @@ impl JobStore {
     /// Changes the status of many variations in one transaction; as
     /// [`batch_update_execution_status`](Self::batch_update_execution_status).
     pub fn batch_update_variation_status(&self, updates: &[StatusUpdate]) -> Result<i32> {
-        self.batch_update_status(
-            "batch_update_variation_status",
-            queries::UPDATE_VARIATION_STATUS,
+        self.update_statuses(
+            Operation::BatchUpdateVariationStatus,
+            JobType::Variation,
             updates,
         )
     }
@@ -718,40 +741,9 @@ impl JobStore {
     /// A `days` reaching back before the year 1, the earliest time the
     /// schema stores, deletes nothing (and writes nothing).
     pub fn cleanup_old_jobs(&self, days: i32, keep_failed: bool) -> Result<CleanupReport> {
-        self.measured("cleanup_old_jobs", || {
-            check_days(days.into())?;
-            self.write(|tx| {
-                let Some(cutoff) = cleanup_cutoff(Timestamp::now(), days) else {
-                    return Ok(CleanupReport {
-                        executions_deleted: 0,
-                        variations_deleted: 0,
-                        cache_entries_deleted: 0,
-                    });
-                };
-                // Counted before the deletes: the triggers change the
-                // counters as well, so total_changes() cannot tell.
-                let summary_rows: i64 = tx
-                    .prepare_cached(queries::CLEANUP_SUMMARY_COUNT)
-                    .db()?
-                    .query_row(params![cutoff, keep_failed], |r| r.get(0))
-                    .db()?;
-                let mut deleted = [0i64; 2];
-                for (n, sql) in deleted
-                    .iter_mut()
-                    .zip([queries::CLEANUP_EXECUTIONS, queries::CLEANUP_VARIATIONS])
-                {
-                    *n = tx
-                        .prepare_cached(sql)
-                        .db()?
-                        .execute(params![cutoff, keep_failed])
-                        .db()? as i64;
-                }
-                Ok(CleanupReport {
-                    executions_deleted: deleted[0],
-                    variations_deleted: deleted[1],
-                    cache_entries_deleted: summary_rows,
-                })
-            })
+        self.measured(Operation::CleanupOldJobs, || {
+            let days = usecase::check_cleanup(days)?;
+            self.apply(|w| usecase::cleanup_old_jobs(w, days, keep_failed))
         })
     }
 
@@ -759,12 +751,8 @@ impl JobStore {
     /// table `job_summary_cache` and the statistics counters `job_counters`
     /// — and returns the summary table's row count.
     pub fn refresh_job_cache(&self) -> Result<i64> {
-        self.measured("refresh_job_cache", || {
-            self.write(|tx| {
-                tx.execute_batch(queries::REFRESH_JOB_CACHE).db()?;
-                tx.query_row(queries::JOB_SUMMARY_COUNT, [], |r| r.get(0))
-                    .db()
-            })
+        self.measured(Operation::RefreshJobCache, || {
+            self.apply(usecase::refresh_job_cache)
         })
     }
 
@@ -953,32 +941,100 @@ impl JobStore {
     }
 }
 
+/// The API of every backend ([`JobApi`]): [`JobStore`]'s methods of the
+/// same names.
+impl JobApi for JobStore {
+    fn create_execution(&self, job: &NewExecution) -> Result<Job> {
+        JobStore::create_execution(self, job)
+    }
+    fn create_variation(&self, job: &NewVariation) -> Result<Job> {
+        JobStore::create_variation(self, job)
+    }
+    fn update_execution_status(
+        &self,
+        job_id: &str,
+        status: Status,
+        error_message: Option<&str>,
+    ) -> Result<bool> {
+        JobStore::update_execution_status(self, job_id, status, error_message)
+    }
+    fn update_variation_status(
+        &self,
+        job_id: &str,
+        status: Status,
+        error_message: Option<&str>,
+    ) -> Result<bool> {
+        JobStore::update_variation_status(self, job_id, status, error_message)
+    }
+    fn update_progress(&self, job_id: &str, current_step: i32) -> Result<bool> {
+        JobStore::update_progress(self, job_id, current_step)
+    }
+    fn batch_create_executions(&self, jobs: &[NewExecution]) -> Result<Vec<String>> {
+        JobStore::batch_create_executions(self, jobs)
+    }
+    fn batch_create_variations(&self, jobs: &[NewVariation]) -> Result<Vec<String>> {
+        JobStore::batch_create_variations(self, jobs)
+    }
+    fn batch_update_execution_status(&self, updates: &[StatusUpdate]) -> Result<i32> {
+        JobStore::batch_update_execution_status(self, updates)
+    }
+    fn batch_update_variation_status(&self, updates: &[StatusUpdate]) -> Result<i32> {
+        JobStore::batch_update_variation_status(self, updates)
+    }
+    fn cleanup_old_jobs(&self, days: i32, keep_failed: bool) -> Result<CleanupReport> {
+        JobStore::cleanup_old_jobs(self, days, keep_failed)
+    }
+    fn refresh_job_cache(&self) -> Result<i64> {
+        JobStore::refresh_job_cache(self)
+    }
+    fn verify_statistics(&self) -> Result<Vec<StatisticsDifference>> {
+        JobStore::verify_statistics(self)
+    }
+    fn get_statistics_optimized(&self) -> Result<Statistics> {
+        JobStore::get_statistics_optimized(self)
+    }
+    fn get_statistics_cached(&self) -> Result<Statistics> {
+        JobStore::get_statistics_cached(self)
+    }
+    fn get_dataset_stats_optimized(&self, dataset_name: &str) -> Result<DatasetStats> {
+        JobStore::get_dataset_stats_optimized(self, dataset_name)
+    }
+    fn get_dataset_stats_cached(&self, dataset_name: &str) -> Result<DatasetStats> {
+        JobStore::get_dataset_stats_cached(self, dataset_name)
+    }
+    fn get_all_jobs_optimized(&self, lim: i32) -> Result<Vec<Job>> {
+        JobStore::get_all_jobs_optimized(self, lim)
+    }
+    fn get_recent_jobs_optimized(&self, lim: i32) -> Result<Vec<Job>> {
+        JobStore::get_recent_jobs_optimized(self, lim)
+    }
+    fn get_recent_jobs_cached(&self, lim: i32) -> Result<Vec<Job>> {
+        JobStore::get_recent_jobs_cached(self, lim)
+    }
+    fn get_running_jobs(&self) -> Result<Vec<RunningJob>> {
+        JobStore::get_running_jobs(self)
+    }
+    fn get_cache_stats(&self) -> Result<CacheStats> {
+        Ok(JobStore::get_cache_stats(self))
+    }
+    fn invalidate_cache(&self, pattern: Option<&str>) -> Result<i32> {
+        Ok(JobStore::invalidate_cache(self, pattern))
+    }
+    fn get_pool_status(&self) -> Result<PoolStatus> {
+        Ok(JobStore::get_pool_status(self))
+    }
+    fn get_transaction_metrics(&self) -> Result<TransactionMetrics> {
+        Ok(JobStore::get_transaction_metrics(self))
+    }
+    fn reset_transaction_metrics(&self) -> Result<()> {
+        JobStore::reset_transaction_metrics(self);
+        Ok(())
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn the_cleanup_cutoff_never_wraps() {
-        let now: Timestamp = "2026-11-26T16:32:21.123456Z".parse().unwrap();
-        assert_eq!(
-            cleanup_cutoff(now, 30).as_deref(),
-            Some("2026-10-27T16:32:21.123456Z")
-        );
-        assert_eq!(cleanup_cutoff(now, 0), Some(now.to_string()));
-        // Back to the year 1 and no further.
-        let year_1: Timestamp = "0001-01-01T16:32:21.123456Z".parse().unwrap();
-        let days = (now.unix_micros() - year_1.unix_micros()) / 86_400_000_000;
-        let days = i32::try_from(days).unwrap();
-        assert_eq!(
-            cleanup_cutoff(now, days).as_deref(),
-            Some("0001-01-01T16:32:21.123456Z")
-        );
-        assert_eq!(cleanup_cutoff(now, days + 1), None);
-        // Beyond what an i64 of microseconds spans.
-        for days in [212_047_928, 106_751_991, i32::MAX] {
-            assert_eq!(cleanup_cutoff(now, days), None, "{days}");
-        }
-    }
 
     #[test]
     fn synchronous_is_set_on_the_writer() {

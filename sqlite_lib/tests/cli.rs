@@ -309,6 +309,38 @@ fn tables_truncate_long_cells() {
     assert_eq!(full["error_message"].as_str().unwrap().len(), 70_000);
 }
 
+/// Columns line up by the width a terminal shows, not by characters: a CJK
+/// character takes two columns.
+#[test]
+fn tables_align_wide_characters() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("wide.db");
+    let jobs = write(
+        dir.path(),
+        "j.jsonl",
+        r#"{"job_id":"e1","pipeline_mode":"single","dataset_name":"数据集","preset":"fast"}
+{"job_id":"e2","pipeline_mode":"single","dataset_name":"mnist","preset":"fast"}"#,
+    );
+    json_of(&jobtrack(&db, &["--json", "import", p(&jobs)]));
+    let out = jobtrack(&db, &["recent"]);
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    let text = stdout(&out);
+    let lines: Vec<&str> = text.lines().collect();
+    assert!(
+        lines[0].starts_with("job_id  type       status   dataset  mode "),
+        "{text}"
+    );
+    let row = |id: &str| *lines.iter().find(|l| l.starts_with(id)).expect(id);
+    assert!(
+        row("e1 ").starts_with("e1      execution  pending  数据集   single  "),
+        "{text}"
+    );
+    assert!(
+        row("e2 ").starts_with("e2      execution  pending  mnist    single  "),
+        "{text}"
+    );
+}
+
 /// `jobtrack recent | head -1`: the reader goes away, jobtrack stops
 /// quietly (status 0, or 141 = killed by SIGPIPE, as other Unix tools).
 #[test]
@@ -363,21 +395,24 @@ fn no_progress_output_off_a_terminal() {
 #[test]
 fn demo_runs_small() {
     let dir = tempfile::tempdir().unwrap();
-    let db = dir.path().join("demo.db");
-    let out = jobtrack(
-        &db,
-        &[
-            "demo",
-            "--executions",
-            "300",
-            "--experiments",
-            "3",
-            "--combinations",
-            "20",
-        ],
-    );
-    let text = stdout(&out);
-    assert!(out.status.success(), "{}", stderr(&out));
+    let demo = |name: &str| {
+        let db = dir.path().join(name);
+        let out = jobtrack(
+            &db,
+            &[
+                "demo",
+                "--executions",
+                "300",
+                "--experiments",
+                "3",
+                "--combinations",
+                "20",
+            ],
+        );
+        assert!(out.status.success(), "{}", stderr(&out));
+        (db, stdout(&out))
+    };
+    let (db, text) = demo("demo.db");
     for section in [
         "== statistics",
         "== dataset",
@@ -390,4 +425,24 @@ fn demo_runs_small() {
     assert!(text.contains("360 jobs"), "{text}");
     let out = jobtrack(&db, &["verify"]);
     assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+
+    // A fixed seed: a second run makes the same pipeline. Only what the
+    // clock decides differs (timestamps, durations, timings).
+    let same = |text: &str| -> Vec<String> {
+        let section = |title: &str| {
+            let start = text.find(title).expect(title);
+            let end = text[start + 1..]
+                .find("\n== ")
+                .map_or(text.len(), |e| start + 1 + e);
+            text[start..end].to_owned()
+        };
+        [section("== statistics"), section("== running jobs")]
+            .iter()
+            .flat_map(|s| s.lines().map(str::to_owned).collect::<Vec<_>>())
+            .filter(|line| !line.contains("duration"))
+            .collect()
+    };
+    let (_, again) = demo("again.db");
+    assert_eq!(same(&text), same(&again));
+    assert!(same(&text).iter().any(|l| l.starts_with("done ")), "{text}");
 }

@@ -8,6 +8,7 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use common::*;
+use fastrand::Rng;
 use jobtrack_sqlite::{JobStore, JobStoreOptions, Statistics, Status};
 use rusqlite::Connection;
 
@@ -82,17 +83,6 @@ fn close(a: Option<f64>, b: Option<f64>) -> bool {
     }
 }
 
-/// A small deterministic generator, so that a failure can be replayed.
-struct Rng(u64);
-impl Rng {
-    fn next(&mut self, n: u64) -> u64 {
-        self.0 ^= self.0 << 13;
-        self.0 ^= self.0 >> 7;
-        self.0 ^= self.0 << 17;
-        self.0 % n
-    }
-}
-
 #[test]
 fn concurrent_writers_and_readers_end_exact() {
     let dir = tempfile::tempdir().unwrap();
@@ -112,14 +102,14 @@ fn concurrent_writers_and_readers_end_exact() {
     for (t, s) in [(0u64, &store), (1, &store), (2, &other)] {
         let (s, stop, writes) = (Arc::clone(s), Arc::clone(&stop), Arc::clone(&writes));
         threads.push(std::thread::spawn(move || {
-            let mut rng = Rng(0x9E37_79B9_7F4A_7C15 ^ (t + 1));
+            let mut rng = Rng::with_seed(t);
             let mut created: Vec<String> = Vec::new();
             let mut n = 0;
             while !stop.load(Ordering::Relaxed) {
                 n += 1;
-                match rng.next(6) {
+                match rng.u8(..6) {
                     0 | 1 => {
-                        let batch: Vec<_> = (0..1 + rng.next(20))
+                        let batch: Vec<_> = (0..1 + rng.u8(..20))
                             .map(|i| {
                                 exec_on(
                                     &format!("t{t}-e{n}-{i}"),
@@ -136,21 +126,21 @@ fn concurrent_writers_and_readers_end_exact() {
                         created.push(id);
                     }
                     3 if !created.is_empty() => {
-                        let updates: Vec<_> = (0..1 + rng.next(10))
+                        let updates: Vec<_> = (0..1 + rng.u8(..10))
                             .map(|_| {
-                                let id = &created[rng.next(created.len() as u64) as usize];
-                                upd(id, Status::ALL[rng.next(10) as usize])
+                                let id = &created[rng.usize(..created.len())];
+                                upd(id, Status::ALL[rng.usize(..Status::ALL.len())])
                             })
                             .collect();
                         s.batch_update_execution_status(&updates).unwrap();
                         s.batch_update_variation_status(&updates).unwrap();
                     }
                     4 if !created.is_empty() => {
-                        let id = &created[rng.next(created.len() as u64) as usize];
-                        s.update_progress(id, rng.next(100) as i32).unwrap();
+                        let id = &created[rng.usize(..created.len())];
+                        s.update_progress(id, rng.i32(0..100)).unwrap();
                     }
                     _ if !created.is_empty() => {
-                        let id = &created[rng.next(created.len() as u64) as usize];
+                        let id = &created[rng.usize(..created.len())];
                         s.update_execution_status(id, Status::Training, None)
                             .unwrap();
                         s.update_execution_status(id, Status::Done, None).unwrap();

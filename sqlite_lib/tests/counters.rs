@@ -5,6 +5,7 @@
 mod common;
 
 use common::*;
+use fastrand::Rng;
 use jobtrack_sqlite::jobtrack_core::{Counts, JobType};
 use jobtrack_sqlite::{JobStore, Statistics, Status};
 use rusqlite::Connection;
@@ -602,8 +603,8 @@ fn a_version_1_file_is_upgraded_with_counters_from_its_rows() {
     }
     let store = JobStore::open(&path).unwrap();
     let conn = raw(&path);
-    assert_eq!(count(&conn, "PRAGMA user_version"), 3);
-    assert_eq!(jobtrack_sqlite::SCHEMA_VERSION, 3);
+    assert_eq!(count(&conn, "PRAGMA user_version"), 4);
+    assert_eq!(jobtrack_sqlite::SCHEMA_VERSION, 4);
     assert_eq!(
         count(&conn, "SELECT COUNT(*) FROM job_counters"),
         7 * 3 + 5 * 2
@@ -663,21 +664,6 @@ fn a_version_1_file_is_upgraded_with_counters_from_its_rows() {
     assert_exact(&store, &conn, "reopened");
 }
 
-/// A small deterministic generator (xorshift), one per thread.
-struct Rng(u64);
-
-impl Rng {
-    fn next(&mut self, n: u64) -> u64 {
-        self.0 ^= self.0 << 13;
-        self.0 ^= self.0 >> 7;
-        self.0 ^= self.0 << 17;
-        self.0 % n
-    }
-    fn pick<'a>(&mut self, items: &[&'a str]) -> &'a str {
-        items[self.next(items.len() as u64) as usize]
-    }
-}
-
 const DATASETS: &[&str] = &["mnist", "cifar", "coco", "imagenet"];
 const STATUSES: &[&str] = &[
     "pending",
@@ -719,19 +705,19 @@ fn allow_constraint(result: rusqlite::Result<usize>) {
 
 /// One random plain-SQL write of any kind.
 fn plain_write(conn: &Connection, rng: &mut Rng, done: &Done) {
-    let (table, prefix) = [("executions", "e"), ("variations", "v")][rng.next(2) as usize];
-    let id = format!("{prefix}{}", rng.next(IDS));
-    let status = rng.pick(STATUSES);
-    let success = [Some(1), Some(0), None][rng.next(3) as usize];
+    let (table, prefix) = [("executions", "e"), ("variations", "v")][rng.usize(..2)];
+    let id = format!("{prefix}{}", rng.u64(..IDS));
+    let status = *rng.choice(STATUSES).unwrap();
+    let success = [Some(1), Some(0), None][rng.usize(..3)];
     // Whole microseconds, tenths (not binary fractions), and values with
     // more digits than a microsecond.
-    let duration = match rng.next(4) {
+    let duration = match rng.u8(..4) {
         0 => None,
-        1 => Some(rng.next(10_000_000_000) as f64 / 1e6),
-        2 => Some(rng.next(1000) as f64 / 10.0),
-        _ => Some(rng.next(1_000_000) as f64 / 7.0),
+        1 => Some(rng.u64(..10_000_000_000) as f64 / 1e6),
+        2 => Some(rng.u64(..1000) as f64 / 10.0),
+        _ => Some(rng.u64(..1_000_000) as f64 / 7.0),
     };
-    let dataset = rng.pick(DATASETS);
+    let dataset = *rng.choice(DATASETS).unwrap();
     let insert_columns = if table == "executions" {
         "(job_id, pipeline_mode, dataset_name, preset, status, success, duration_seconds) \
          VALUES (?1, 'single', ?2, 'p', ?3, ?4, ?5)"
@@ -740,7 +726,7 @@ fn plain_write(conn: &Connection, rng: &mut Rng, done: &Done) {
          status, success, duration_seconds) VALUES (?1, 'a', 'x', ?2, 'p', 1, ?3, ?4, ?5)"
     };
     let params = rusqlite::params![id, dataset, status, success, duration];
-    match rng.next(10) {
+    match rng.u8(..10) {
         0..=2 => {
             allow_constraint(conn.execute(
                 &format!(
@@ -782,7 +768,7 @@ fn plain_write(conn: &Connection, rng: &mut Rng, done: &Done) {
             done.note("INSERT OR REPLACE");
         }
         7 => {
-            let other = format!("{prefix}{}", rng.next(IDS));
+            let other = format!("{prefix}{}", rng.u64(..IDS));
             allow_constraint(conn.execute(
                 &format!("UPDATE OR REPLACE {table} SET job_id = ?1 WHERE job_id = ?2"),
                 [&id, &other],
@@ -809,24 +795,24 @@ fn plain_write(conn: &Connection, rng: &mut Rng, done: &Done) {
 }
 
 fn random_status(rng: &mut Rng) -> Status {
-    Status::ALL[rng.next(Status::ALL.len() as u64) as usize]
+    Status::ALL[rng.usize(..Status::ALL.len())]
 }
 
 /// One random write through a store.
 fn store_write(store: &JobStore, rng: &mut Rng, done: &Done) {
-    let e_id = |rng: &mut Rng| format!("e{}", rng.next(IDS));
-    let v_id = |rng: &mut Rng| format!("v{}", rng.next(IDS));
+    let e_id = |rng: &mut Rng| format!("e{}", rng.u64(..IDS));
+    let v_id = |rng: &mut Rng| format!("v{}", rng.u64(..IDS));
     // A create may collide with an existing id (23505): nothing is applied.
     let allow_duplicate = |r: jobtrack_sqlite::Result<Vec<String>>| {
         if let Err(e) = r {
             assert_eq!(e.sqlstate(), "23505", "{e}");
         }
     };
-    match rng.next(10) {
+    match rng.u8(..10) {
         0..=2 => {
-            let batch: Vec<_> = (0..1 + rng.next(8))
+            let batch: Vec<_> = (0..1 + rng.u8(..8))
                 .map(|_| {
-                    let mut e = exec_on(&e_id(rng), rng.pick(DATASETS));
+                    let mut e = exec_on(&e_id(rng), rng.choice(DATASETS).unwrap());
                     e.status = random_status(rng);
                     e
                 })
@@ -835,9 +821,9 @@ fn store_write(store: &JobStore, rng: &mut Rng, done: &Done) {
             done.note("store create");
         }
         3 => {
-            let batch: Vec<_> = (0..1 + rng.next(8))
+            let batch: Vec<_> = (0..1 + rng.u8(..8))
                 .map(|_| {
-                    let mut v = var_on(&v_id(rng), rng.pick(DATASETS));
+                    let mut v = var_on(&v_id(rng), rng.choice(DATASETS).unwrap());
                     v.status = random_status(rng);
                     v
                 })
@@ -846,23 +832,21 @@ fn store_write(store: &JobStore, rng: &mut Rng, done: &Done) {
             done.note("store create");
         }
         4 | 5 => {
-            let updates: Vec<_> = (0..1 + rng.next(10))
+            let updates: Vec<_> = (0..1 + rng.u8(..10))
                 .map(|_| upd(&e_id(rng), random_status(rng)))
                 .collect();
             store.batch_update_execution_status(&updates).unwrap();
             done.note("store batch update");
         }
         6 => {
-            let updates: Vec<_> = (0..1 + rng.next(10))
+            let updates: Vec<_> = (0..1 + rng.u8(..10))
                 .map(|_| upd(&v_id(rng), random_status(rng)))
                 .collect();
             store.batch_update_variation_status(&updates).unwrap();
             done.note("store batch update");
         }
         7 => {
-            store
-                .update_progress(&e_id(rng), rng.next(100) as i32)
-                .unwrap();
+            store.update_progress(&e_id(rng), rng.i32(0..100)).unwrap();
             done.note("store progress");
         }
         8 => {
@@ -874,14 +858,14 @@ fn store_write(store: &JobStore, rng: &mut Rng, done: &Done) {
                 .unwrap();
             done.note("store status update");
         }
-        _ if rng.next(8) == 0 => {
-            store.cleanup_old_jobs(0, rng.next(2) == 0).unwrap();
+        _ if rng.u8(..8) == 0 => {
+            store.cleanup_old_jobs(0, rng.bool()).unwrap();
             done.note("store cleanup");
         }
         _ => {
             allow_duplicate(
                 store
-                    .create_execution(&exec_on(&e_id(rng), rng.pick(DATASETS)))
+                    .create_execution(&exec_on(&e_id(rng), rng.choice(DATASETS).unwrap()))
                     .map(|j| vec![j.job_id]),
             );
             done.note("store create");
@@ -907,11 +891,11 @@ fn randomized_concurrent_writes_keep_the_counters_exact() {
     for (seed, s) in [(1u64, &store), (2, &other)] {
         let (s, stop, done) = (Arc::clone(s), Arc::clone(&stop), Arc::clone(&done));
         threads.push(std::thread::spawn(move || {
-            let mut rng = Rng(0x9E37_79B9_7F4A_7C15 ^ seed);
+            let mut rng = Rng::with_seed(seed);
             let mut cleaned = Instant::now();
             while !stop.load(Ordering::Relaxed) {
                 if cleaned.elapsed() > Duration::from_millis(500) {
-                    s.cleanup_old_jobs(0, rng.next(2) == 0).unwrap();
+                    s.cleanup_old_jobs(0, rng.bool()).unwrap();
                     done.note("store cleanup");
                     cleaned = Instant::now();
                 }
@@ -926,7 +910,7 @@ fn randomized_concurrent_writes_keep_the_counters_exact() {
         let (path, stop, done) = (path.clone(), Arc::clone(&stop), Arc::clone(&done));
         threads.push(std::thread::spawn(move || {
             let conn = raw(&path);
-            let mut rng = Rng(0xDEAD_BEEF);
+            let mut rng = Rng::with_seed(0xDEAD_BEEF);
             let mut wiped = (Instant::now(), 0);
             while !stop.load(Ordering::Relaxed) {
                 if wiped.0.elapsed() > Duration::from_millis(700) {
@@ -949,20 +933,20 @@ fn randomized_concurrent_writes_keep_the_counters_exact() {
         let (path, stop, done) = (path.clone(), Arc::clone(&stop), Arc::clone(&done));
         threads.push(std::thread::spawn(move || {
             let conn = raw(&path);
-            let mut rng = Rng(0x0123_4567_89AB_CDEF);
+            let mut rng = Rng::with_seed(0x0123_4567_89AB_CDEF);
             while !stop.load(Ordering::Relaxed) {
                 // IMMEDIATE: a deferred transaction that reads first could
                 // not upgrade to writing after another commit.
                 conn.execute_batch("BEGIN IMMEDIATE").unwrap();
-                for _ in 0..1 + rng.next(4) {
+                for _ in 0..1 + rng.u8(..4) {
                     plain_write(&conn, &mut rng, &done);
                 }
-                if rng.next(2) == 0 {
+                if rng.bool() {
                     conn.execute_batch("SAVEPOINT a").unwrap();
-                    for _ in 0..1 + rng.next(4) {
+                    for _ in 0..1 + rng.u8(..4) {
                         plain_write(&conn, &mut rng, &done);
                     }
-                    if rng.next(2) == 0 {
+                    if rng.bool() {
                         conn.execute_batch("ROLLBACK TO a; RELEASE a").unwrap();
                         done.note("savepoint rolled back");
                     } else {
@@ -971,7 +955,7 @@ fn randomized_concurrent_writes_keep_the_counters_exact() {
                     }
                     plain_write(&conn, &mut rng, &done);
                 }
-                if rng.next(3) == 0 {
+                if rng.u8(..3) == 0 {
                     conn.execute_batch("ROLLBACK").unwrap();
                     done.note("transaction rolled back");
                 } else {
@@ -986,7 +970,7 @@ fn randomized_concurrent_writes_keep_the_counters_exact() {
     {
         let (s, stop, done) = (Arc::clone(&store), Arc::clone(&stop), Arc::clone(&done));
         threads.push(std::thread::spawn(move || {
-            let mut rng = Rng(42);
+            let mut rng = Rng::with_seed(42);
             while !stop.load(Ordering::Relaxed) {
                 assert_eq!(s.verify_statistics().unwrap(), []);
                 let stats = s.get_statistics_cached().unwrap();
@@ -996,7 +980,9 @@ fn randomized_concurrent_writes_keep_the_counters_exact() {
                     .chain(stats.variations_by_status.values())
                     .sum();
                 assert_eq!(by_status, stats.total_jobs);
-                let d = s.get_dataset_stats_optimized(rng.pick(DATASETS)).unwrap();
+                let d = s
+                    .get_dataset_stats_optimized(rng.choice(DATASETS).unwrap())
+                    .unwrap();
                 assert_eq!(d.total_jobs, d.executions + d.variations);
                 assert!(d.successful_jobs + d.failed_jobs <= d.total_jobs);
                 done.note("verified snapshot");

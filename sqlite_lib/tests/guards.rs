@@ -8,6 +8,7 @@ mod common;
 use std::collections::{BTreeMap, BTreeSet};
 
 use common::*;
+use fastrand::Rng;
 use jobtrack_sqlite::{JobStore, Status};
 use rusqlite::types::Value;
 use rusqlite::Connection;
@@ -469,21 +470,6 @@ fn a_damaged_summary_row_refuses_a_replace_until_refreshed() {
     assert_invariants(&conn, "REPLACE after refresh");
 }
 
-/// A small deterministic generator (xorshift).
-struct Rng(u64);
-
-impl Rng {
-    fn next(&mut self, n: u64) -> u64 {
-        self.0 ^= self.0 << 13;
-        self.0 ^= self.0 >> 7;
-        self.0 ^= self.0 << 17;
-        self.0 % n
-    }
-    fn pick<'a>(&mut self, items: &[&'a str]) -> &'a str {
-        items[self.next(items.len() as u64) as usize]
-    }
-}
-
 const CLAUSES: &[&str] = &[
     "",
     "OR ABORT",
@@ -506,23 +492,23 @@ const DATASETS: &[&str] = &["d0", "d1", "d2"];
 /// the tally. Ids come from one small space for both kinds, so that
 /// statements collide across kinds, within a kind and on rowids.
 fn random_statement(conn: &Connection, rng: &mut Rng) -> (String, rusqlite::Result<usize>) {
-    let table = ["executions", "variations"][rng.next(2) as usize];
-    let id = format!("j{}", rng.next(12));
-    let clause = rng.pick(CLAUSES);
+    let table = ["executions", "variations"][rng.usize(..2)];
+    let id = format!("j{}", rng.u8(..12));
+    let clause = *rng.choice(CLAUSES).unwrap();
     let value = |rng: &mut Rng| -> Vec<Value> {
         vec![
-            Value::Text(format!("j{}", rng.next(12))),
-            Value::Text(rng.pick(DATASETS).into()),
-            Value::Text(rng.pick(STATUSES).into()),
-            match rng.next(4) {
+            Value::Text(format!("j{}", rng.u8(..12))),
+            Value::Text(rng.choice(DATASETS).unwrap().to_string()),
+            Value::Text(rng.choice(STATUSES).unwrap().to_string()),
+            match rng.u8(..4) {
                 0 => Value::Null,
                 1 => Value::Integer(0),
                 2 => Value::Integer(1),
                 _ => Value::Integer(2),
             },
-            match rng.next(3) {
+            match rng.u8(..3) {
                 0 => Value::Null,
-                _ => Value::Real(rng.next(100_000) as f64 / 8.0),
+                _ => Value::Real(rng.u32(..100_000) as f64 / 8.0),
             },
         ]
     };
@@ -534,15 +520,15 @@ fn random_statement(conn: &Connection, rng: &mut Rng) -> (String, rusqlite::Resu
             .unwrap()
             .collect::<rusqlite::Result<_>>()
             .unwrap();
-        if rowids.is_empty() || rng.next(4) == 0 {
-            rng.next(20) as i64 - 2
+        if rowids.is_empty() || rng.u8(..4) == 0 {
+            rng.i64(-2..18)
         } else {
-            rowids[rng.next(rowids.len() as u64) as usize]
+            rowids[rng.usize(..rowids.len())]
         }
     };
-    match rng.next(12) {
+    match rng.u8(..12) {
         0..=2 => {
-            let verb = if rng.next(6) == 0 {
+            let verb = if rng.u8(..6) == 0 {
                 "REPLACE".to_owned()
             } else {
                 format!("INSERT {clause}")
@@ -584,7 +570,7 @@ fn random_statement(conn: &Connection, rng: &mut Rng) -> (String, rusqlite::Resu
             )
         }
         5 => {
-            let action = if rng.next(2) == 0 {
+            let action = if rng.bool() {
                 "DO UPDATE SET status = excluded.status, dataset_name = excluded.dataset_name, \
                  success = excluded.success, duration_seconds = excluded.duration_seconds"
             } else {
@@ -602,7 +588,7 @@ fn random_statement(conn: &Connection, rng: &mut Rng) -> (String, rusqlite::Resu
             )
         }
         6 => {
-            let other = format!("j{}", rng.next(12));
+            let other = format!("j{}", rng.u8(..12));
             let sql = format!("UPDATE {clause} {table} SET job_id = ?1 WHERE job_id = ?2");
             (
                 format!("UPDATE {clause} of job_id"),
@@ -614,7 +600,7 @@ fn random_statement(conn: &Connection, rng: &mut Rng) -> (String, rusqlite::Resu
             let sql = format!("UPDATE {clause} {table} SET job_id = ?1 WHERE dataset_name = ?2");
             (
                 format!("UPDATE {clause} of many job_ids"),
-                conn.execute(&sql, [id.as_str(), rng.pick(DATASETS)]),
+                conn.execute(&sql, [id.as_str(), *rng.choice(DATASETS).unwrap()]),
             )
         }
         8 => {
@@ -638,8 +624,8 @@ fn random_statement(conn: &Connection, rng: &mut Rng) -> (String, rusqlite::Resu
         }
         10 => {
             let sql = format!("UPDATE {clause} {table} SET created_at = ?1 WHERE job_id = ?2");
-            let stamp = ["2026-01-01T24:00:00.000000Z", "2026-02-28T23:59:59.999999Z"]
-                [rng.next(2) as usize];
+            let stamp =
+                ["2026-01-01T24:00:00.000000Z", "2026-02-28T23:59:59.999999Z"][rng.usize(..2)];
             (
                 format!("UPDATE {clause} of a timestamp"),
                 conn.execute(&sql, [stamp, id.as_str()]),
@@ -649,7 +635,7 @@ fn random_statement(conn: &Connection, rng: &mut Rng) -> (String, rusqlite::Resu
             let sql = format!("DELETE FROM {table} WHERE job_id = ?1 OR status = ?2");
             (
                 "DELETE".to_owned(),
-                conn.execute(&sql, [id.as_str(), rng.pick(STATUSES)]),
+                conn.execute(&sql, [id.as_str(), *rng.choice(STATUSES).unwrap()]),
             )
         }
     }
@@ -665,13 +651,13 @@ fn random_plain_sql_with_every_conflict_clause_keeps_the_invariants() {
         let conn = raw(&db_path(&dir));
         conn.pragma_update(None, "recursive_triggers", seed % 2 == 0)
             .unwrap();
-        let mut rng = Rng(0x9E37_79B9_7F4A_7C15 ^ seed);
+        let mut rng = Rng::with_seed(seed);
         for step in 0..700 {
-            let in_transaction = rng.next(5) == 0;
+            let in_transaction = rng.u8(..5) == 0;
             if in_transaction {
                 conn.execute_batch("BEGIN").unwrap();
             }
-            for _ in 0..if in_transaction { 1 + rng.next(5) } else { 1 } {
+            for _ in 0..if in_transaction { 1 + rng.u8(..5) } else { 1 } {
                 let (kind, result) = random_statement(&conn, &mut rng);
                 statements += 1;
                 let t = tally.entry(kind.clone()).or_default();
@@ -698,7 +684,7 @@ fn random_plain_sql_with_every_conflict_clause_keeps_the_invariants() {
                 }
             }
             if !conn.is_autocommit() {
-                conn.execute_batch(if rng.next(3) == 0 {
+                conn.execute_batch(if rng.u8(..3) == 0 {
                     "ROLLBACK"
                 } else {
                     "COMMIT"

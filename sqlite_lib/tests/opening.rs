@@ -18,6 +18,7 @@ use rusqlite::Connection;
 const V1: &str = include_str!("../../sql/sqlite/migrations/0001_initial.sql");
 const V2: &str = include_str!("../../sql/sqlite/migrations/0002_counters.sql");
 const V3: &str = include_str!("../../sql/sqlite/migrations/0003_guards.sql");
+const V4: &str = include_str!("../../sql/sqlite/migrations/0004_jobs_view.sql");
 
 fn quick(busy_timeout: Duration) -> JobStoreOptions {
     JobStoreOptions {
@@ -330,7 +331,7 @@ fn foreign_and_newer_files_are_refused_before_anything_is_written() {
 fn old_file(path: &Path, version: i32) -> Connection {
     let conn = Connection::open(path).unwrap();
     conn.execute_batch("PRAGMA journal_mode = WAL").unwrap();
-    for script in [V1, V2, V3].iter().take(version as usize) {
+    for script in [V1, V2, V3, V4].iter().take(version as usize) {
         conn.execute_batch(script).unwrap();
     }
     conn.pragma_update(None, "user_version", version).unwrap();
@@ -381,11 +382,11 @@ fn a_file_migrated_from_every_version_has_the_schema_of_a_new_file() {
     let chain_path = dir.path().join("chain.db");
     {
         let conn = Connection::open(&chain_path).unwrap();
-        for script in [V1, V2, V3] {
+        for script in [V1, V2, V3, V4] {
             conn.execute_batch(script).unwrap();
         }
     }
-    assert_eq!(normalised_schema(&raw(&chain_path)), fresh, "0001..0003");
+    assert_eq!(normalised_schema(&raw(&chain_path)), fresh, "0001..0004");
 
     for version in 1..SCHEMA_VERSION {
         let path = dir.path().join(format!("v{version}.db"));

@@ -209,7 +209,7 @@ fn running_jobs_are_the_active_ones() {
 }
 
 #[test]
-fn json_of_results_matches_the_contract() {
+fn json_of_results_matches_the_readme() {
     let store = JobStore::open_in_memory().unwrap();
     let job = store.create_execution(&exec("e")).unwrap();
     let v = serde_json::to_value(&job).unwrap();

@@ -1,6 +1,6 @@
 //! Helpers for the tests that run PostgreSQL's own client programs
 //! (`pg_dump`, `pg_restore`, `psql`) and connect as other roles, against the
-//! server of `make test` (`JOBTRACK_PG_URL`). Unlike [`crate::fresh_database`]
+//! server of `make test` (`JOBTRACK_PG_URL`). Like [`crate::fresh_database`]
 //! these never skip: a test that cannot reach its server fails, saying why.
 
 use std::ffi::OsStr;
@@ -13,8 +13,9 @@ pub fn server_url() -> String {
     crate::pg_url().unwrap_or_else(|| {
         panic!(
             "JOBTRACK_PG_URL is not set: this test needs a PostgreSQL server with jobtrack \
-             installed; run it as `tests/pg_regress/with-cluster.sh --preload -- cargo test \
-             -p jobtrack-tests --test <name>` (make test does)"
+             installed. Run the PostgreSQL tests through `make pg-test`, which starts one, or \
+             one test file as `tests/pg_regress/with-cluster.sh --preload -- cargo test \
+             -p jobtrack-tests --test <name>`"
         )
     })
 }

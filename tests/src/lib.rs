@@ -5,57 +5,20 @@ pub mod cluster;
 pub mod dump;
 
 /// The connection string of the PostgreSQL server the PostgreSQL tests run
-/// against, from `JOBTRACK_PG_URL` (set by `make test`). `None` when unset:
-/// those tests then say so and do nothing, which `make test` never allows.
+/// against, from `JOBTRACK_PG_URL` (set by `make test`); `None` when unset,
+/// which [`dump::server_url`] turns into a failure naming the cure.
 pub fn pg_url() -> Option<String> {
     std::env::var("JOBTRACK_PG_URL")
         .ok()
         .filter(|s| !s.is_empty())
 }
 
-/// A small deterministic generator (xorshift64*) for the randomized tests:
-/// one per session, so that a failing run can be replayed from its seed.
-pub struct Rng(u64);
-
-impl Rng {
-    /// The generator of session `n` of a test.
-    pub fn for_session(n: u64) -> Self {
-        Rng(0x9E37_79B9_7F4A_7C15 ^ ((n + 1) * 0x1234_5678_9ABC))
-    }
-
-    /// A generator from any nonzero seed.
-    pub fn new(seed: u64) -> Self {
-        Rng(seed.max(1))
-    }
-
-    /// The next 64 random bits.
-    pub fn next_u64(&mut self) -> u64 {
-        self.0 ^= self.0 >> 12;
-        self.0 ^= self.0 << 25;
-        self.0 ^= self.0 >> 27;
-        self.0.wrapping_mul(0x2545_F491_4F6C_DD1D)
-    }
-
-    /// A number in `0..n`.
-    pub fn below(&mut self, n: usize) -> usize {
-        (self.next_u64() % n as u64) as usize
-    }
-
-    /// One of `items`.
-    pub fn pick<'a>(&mut self, items: &[&'a str]) -> &'a str {
-        items[self.below(items.len())]
-    }
-}
-
 /// Creates database `name` afresh (dropping an old one) with the extension
 /// installed, on the server of [`pg_url`]; returns its connection string.
-/// `None`, after saying so for `test`, when no server is configured.
-pub fn fresh_database(test: &str, name: &str) -> Option<String> {
-    if pg_url().is_none() {
-        eprintln!("{test}: JOBTRACK_PG_URL is not set; skipped (make test sets it)");
-        return None;
-    }
-    Some(dump::create_database(name, true))
+/// Panics when no server is configured: a PostgreSQL test never passes
+/// without its server.
+pub fn fresh_database(name: &str) -> String {
+    dump::create_database(name, true)
 }
 
 /// Creates a shared pool of jobs with one batch call per kind, then makes
@@ -94,9 +57,7 @@ pub fn seed_pool(
 /// Drops database `name` of the server of [`pg_url`] (a test's own, when it
 /// is done with it).
 pub fn drop_database(name: &str) {
-    if pg_url().is_some() {
-        dump::drop_database(name);
-    }
+    dump::drop_database(name);
 }
 
 /// The jobs that the summary table and the base tables disagree on, either

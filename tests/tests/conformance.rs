@@ -1,10 +1,12 @@
 //! The conformance suite: every scenario of `tests/conformance/scenarios.json`
-//! runs against the SQLite library and, when `JOBTRACK_PG_URL` is set (as
-//! `make test` does), against the PostgreSQL extension. Both must produce the
-//! scenario's expected JSON — and therefore the same JSON.
+//! runs against the SQLite library, through `jobtrack_core::call` on its
+//! `JobApi`, and against the PostgreSQL extension (the server of
+//! `JOBTRACK_PG_URL`, which `make test` starts), through SQL calls built
+//! from each Operation's signature. Both must produce the scenario's
+//! expected JSON — and therefore the same JSON.
 
 use jobtrack_core::conformance::normalize;
-use jobtrack_core::{parse_batch, Error, JobInput, NewExecution, NewVariation, Status};
+use jobtrack_core::{Error, Operation, Returns};
 use jobtrack_sqlite::JobStore;
 use serde_json::{json, Value};
 
@@ -14,7 +16,7 @@ const SCENARIOS: &str = include_str!("../conformance/scenarios.json");
 type Outcome = Result<Value, (String, String)>;
 
 trait Backend {
-    fn call(&mut self, function: &str, args: &[Value]) -> Outcome;
+    fn call(&mut self, op: Operation, args: &[Value]) -> Outcome;
     fn plain_sql(&mut self, sql: &str);
 }
 
@@ -44,8 +46,10 @@ fn run_all(
                 continue;
             }
             let function = step["call"].as_str().unwrap();
+            let op = Operation::from_name(function)
+                .unwrap_or_else(|| panic!("{name} step {i} calls {function}, not an Operation"));
             let args = step["args"].as_array().unwrap();
-            let outcome = backend.call(function, args);
+            let outcome = backend.call(op, args);
             let (mut got, mut want) = match (outcome, step.get("expect_error")) {
                 (Ok(v), None) => (v, step["expect"].clone()),
                 (Err((code, msg)), Some(e)) => {
@@ -95,83 +99,9 @@ fn err(e: Error) -> (String, String) {
     (e.sqlstate().to_owned(), e.to_string())
 }
 
-fn int(args: &[Value], i: usize, default: i64) -> i64 {
-    args.get(i)
-        .map_or(default, |v| v.as_i64().expect("an integer argument"))
-}
-
-fn text(args: &[Value], i: usize) -> &str {
-    args[i].as_str().expect("a text argument")
-}
-
-impl Sqlite {
-    fn dispatch(&mut self, function: &str, args: &[Value]) -> Result<Value, Error> {
-        let s = &self.store;
-        let status = |i: usize| Status::parse_field(text(args, i), None, "status");
-        let message = args.get(2).and_then(Value::as_str);
-        let to = |v: Result<Value, serde_json::Error>| {
-            v.map_err(|e| Error::database("XX000", e.to_string()))
-        };
-        let lim = |default| i32::try_from(int(args, 0, default)).expect("lim fits i32");
-        Ok(match function {
-            "create_execution" => to(serde_json::to_value(
-                s.create_execution(&NewExecution::from_json(&args[0], None)?)?,
-            ))?,
-            "create_variation" => to(serde_json::to_value(
-                s.create_variation(&NewVariation::from_json(&args[0], None)?)?,
-            ))?,
-            "update_execution_status" => {
-                json!(s.update_execution_status(text(args, 0), status(1)?, message)?)
-            }
-            "update_variation_status" => {
-                json!(s.update_variation_status(text(args, 0), status(1)?, message)?)
-            }
-            "update_progress" => json!(s.update_progress(text(args, 0), int(args, 1, 0) as i32)?),
-            "batch_create_executions" => json!(s.batch_create_executions(&parse_batch(&args[0])?)?),
-            "batch_create_variations" => json!(s.batch_create_variations(&parse_batch(&args[0])?)?),
-            "batch_update_execution_status" => {
-                json!(s.batch_update_execution_status(&parse_batch(&args[0])?)?)
-            }
-            "batch_update_variation_status" => {
-                json!(s.batch_update_variation_status(&parse_batch(&args[0])?)?)
-            }
-            "cleanup_old_jobs" => to(serde_json::to_value(s.cleanup_old_jobs(
-                int(args, 0, 30) as i32,
-                args.get(1).is_none_or(|v| v.as_bool().unwrap()),
-            )?))?,
-            "refresh_job_cache" => json!(s.refresh_job_cache()?),
-            "get_statistics_optimized" => to(serde_json::to_value(s.get_statistics_optimized()?))?,
-            "get_statistics_cached" => to(serde_json::to_value(s.get_statistics_cached()?))?,
-            "get_dataset_stats_optimized" => to(serde_json::to_value(
-                s.get_dataset_stats_optimized(text(args, 0))?,
-            ))?,
-            "get_dataset_stats_cached" => to(serde_json::to_value(
-                s.get_dataset_stats_cached(text(args, 0))?,
-            ))?,
-            "get_all_jobs_optimized" => {
-                to(serde_json::to_value(s.get_all_jobs_optimized(lim(100))?))?
-            }
-            "get_recent_jobs_optimized" => {
-                to(serde_json::to_value(s.get_recent_jobs_optimized(lim(10))?))?
-            }
-            "get_recent_jobs_cached" => {
-                to(serde_json::to_value(s.get_recent_jobs_cached(lim(10))?))?
-            }
-            "get_running_jobs" => to(serde_json::to_value(s.get_running_jobs()?))?,
-            "verify_statistics" => to(serde_json::to_value(s.verify_statistics()?))?,
-            "get_transaction_metrics" => to(serde_json::to_value(s.get_transaction_metrics()))?,
-            "reset_transaction_metrics" => {
-                s.reset_transaction_metrics();
-                Value::Null
-            }
-            other => panic!("the SQLite runner does not know {other}"),
-        })
-    }
-}
-
 impl Backend for Sqlite {
-    fn call(&mut self, function: &str, args: &[Value]) -> Outcome {
-        self.dispatch(function, args).map_err(err)
+    fn call(&mut self, op: Operation, args: &[Value]) -> Outcome {
+        jobtrack_core::call(&self.store, op, args).map_err(err)
     }
 
     fn plain_sql(&mut self, sql: &str) {
@@ -201,37 +131,14 @@ fn sqlite_conformance() {
 
 // ------------------------------------------------------------ PostgreSQL
 
-/// Argument types of each function, in order, as the contract declares them;
-/// `table` marks a set-returning function.
-fn pg_signature(function: &str) -> (&'static [&'static str], bool) {
-    match function {
-        "create_execution"
-        | "create_variation"
-        | "batch_create_executions"
-        | "batch_create_variations"
-        | "batch_update_execution_status"
-        | "batch_update_variation_status" => (&["jsonb"], false),
-        "update_execution_status" | "update_variation_status" => (&["text", "text", "text"], false),
-        "update_progress" => (&["text", "integer"], false),
-        "cleanup_old_jobs" => (&["integer", "boolean"], false),
-        "get_dataset_stats_optimized" | "get_dataset_stats_cached" | "invalidate_cache" => {
-            (&["text"], false)
-        }
-        "get_all_jobs_optimized" | "get_recent_jobs_optimized" | "get_recent_jobs_cached" => {
-            (&["integer"], true)
-        }
-        "get_running_jobs" | "verify_statistics" => (&[], true),
-        _ => (&[], false),
-    }
-}
-
 struct Postgres {
     client: postgres::Client,
 }
 
 impl Backend for Postgres {
-    fn call(&mut self, function: &str, args: &[Value]) -> Outcome {
-        let (types, table) = pg_signature(function);
+    fn call(&mut self, op: Operation, args: &[Value]) -> Outcome {
+        let function = op.name();
+        let types: Vec<&str> = op.parameters().iter().map(|p| p.sql_type).collect();
         assert!(
             args.len() <= types.len(),
             "too many arguments for {function}"
@@ -240,7 +147,7 @@ impl Backend for Postgres {
         // client writing `SELECT jobtrack.f('…'::jsonb)` would.
         let params: Vec<Option<String>> = args
             .iter()
-            .zip(types)
+            .zip(&types)
             .map(|(v, ty)| match (v, *ty) {
                 (Value::Null, _) => None,
                 (Value::String(s), ty) if ty != "jsonb" => Some(s.clone()),
@@ -251,12 +158,12 @@ impl Backend for Postgres {
             .map(|i| format!("${}::text::{}", i + 1, types[i]))
             .collect();
         let call = format!("jobtrack.{function}({})", placeholders.join(", "));
-        let sql = if table {
+        let sql = if op.returns() == Returns::Table {
             format!(
                 "SELECT COALESCE(jsonb_agg(to_jsonb(t) - 'ordinality' ORDER BY t.ordinality), '[]')::text \
                  FROM {call} WITH ORDINALITY AS t"
             )
-        } else if function == "reset_transaction_metrics" {
+        } else if op.returns() == Returns::Nothing {
             format!("SELECT 'null'::text FROM (SELECT {call}) AS done")
         } else {
             format!("SELECT to_jsonb({call})::text")
@@ -287,11 +194,7 @@ impl Backend for Postgres {
 fn postgres_conformance() {
     // A database of its own, so that other tests against the same server do
     // not disturb the scenarios, and the scenarios do not disturb them.
-    let Some(db_url) =
-        jobtrack_tests::fresh_database("postgres_conformance", "jobtrack_conformance")
-    else {
-        return;
-    };
+    let db_url = jobtrack_tests::fresh_database("jobtrack_conformance");
     let failures = run_all("postgresql", &mut |_| {
         let mut client = postgres::Client::connect(&db_url, postgres::NoTls).unwrap();
         client

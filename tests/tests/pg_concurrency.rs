@@ -6,7 +6,7 @@
 //! SQLSTATE 40P01); afterwards the summary table must equal a full recount
 //! from the base tables, and get_statistics_optimized() a recount too.
 
-use jobtrack_tests::Rng;
+use fastrand::Rng;
 use std::sync::{Arc, Barrier};
 use std::thread;
 use std::time::{Duration, Instant};
@@ -39,11 +39,11 @@ fn connect(url: &str) -> Client {
 
 fn status_batch(rng: &mut Rng, prefix: &str, n: usize) -> String {
     let items: Vec<Value> = (0..n)
-        .map(|_| format!("{prefix}{:04}", rng.below(POOL)))
+        .map(|_| format!("{prefix}{:04}", rng.usize(..POOL)))
         .collect::<Vec<_>>()
         .into_iter()
         .map(|id| {
-            let status = rng.pick(STATUSES);
+            let status = *rng.choice(STATUSES).unwrap();
             if status == "failed" {
                 json!({"job_id": id, "status": status, "error_message": "concurrency test"})
             } else {
@@ -69,14 +69,14 @@ fn variation(id: &str, status: &str) -> Value {
 /// error.
 fn session(url: &str, role: usize, start: &Barrier) -> Result<u64, String> {
     let mut client = connect(url);
-    let mut rng = Rng::for_session(role as u64);
+    let mut rng = Rng::with_seed(role as u64);
     let mut calls = 0u64;
     let mut created = 0u64;
     start.wait();
     let started = Instant::now();
     let mut last_maintenance = Instant::now();
     while started.elapsed() < RUN_FOR {
-        let result = match (role, rng.below(4)) {
+        let result = match (role, rng.usize(..4)) {
             // Overlapping batch updates, random order, repeats (later wins).
             (0, _) | (1, 0 | 1) => client
                 .query_one(
@@ -93,7 +93,7 @@ fn session(url: &str, role: usize, start: &Barrier) -> Result<u64, String> {
             // New jobs in batches, and single writes on the shared pool.
             (2, 0 | 1) => {
                 created += 1;
-                let status = rng.pick(STATUSES);
+                let status = *rng.choice(STATUSES).unwrap();
                 let execs: Vec<Value> = (0..20)
                     .map(|i| execution(&format!("n{role}-{created}-{i}"), status))
                     .collect();
@@ -112,34 +112,37 @@ fn session(url: &str, role: usize, start: &Barrier) -> Result<u64, String> {
                     .map(drop)
             }
             (2, 2) => {
-                let id = format!("v{:04}", rng.below(POOL));
+                let id = format!("v{:04}", rng.usize(..POOL));
                 client
                     .query_one(
                         "SELECT jobtrack.update_variation_status($1, $2, 'single')",
-                        &[&id, &rng.pick(STATUSES)],
+                        &[&id, rng.choice(STATUSES).unwrap()],
                     )
                     .map(drop)
             }
             (2, _) => {
-                let id = format!("e{:04}", rng.below(POOL));
-                let step = rng.below(100) as i32;
+                let id = format!("e{:04}", rng.usize(..POOL));
+                let step = rng.i32(0..100);
                 client
                     .query_one("SELECT jobtrack.update_progress($1, $2)", &[&id, &step])
                     .map(drop)
             }
             // Plain SQL, as any other client would write.
             (3, 0) => {
-                let id = format!("e{:04}", rng.below(POOL));
+                let id = format!("e{:04}", rng.usize(..POOL));
                 client
                     .execute(
                         "UPDATE jobtrack.executions SET status = $2, updated_at = now(), \
                          duration_seconds = 1.5, success = ($2 = 'done') WHERE job_id = $1",
-                        &[&id, &rng.pick(STATUSES).replace("completed", "done")],
+                        &[
+                            &id,
+                            &rng.choice(STATUSES).unwrap().replace("completed", "done"),
+                        ],
                     )
                     .map(drop)
             }
             (3, 1) => {
-                let id = format!("v{:04}", rng.below(POOL));
+                let id = format!("v{:04}", rng.usize(..POOL));
                 client
                     .execute(
                         "UPDATE jobtrack.variations SET dataset_name = 'moved', updated_at = now() \
@@ -237,9 +240,7 @@ fn close(a: Option<f64>, b: Option<f64>) -> bool {
 
 #[test]
 fn pg_concurrent_sessions_do_not_deadlock_and_keep_the_summary_exact() {
-    let Some(db_url) = jobtrack_tests::fresh_database("pg_concurrency", DATABASE) else {
-        return;
-    };
+    let db_url = jobtrack_tests::fresh_database(DATABASE);
     let mut setup = connect(&db_url);
     let execs: Vec<Value> = (0..POOL)
         .map(|i| execution(&format!("e{i:04}"), "pending"))

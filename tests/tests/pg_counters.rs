@@ -13,7 +13,7 @@
 //! same holds, and get_dataset_stats_optimized() of the hot dataset equals
 //! its recount too.
 
-use jobtrack_tests::Rng;
+use fastrand::Rng;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Barrier};
 use std::thread;
@@ -62,11 +62,11 @@ const STORED: &[&str] = &[
 /// A duration with digits below the microsecond, so that the rounding to
 /// whole microseconds is exercised.
 fn duration(rng: &mut Rng) -> f64 {
-    rng.below(1_000_000_000) as f64 / 1e7
+    rng.u32(..1_000_000_000) as f64 / 1e7
 }
 
 fn pool_id(rng: &mut Rng, prefix: &str) -> String {
-    format!("{prefix}{:04}", rng.below(POOL))
+    format!("{prefix}{:04}", rng.usize(..POOL))
 }
 
 fn connect(url: &str) -> Client {
@@ -86,7 +86,7 @@ fn variation(id: &str, dataset: &str, status: &str) -> Value {
 fn status_batch(rng: &mut Rng, ids: Vec<String>) -> String {
     let items: Vec<Value> = ids
         .into_iter()
-        .map(|id| json!({"job_id": id, "status": rng.pick(STATUSES), "error_message": "x"}))
+        .map(|id| json!({"job_id": id, "status": *rng.choice(STATUSES).unwrap(), "error_message": "x"}))
         .collect();
     Value::Array(items).to_string()
 }
@@ -109,7 +109,7 @@ impl Own {
     }
 
     fn some(rng: &mut Rng, ids: &[String]) -> Option<String> {
-        (!ids.is_empty()).then(|| ids[rng.below(ids.len())].clone())
+        (!ids.is_empty()).then(|| ids[rng.usize(..ids.len())].clone())
     }
 }
 
@@ -124,8 +124,8 @@ fn create_own(
 ) -> Result<(Vec<String>, Vec<String>), postgres::Error> {
     let execs: Vec<String> = (0..n).map(|_| own.fresh("x")).collect();
     let vars: Vec<String> = (0..n).map(|_| own.fresh("y")).collect();
-    let status = rng.pick(STATUSES);
-    let dataset = rng.pick(DATASETS);
+    let status = *rng.choice(STATUSES).unwrap();
+    let dataset = *rng.choice(DATASETS).unwrap();
     let e: Vec<Value> = execs
         .iter()
         .map(|id| execution(id, dataset, status))
@@ -145,7 +145,7 @@ fn create_own(
 /// Plain-SQL writes to own jobs inside a transaction.
 fn plain_own_writes(tx: &mut Transaction<'_>, rng: &mut Rng, own: &Own) -> Db {
     if let Some(id) = Own::some(rng, &own.executions) {
-        let status = rng.pick(STORED);
+        let status = *rng.choice(STORED).unwrap();
         tx.execute(
             "UPDATE jobtrack.executions SET status = $2, success = CASE $2 WHEN 'done' THEN true \
              WHEN 'failed' THEN false END, duration_seconds = $3, updated_at = now() \
@@ -156,7 +156,7 @@ fn plain_own_writes(tx: &mut Transaction<'_>, rng: &mut Rng, own: &Own) -> Db {
     if let Some(id) = Own::some(rng, &own.variations) {
         tx.execute(
             "UPDATE jobtrack.variations SET dataset_name = $2 WHERE job_id = $1",
-            &[&id, &rng.pick(DATASETS)],
+            &[&id, rng.choice(DATASETS).unwrap()],
         )?;
     }
     if let Some(id) = Own::some(rng, &own.variations) {
@@ -199,7 +199,7 @@ fn check_snapshot(client: &mut Client) -> Result<(), String> {
 /// error.
 fn session(url: &str, role: usize, start: &Barrier, checks: &AtomicU64) -> Result<u64, String> {
     let mut client = connect(url);
-    let mut rng = Rng::for_session(role as u64);
+    let mut rng = Rng::with_seed(role as u64);
     let mut own = Own {
         role,
         next: 0,
@@ -225,9 +225,9 @@ fn session(url: &str, role: usize, start: &Barrier, checks: &AtomicU64) -> Resul
                 .map(|i| {
                     let id = format!("{prefix}{i:04}");
                     if prefix == "v" {
-                        variation(&id, rng.pick(DATASETS), "pending")
+                        variation(&id, rng.choice(DATASETS).unwrap(), "pending")
                     } else {
-                        execution(&id, rng.pick(DATASETS), "pending")
+                        execution(&id, rng.choice(DATASETS).unwrap(), "pending")
                     }
                 })
                 .collect();
@@ -243,7 +243,7 @@ fn session(url: &str, role: usize, start: &Barrier, checks: &AtomicU64) -> Resul
             calls += 1;
             continue;
         }
-        let result: Db = match rng.below(12) {
+        let result: Db = match rng.usize(..12) {
             // Batch status updates on the shared pool, random order, repeats.
             0 => {
                 let ids = (0..40).map(|_| pool_id(&mut rng, "e")).collect();
@@ -274,7 +274,7 @@ fn session(url: &str, role: usize, start: &Barrier, checks: &AtomicU64) -> Resul
             // Plain SQL on the shared pool, one statement each.
             3 => {
                 let id = pool_id(&mut rng, "e");
-                let status = rng.pick(STORED);
+                let status = *rng.choice(STORED).unwrap();
                 client
                     .execute(
                         "UPDATE jobtrack.executions SET status = $2, success = ($2 = 'done'), \
@@ -289,12 +289,12 @@ fn session(url: &str, role: usize, start: &Barrier, checks: &AtomicU64) -> Resul
                     .execute(
                         "UPDATE jobtrack.variations SET dataset_name = $2, duration_seconds = $3, \
                          success = NOT coalesce(success, false) WHERE job_id = $1",
-                        &[&id, &rng.pick(DATASETS), &duration(&mut rng)],
+                        &[&id, rng.choice(DATASETS).unwrap(), &duration(&mut rng)],
                     )
                     .map(drop)
             }
             5 => {
-                let prefix = if rng.below(2) == 0 { "e" } else { "v" };
+                let prefix = if rng.bool() { "e" } else { "v" };
                 let id = pool_id(&mut rng, prefix);
                 client
                     .execute("DELETE FROM jobtrack.executions WHERE job_id = $1", &[&id])
@@ -350,13 +350,13 @@ fn session(url: &str, role: usize, start: &Barrier, checks: &AtomicU64) -> Resul
             }),
             // Cleanup of the old half of the pool.
             9 => {
-                let keep_failed = rng.below(2) == 0;
+                let keep_failed = rng.bool();
                 client
                     .query_one("SELECT jobtrack.cleanup_old_jobs(1, $1)", &[&keep_failed])
                     .map(drop)
             }
             // Now and then a rebuild; otherwise a consistency check.
-            10 if rng.below(8) == 0 => client
+            10 if rng.usize(..8) == 0 => client
                 .query_one("SELECT jobtrack.refresh_job_cache()", &[])
                 .map(drop),
             _ => {
@@ -435,16 +435,26 @@ fn recount(client: &mut impl postgres::GenericClient) -> Statistics {
 
 #[test]
 fn pg_counters_stay_exact_under_concurrent_writes() {
-    let Some(db_url) = jobtrack_tests::fresh_database("pg_counters", DATABASE) else {
-        return;
-    };
+    let db_url = jobtrack_tests::fresh_database(DATABASE);
     let mut setup = connect(&db_url);
-    let mut rng = Rng::new(42);
+    let mut rng = Rng::with_seed(42);
     let execs: Vec<Value> = (0..POOL)
-        .map(|i| execution(&format!("e{i:04}"), rng.pick(DATASETS), "pending"))
+        .map(|i| {
+            execution(
+                &format!("e{i:04}"),
+                rng.choice(DATASETS).unwrap(),
+                "pending",
+            )
+        })
         .collect();
     let vars: Vec<Value> = (0..POOL)
-        .map(|i| variation(&format!("v{i:04}"), rng.pick(DATASETS), "pending"))
+        .map(|i| {
+            variation(
+                &format!("v{i:04}"),
+                rng.choice(DATASETS).unwrap(),
+                "pending",
+            )
+        })
         .collect();
     // Half the pool is old enough for cleanup_old_jobs(1) once terminal.
     jobtrack_tests::seed_pool(&mut setup, execs, vars, "0150");

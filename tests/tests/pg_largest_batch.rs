@@ -9,8 +9,7 @@ const LARGEST: i64 = 1_000_000;
 
 #[test]
 fn a_batch_of_the_largest_size_is_created_and_updated_exactly() {
-    let url = fresh_database("pg_largest_batch", DATABASE)
-        .expect("JOBTRACK_PG_URL must name the test server (make test sets it)");
+    let url = fresh_database(DATABASE);
     let mut client = postgres::Client::connect(&url, postgres::NoTls).expect("connect");
     let created: i64 = client
         .query_one(

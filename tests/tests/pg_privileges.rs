@@ -17,6 +17,13 @@
 //!   metrics. A role granted DML on `executions` alone writes it with plain
 //!   SQL without 42501 on a derived table, and still meets the cross-kind
 //!   job_id uniqueness (23505).
+//! - The Job view `jobtrack.jobs` (security_invoker, SELECT for PUBLIC)
+//!   adds no access and needs no grant of its own: a role without SELECT on
+//!   the tables gets 42501, not rows, from the view and from every listing
+//!   (the cached one too, with the cache warm), a role with SELECT on one
+//!   of the two tables gets 42501 as well, a role with SELECT on both tables
+//!   alone reads every job through it, and row-level security on a table
+//!   filters the view and the listings as it filters the table.
 //! - Afterwards verify_statistics() is empty.
 //!
 //! Each test reports every failed check, not just the first. Roles are
@@ -460,6 +467,7 @@ const READS: &[&str] = &[
     "SELECT count(*)::text FROM jobtrack.get_recent_jobs_optimized(10)",
     "SELECT count(*)::text FROM jobtrack.get_recent_jobs_cached(10)",
     "SELECT count(*)::text FROM jobtrack.get_running_jobs()",
+    "SELECT count(*)::text FROM jobtrack.jobs",
     "SELECT jobtrack.get_cache_stats()::text",
     "SELECT jobtrack.get_pool_status()::text",
     "SELECT jobtrack.get_transaction_metrics()::text",
@@ -783,4 +791,128 @@ fn pg_privileges_documented_roles() {
     });
     drop(superuser);
     checks.assert_all_passed("the documented roles");
+}
+
+/// USAGE on the schema, no SELECT on any table.
+const NO_TABLES: &str = "jt_priv_no_tables";
+/// SELECT on executions, not on variations.
+const EXECUTIONS_ONLY: &str = "jt_priv_executions_only";
+/// SELECT on executions and variations, nothing on the view itself.
+const BASE_TABLES: &str = "jt_priv_base_tables";
+/// SELECT on every table; a row-level security policy on executions shows
+/// it the executions of dataset priv-a only.
+const RLS: &str = "jt_priv_rls";
+const VIEW_ROLES: &[&str] = &[NO_TABLES, EXECUTIONS_ONLY, BASE_TABLES, RLS];
+
+/// The Job view and the listings that read it (the cached one last).
+const LISTINGS: &[&str] = &[
+    "SELECT count(*)::text FROM jobtrack.jobs",
+    "SELECT count(*)::text FROM jobtrack.get_all_jobs_optimized(100)",
+    "SELECT count(*)::text FROM jobtrack.get_recent_jobs_optimized(100)",
+    "SELECT count(*)::text FROM jobtrack.get_recent_jobs_cached(100)",
+];
+
+/// The newest jobs, every column, in the listing's order.
+const ALL_JOBS_ROWS: &str = "SELECT string_agg(r::text, ';' ORDER BY r.ordinality) \
+                             FROM jobtrack.get_all_jobs_optimized(100) WITH ORDINALITY AS r";
+
+/// The one text value `sql` returns.
+fn text(client: &mut Client, sql: &str) -> String {
+    client
+        .query_one(sql, &[])
+        .unwrap_or_else(|e| panic!("{sql}: {}", describe(&e)))
+        .get(0)
+}
+
+#[test]
+fn pg_privileges_job_view_adds_no_access() {
+    let fixture = Fixture::new("jobtrack_privileges_view", VIEW_ROLES);
+    let mut checks = Checks::default();
+    let mut superuser = fixture.superuser();
+    superuser
+        .batch_execute(&format!(
+            "GRANT USAGE ON SCHEMA jobtrack TO {NO_TABLES}, {EXECUTIONS_ONLY}, {BASE_TABLES}, {RLS};
+             GRANT SELECT ON jobtrack.executions TO {EXECUTIONS_ONLY};
+             GRANT SELECT ON jobtrack.executions, jobtrack.variations TO {BASE_TABLES};
+             GRANT SELECT ON ALL TABLES IN SCHEMA jobtrack TO {RLS};"
+        ))
+        .expect("grant the privileges of the view test");
+    superuser.batch_execute(SEED).expect("seed the jobs");
+    // Warm caches: a cached listing that answered from the cache without
+    // the caller's privileges would show here.
+    for sql in LISTINGS {
+        superuser.query_one(*sql, &[]).expect(sql);
+    }
+
+    let mut role = fixture.login(NO_TABLES);
+    for sql in LISTINGS {
+        checks.refused(
+            &mut role,
+            NO_TABLES,
+            sql,
+            "42501",
+            Some("permission denied for table"),
+        );
+    }
+    checks.refused(
+        &mut role,
+        NO_TABLES,
+        LISTINGS[0],
+        "42501",
+        Some("permission denied for table executions"),
+    );
+
+    let mut role = fixture.login(EXECUTIONS_ONLY);
+    for sql in &LISTINGS[..2] {
+        checks.refused(
+            &mut role,
+            EXECUTIONS_ONLY,
+            sql,
+            "42501",
+            Some("permission denied for table variations"),
+        );
+    }
+
+    // No grant on the view: PUBLIC's suffices, and every job is there.
+    let jobs = text(
+        &mut superuser,
+        "SELECT ((SELECT count(*) FROM jobtrack.executions) \
+                 + (SELECT count(*) FROM jobtrack.variations))::text",
+    );
+    let all_jobs = text(&mut superuser, ALL_JOBS_ROWS);
+    let mut role = fixture.login(BASE_TABLES);
+    checks.returns(&mut role, BASE_TABLES, LISTINGS[0], &jobs);
+    checks.returns(&mut role, BASE_TABLES, LISTINGS[1], &jobs);
+    checks.returns(&mut role, BASE_TABLES, ALL_JOBS_ROWS, &all_jobs);
+
+    // Row-level security on executions filters the view and every listing
+    // (the cached one computes: the cache serves no role under RLS).
+    superuser
+        .batch_execute(&format!(
+            "ALTER TABLE jobtrack.executions ENABLE ROW LEVEL SECURITY;
+             CREATE POLICY priv_a ON jobtrack.executions FOR SELECT TO {RLS}
+                 USING (dataset_name = 'priv-a');"
+        ))
+        .expect("a row-level security policy on executions");
+    let visible = text(
+        &mut superuser,
+        "SELECT ((SELECT count(*) FROM jobtrack.executions WHERE dataset_name = 'priv-a') \
+                 + (SELECT count(*) FROM jobtrack.variations))::text",
+    );
+    checks.check(visible != jobs, || {
+        format!("the seed has no execution outside priv-a ({visible} of {jobs} jobs visible)")
+    });
+    let mut role = fixture.login(RLS);
+    for sql in LISTINGS {
+        checks.returns(&mut role, RLS, sql, &visible);
+    }
+    checks.returns(
+        &mut role,
+        RLS,
+        "SELECT count(*)::text FROM jobtrack.jobs \
+         WHERE job_type = 'execution' AND dataset_name <> 'priv-a'",
+        "0",
+    );
+    drop(superuser);
+    checks.assert_all_passed("the Job view");
 }

@@ -461,8 +461,7 @@ fn subscriber_of_the_base_tables_stays_exact() {
 #[test]
 fn replica_role_writes_keep_summary_counters_uniqueness_and_cache_exact() {
     let name = "jobtrack_replica_role";
-    let url = jobtrack_tests::fresh_database("pg_replication", name)
-        .expect("a PostgreSQL server is required: JOBTRACK_PG_URL must be set (make test sets it)");
+    let url = jobtrack_tests::fresh_database(name);
     let mut writer = Client::connect(&url, NoTls).expect("connect");
     let mut reader = Client::connect(&url, NoTls).expect("connect");
     writer

@@ -42,11 +42,6 @@ fn connect(url: &str) -> Client {
     Client::connect(url, NoTls).expect("connect to the test database")
 }
 
-fn database(test: &str, name: &str) -> String {
-    jobtrack_tests::fresh_database(test, name)
-        .expect("a PostgreSQL server is required: JOBTRACK_PG_URL must be set (make test sets it)")
-}
-
 /// The SQLSTATE of a failed call, or its message when it has none (a lost
 /// connection).
 fn sqlstate(error: &postgres::Error) -> String {
@@ -195,7 +190,7 @@ fn cleanup(client: &mut Client, p: usize, k: usize) -> Option<String> {
 #[test]
 fn disjoint_jobs_never_wait_behind_an_idle_or_prepared_transaction() {
     let _serial = serial();
-    let url = database("pg_sessions", "jobtrack_sessions_wait");
+    let url = jobtrack_tests::fresh_database("jobtrack_sessions_wait");
     let mut setup = connect(&url);
     let _idle: Vec<Client> = (0..IDLE).map(|_| connect(&url)).collect();
     let mut sessions: Vec<Client> = (0..SESSIONS).map(|_| connect(&url)).collect();
@@ -398,7 +393,7 @@ fn crossed_transaction(
         assert_eq!(changed, 1, "session {k} changes its own job {id}");
         Ok(())
     };
-    if (k + t) % 2 == 0 {
+    if (k + t).is_multiple_of(2) {
         write("executions", &a)?;
         write("variations", &b)?;
     } else {
@@ -411,7 +406,7 @@ fn crossed_transaction(
 #[test]
 fn opposite_order_transactions_on_disjoint_jobs_never_deadlock() {
     let _serial = serial();
-    let url = database("pg_sessions", "jobtrack_sessions_deadlock");
+    let url = jobtrack_tests::fresh_database("jobtrack_sessions_deadlock");
     let mut setup = connect(&url);
     let executions: Vec<Value> = (0..SESSIONS)
         .map(|k| execution(&format!("a{k}"), "A", "pending"))

@@ -1,6 +1,6 @@
 -- A description of every object of extension jobtrack in the current
 -- database, as sorted text lines `object | property | value`, without oids,
--- so that two databases can be diffed: one updated from 0.1.0 with
+-- so that two databases can be diffed: one updated from a release with
 -- ALTER EXTENSION UPDATE, one with a fresh CREATE EXTENSION. Any difference
 -- is something the upgrade script does not do (or does differently).
 --

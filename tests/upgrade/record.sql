@@ -1,8 +1,9 @@
--- The data and statistics of database `upgraded`, as text: taken with
--- 0.1.0, again with the new library on the 0.1.0 catalog, and after
+-- The data and statistics of database `upgraded`, as text: taken with a
+-- release, again with the new library on the release's catalog, and after
 -- ALTER EXTENSION UPDATE; the upgrade test diffs them. Only the columns and
--- results 0.1.0 has, so that an added column or key cannot hide behind a
--- changed layout: what was there must still be there, the same.
+-- results 0.1.0 (the oldest release) has, so that an added column or key
+-- cannot hide behind a changed layout: what was there must still be there,
+-- the same.
 \set ON_ERROR_STOP 1
 \pset format unaligned
 \pset tuples_only on

@@ -1,34 +1,41 @@
 #!/usr/bin/env bash
-# The upgrade test (`make upgrade-test`): jobtrack 0.1.0, as released (commit
-# e605a1b), is installed and used; then the current build is installed, the
-# server restarted, the 0.1.0 catalog used with the new library, and
-# `ALTER EXTENSION jobtrack UPDATE` run. Then:
+# The upgrade test (`make upgrade-test`), from every released version: for
+# each release in RELEASES, that release, as built from its commit, is
+# installed and used; then the current build is installed, the server
+# restarted, the old catalog used with the new library, and
+# `ALTER EXTENSION jobtrack UPDATE` run. Then, per release:
 #   - every object of the extension and its definition (catalog.sql) is
 #     identical to a fresh `CREATE EXTENSION jobtrack` of the current build;
-#   - the data and statistics (record.sql) are what they were under 0.1.0,
-#     before the update, between install and update, and after it; and
-#     verify_statistics() is empty; a write after the update works;
-#   - pg_extension_update_paths('jobtrack') leads from 0.1.0 to the new
-#     version.
+#   - the data and statistics (record.sql) are what they were under the
+#     release, between install and update (before and after writes by the
+#     new library), and after the update (before and after writes); and
+#     verify_statistics() is empty; writes after the update work;
+#   - pg_extension_update_paths('jobtrack') leads from the release to the
+#     new version.
+# Each release runs on a cluster of its own, which sees only that release's
+# files and then the current build's.
 #
-# Both builds go into a private copy of the PostgreSQL installation (its
-# binaries copied, every other file a symbolic link to the system one), never
-# into the system directories: PostgreSQL finds its share and lib
-# directories relative to its binary, so the cluster of this test sees only
+# Every build goes into a private copy of the PostgreSQL installation (its
+# binaries copied, every other file a symbolic link to the system one),
+# never into the system directories: PostgreSQL finds its share and lib
+# directories relative to its binary, so the clusters of this test see only
 # the jobtrack files put there, and other tests running against the system
 # installation at the same time are not disturbed. The builds are packaged
 # with `cargo pgrx package` (what `cargo pgrx install` writes, into a
 # directory of our choice) with the same pg_config as `make install`, so the
-# current build reuses make install's artifacts; 0.1.0 is built from
-# `git archive` in its own target directory, target/upgrade-0.1.0, kept
-# between runs.
+# current build reuses make install's artifacts. A release is built from
+# `git archive` of its commit in its own target directory,
+# target/upgrade-<version>, kept between runs together with its package:
+# a released commit never changes, so the package is rebuilt only when the
+# server (pg_config --version) is another one.
 #
 #   tests/upgrade/run.sh          PG_CONFIG chooses the server (default:
 #                                 pg_config on PATH)
 set -euo pipefail
 
-old_commit=e605a1b
-old_version=0.1.0
+# Every released version and its commit, oldest first. A release adds itself
+# here (and its commit must stay in the history).
+RELEASES=(0.1.0:e605a1b 0.2.0:25140a7)
 
 here="$(cd "$(dirname "$0")" && pwd)"
 repo="$(cd "$here/../.." && pwd)"
@@ -53,81 +60,96 @@ install_package() {
   cp "$pkg"/extension/jobtrack* "$sharedir/extension/"
 }
 
+# Removes every jobtrack file from the private installation.
+uninstall_all() {
+  local tree="$1"
+  rm -f "$("$tree/bin/pg_config" --sharedir)"/extension/jobtrack* \
+    "$("$tree/bin/pg_config" --pkglibdir)"/jobtrack*
+}
+
 # ---------------------------------------------------------------- in the cluster
 # Runs inside tests/pg_regress/with-cluster.sh, whose server is the private
-# installation with 0.1.0 in it.
+# installation with the release in it.
 if [[ ${1:-} == --in-cluster ]]; then
-  work="$2" tree="$3" new_version="$4"
+  work="$2" tree="$3" old_version="$4" new_version="$5"
+  out="$work/from-$old_version"
+  mkdir -p "$out"
   failures=0
+  say() { echo "upgrade test: from $old_version: $*"; }
   compare() { # compare WHAT EXPECTED ACTUAL
-    if diff -u --label "$2" --label "$3" "$work/$2" "$work/$3" >"$work/diff.txt"; then
-      echo "upgrade test: $1: identical"
+    if diff -u --label "$2" --label "$3" "$out/$2" "$out/$3" >"$out/diff.txt"; then
+      say "$1: identical"
     else
-      echo "upgrade test: FAILED: $1 differ (- $2, + $3):" >&2
-      cat "$work/diff.txt" >&2
+      echo "upgrade test: from $old_version: FAILED: $1 differ (- $2, + $3):" >&2
+      cat "$out/diff.txt" >&2
       failures=$((failures + 1))
     fi
   }
-  record() { psql_in upgraded -f "$here/record.sql" >"$work/$1"; }
+  record() { psql_in upgraded -f "$here/record.sql" >"$out/$1"; }
 
   psql_in postgres -c 'CREATE DATABASE upgraded'
-  psql_in upgraded -f "$here/write_0.1.0.sql" >"$work/write_0.1.0.log"
-  record data-0.1.0.txt
+  psql_in upgraded -v release="$old_version" -f "$here/write_release.sql" \
+    >"$out/write_release.log"
+  record data-$old_version.txt
 
   install_package "$work/pkg-current" "$tree"
-  # The library is preloaded: the postmaster mapped the 0.1.0 build and every
-  # backend it forks runs that code until a restart, as on any server with
-  # jobtrack in shared_preload_libraries.
+  # The library is preloaded: the postmaster mapped the release's build and
+  # every backend it forks runs that code until a restart, as on any server
+  # with jobtrack in shared_preload_libraries.
   "$JOBTRACK_PG_CTL" restart >/dev/null
-  echo "upgrade test: current build installed ($new_version), server restarted"
+  say "current build installed ($new_version), server restarted"
 
-  # New sessions: the new library under the 0.1.0 catalog, until the update.
+  # New sessions: the new library under the old catalog, until the update.
   record data-new-library.txt
-  compare "data and statistics read by the new library under the 0.1.0 catalog" \
-    data-0.1.0.txt data-new-library.txt
-  psql_in upgraded -f "$here/write_and_undo.sql" >"$work/write_between.log"
+  compare "data and statistics read by the new library under the $old_version catalog" \
+    data-$old_version.txt data-new-library.txt
+  psql_in upgraded -f "$here/write_and_undo.sql" >"$out/write_between.log"
   record data-new-library-after-writes.txt
-  compare "data and statistics after writes by the new library under the 0.1.0 catalog" \
-    data-0.1.0.txt data-new-library-after-writes.txt
+  compare "data and statistics after writes by the new library under the $old_version catalog" \
+    data-$old_version.txt data-new-library-after-writes.txt
 
   paths="$(psql_in upgraded -At -c "SELECT path FROM pg_extension_update_paths('jobtrack')
                                     WHERE source = '$old_version' AND target = '$new_version'")"
   if [[ -z $paths ]]; then
-    echo "upgrade test: FAILED: pg_extension_update_paths('jobtrack') has no path from $old_version to $new_version" >&2
+    echo "upgrade test: from $old_version: FAILED: pg_extension_update_paths('jobtrack') has no" \
+      "path from $old_version to $new_version" >&2
     psql_in upgraded -c "SELECT * FROM pg_extension_update_paths('jobtrack')" >&2
     failures=$((failures + 1))
   else
-    echo "upgrade test: update path $old_version -> $new_version: $paths"
+    say "update path $old_version -> $new_version: $paths"
   fi
 
   psql_in upgraded -c 'ALTER EXTENSION jobtrack UPDATE'
   version="$(psql_in upgraded -At -c "SELECT extversion FROM pg_extension WHERE extname = 'jobtrack'")"
   if [[ $version != "$new_version" ]]; then
-    echo "upgrade test: FAILED: after ALTER EXTENSION UPDATE jobtrack is at $version, not $new_version" >&2
+    echo "upgrade test: from $old_version: FAILED: after ALTER EXTENSION UPDATE jobtrack is at" \
+      "$version, not $new_version" >&2
     failures=$((failures + 1))
   fi
   record data-updated.txt
-  compare "data and statistics after ALTER EXTENSION UPDATE" data-0.1.0.txt data-updated.txt
-  psql_in upgraded -f "$here/write_and_undo.sql" >"$work/write_after.log"
+  compare "data and statistics after ALTER EXTENSION UPDATE" data-$old_version.txt data-updated.txt
+  psql_in upgraded -f "$here/write_and_undo.sql" >"$out/write_after.log"
   record data-updated-after-writes.txt
   compare "data and statistics after writes on the updated extension" \
-    data-0.1.0.txt data-updated-after-writes.txt
+    data-$old_version.txt data-updated-after-writes.txt
 
   psql_in postgres -c 'CREATE DATABASE fresh'
   psql_in fresh -c 'CREATE EXTENSION jobtrack'
-  psql_in upgraded -f "$here/catalog.sql" >"$work/catalog-upgraded.txt"
-  psql_in fresh -f "$here/catalog.sql" >"$work/catalog-fresh.txt"
-  grep -q "^extension jobtrack | version | $new_version\$" "$work/catalog-fresh.txt" || {
-    echo "upgrade test: FAILED: a fresh CREATE EXTENSION jobtrack is not at $new_version" >&2
+  psql_in upgraded -f "$here/catalog.sql" >"$out/catalog-upgraded.txt"
+  psql_in fresh -f "$here/catalog.sql" >"$out/catalog-fresh.txt"
+  grep -q "^extension jobtrack | version | $new_version\$" "$out/catalog-fresh.txt" || {
+    echo "upgrade test: from $old_version: FAILED: a fresh CREATE EXTENSION jobtrack is not at" \
+      "$new_version" >&2
     failures=$((failures + 1))
   }
   compare "extension objects of a fresh install (-) and of one updated from $old_version (+)" \
     catalog-fresh.txt catalog-upgraded.txt
-  echo "upgrade test: $(grep -c . "$work/catalog-fresh.txt") catalog lines," \
-    "$(grep -c ' | member | true$' "$work/catalog-fresh.txt") extension members compared"
+  say "$(grep -c . "$out/catalog-fresh.txt") catalog lines," \
+    "$(grep -c ' | member | true$' "$out/catalog-fresh.txt") extension members compared"
 
   if [[ $failures -gt 0 ]]; then
-    echo "upgrade test: $failures check(s) FAILED; the files compared are in target/upgrade-test" >&2
+    echo "upgrade test: from $old_version: $failures check(s) FAILED; the files compared are in" \
+      "target/upgrade-test/from-$old_version" >&2
     exit 1
   fi
   exit 0
@@ -137,11 +159,14 @@ fi
 start=$SECONDS
 pg_config_path="$(command -v "${PG_CONFIG:-pg_config}")"
 
-if ! git -C "$repo" cat-file -e "$old_commit^{commit}" 2>/dev/null; then
-  echo "upgrade test: needs the repository history: commit $old_commit (jobtrack $old_version," \
-    "the build to upgrade from) is not in this clone; fetch it (git fetch --unshallow)" >&2
-  exit 1
-fi
+for release in "${RELEASES[@]}"; do
+  commit="${release#*:}"
+  if ! git -C "$repo" cat-file -e "$commit^{commit}" 2>/dev/null; then
+    echo "upgrade test: needs the repository history: commit $commit (jobtrack ${release%%:*}," \
+      "a build to upgrade from) is not in this clone; fetch it (git fetch --unshallow)" >&2
+    exit 1
+  fi
+done
 
 work="$(mktemp -d /tmp/jt-upgrade.XXXXXX)"
 results="$repo/target/upgrade-test"
@@ -151,7 +176,9 @@ finish() {
   status=$?
   rm -rf "$results"
   mkdir -p "$results"
-  cp "$work"/*.txt "$work"/*.log "$results/" 2>/dev/null || true
+  for dir in "$work"/from-*; do
+    [[ -d $dir ]] && cp -r "$dir" "$results/"
+  done
   rm -rf "$work"
   exit $status
 }
@@ -170,7 +197,7 @@ mkdir -p "$tree" "$work/pg$(dirname "$sharedir")" "$work/pg$(dirname "$pkglibdir
 cp -a "$bindir" "$tree/bin"
 cp -rs "$sharedir" "$work/pg$sharedir"
 cp -rs "$pkglibdir" "$work/pg$pkglibdir"
-rm -f "$work/pg$sharedir"/extension/jobtrack* "$work/pg$pkglibdir"/jobtrack*
+uninstall_all "$tree"
 chmod -R a+rX "$work/pg"
 if [[ "$("$tree/bin/pg_config" --sharedir)" != "$work/pg$sharedir" ]]; then
   echo "upgrade test: this PostgreSQL is not relocatable (pg_config of the copy says" \
@@ -182,29 +209,73 @@ fi
 package() { # package CRATE_DIR OUT [env…]
   local dir="$1" out="$2"
   shift 2
+  rm -rf "$out"
   (cd "$dir" && env "$@" cargo pgrx package --pg-config "$pg_config_path" --out-dir "$out/raw")
   mkdir -p "$out/lib" "$out/extension"
   mv "$out/raw$pkglibdir/jobtrack.so" "$out/lib/"
   mv "$out/raw$sharedir"/extension/jobtrack* "$out/extension/"
+  rm -rf "$out/raw"
 }
 
-echo "upgrade test: building jobtrack $old_version from commit $old_commit"
-mkdir "$work/src-$old_version"
-git -C "$repo" archive "$old_commit" | tar -x -C "$work/src-$old_version"
-package "$work/src-$old_version/pg_ext" "$work/pkg-$old_version" \
-  CARGO_TARGET_DIR="$repo/target/upgrade-$old_version"
-built_old=$SECONDS
-echo "upgrade test: $old_version built in $((built_old - start)) s"
+# A release's package, built once: target/upgrade-<version>/package, with a
+# stamp of the commit and the server it was built for.
+server="$("$pg_config_path" --version) $pkglibdir"
+for release in "${RELEASES[@]}"; do
+  version="${release%%:*}" commit="${release#*:}"
+  kept="$repo/target/upgrade-$version"
+  stamp="$commit $server"
+  if [[ -f $kept/package.stamp && "$(cat "$kept/package.stamp")" == "$stamp" ]]; then
+    echo "upgrade test: jobtrack $version (commit $commit): kept build in target/upgrade-$version"
+    continue
+  fi
+  began=$SECONDS
+  echo "upgrade test: building jobtrack $version from commit $commit in target/upgrade-$version"
+  rm -rf "$kept/src" "$kept/package.stamp"
+  mkdir -p "$kept/src"
+  git -C "$repo" archive "$commit" | tar -x -C "$kept/src"
+  package "$kept/src/pg_ext" "$kept/package" CARGO_TARGET_DIR="$kept"
+  echo "$stamp" >"$kept/package.stamp"
+  echo "upgrade test: $version built in $((SECONDS - began)) s"
+done
 
+began=$SECONDS
 echo "upgrade test: packaging the current build"
 package "$repo/pg_ext" "$work/pkg-current"
 new_version="$(sed -n "s/^default_version = '\(.*\)'$/\1/p" "$work/pkg-current/extension/jobtrack.control")"
 [[ -n $new_version ]] || { echo "upgrade test: no default_version in jobtrack.control" >&2; exit 1; }
-built_new=$SECONDS
-echo "upgrade test: current build ($new_version) packaged in $((built_new - built_old)) s"
+echo "upgrade test: current build ($new_version) packaged in $((SECONDS - began)) s"
 
-install_package "$work/pkg-$old_version" "$tree"
-PG_CONFIG="$tree/bin/pg_config" "$repo/tests/pg_regress/with-cluster.sh" --preload -- \
-  "$here/run.sh" --in-cluster "$work" "$tree" "$new_version"
-echo "upgrade test: passed in $((SECONDS - start)) s, of which $((SECONDS - built_new)) s" \
-  "on the cluster"
+built=$SECONDS
+failed=()
+for release in "${RELEASES[@]}"; do
+  version="${release%%:*}"
+  if [[ $version == "$new_version" ]]; then
+    echo "upgrade test: FAILED: the current build is at $version, a released version:" \
+      "bump the version (Cargo.toml) before changing the SQL" >&2
+    exit 1
+  fi
+  began=$SECONDS
+  # A cluster that did not start (its port taken by another test's cluster
+  # between with-cluster.sh's probe and the bind) ran nothing: again, twice
+  # at most.
+  for attempt in 1 2 3; do
+    uninstall_all "$tree"
+    install_package "$repo/target/upgrade-$version/package" "$tree"
+    rm -rf "$work/from-$version"
+    if PG_CONFIG="$tree/bin/pg_config" "$repo/tests/pg_regress/with-cluster.sh" --preload -- \
+      "$here/run.sh" --in-cluster "$work" "$tree" "$version" "$new_version"; then
+      echo "upgrade test: from $version: passed in $((SECONDS - began)) s"
+      break
+    elif [[ -d $work/from-$version || $attempt == 3 ]]; then
+      failed+=("$version")
+      break
+    fi
+    echo "upgrade test: from $version: the cluster did not start (attempt $attempt); again" >&2
+  done
+done
+if [[ ${#failed[@]} -gt 0 ]]; then
+  echo "upgrade test: FAILED from ${failed[*]}" >&2
+  exit 1
+fi
+echo "upgrade test: passed from ${#RELEASES[@]} releases (${RELEASES[*]%%:*}) to $new_version in" \
+  "$((SECONDS - start)) s, of which $((SECONDS - built)) s on the clusters"

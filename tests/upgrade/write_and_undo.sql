@@ -1,8 +1,9 @@
 -- Writes with every write function, checks that reads (cached ones
 -- included) see them and that the counters are exact, then takes them away
--- again with plain SQL, so that the data recorded under 0.1.0 must come
--- back unchanged. Run twice by the upgrade test: with the new library under
--- the 0.1.0 catalog (before ALTER EXTENSION UPDATE), and after the update.
+-- again with plain SQL, so that the data recorded under the release must
+-- come back unchanged. Run twice per release by the upgrade test: with the
+-- new library under the release's catalog (before ALTER EXTENSION UPDATE),
+-- and after the update.
 \set ON_ERROR_STOP 1
 \set QUIET 1
 SET client_min_messages = warning;

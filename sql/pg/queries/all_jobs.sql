@@ -1,16 +1,7 @@
 -- get_all_jobs_optimized($1 lim): newest created_at first, ties on job_id
 -- descending; a Merge Append of executions_created_idx and
--- variations_created_idx that stops after $1 rows.
-SELECT e.job_id, 'execution'::text AS job_type, e.status, e.dataset_name, e.preset,
-       e.pipeline_mode AS mode, NULL::text AS experiment_name, NULL::text AS variation_id,
-       e.success, e.duration_seconds, e.error_message, e.output_path, e.total_steps,
-       e.current_step, e.start_time, e.created_at, e.updated_at
-FROM jobtrack.executions AS e
-UNION ALL
-SELECT v.job_id, 'variation'::text, v.status, v.dataset_name, v.preset,
-       'variations'::text, v.experiment_name, v.variation_id,
-       v.success, v.duration_seconds, v.error_message, v.output_path, v.total_steps,
-       v.current_step, v.start_time, v.created_at, v.updated_at
-FROM jobtrack.variations AS v
-ORDER BY created_at DESC, job_id DESC
+-- variations_created_idx (through the Job view) that stops after $1 rows.
+SELECT j.*
+FROM jobtrack.jobs AS j
+ORDER BY j.created_at DESC, j.job_id DESC
 LIMIT $1

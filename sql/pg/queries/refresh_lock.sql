@@ -3,6 +3,6 @@
 -- does not conflict with itself — keep a second refresh out too: two
 -- rebuilds interleaved would each delete the old rows and insert new ones,
 -- and the second insert would hit the summary's primary key. A call of its
--- own, before refresh.sql: a snapshot taken before the lock was granted
+-- own, before refresh_job_cache.sql: a snapshot taken before the lock was granted
 -- would miss what writers committed while it waited.
 LOCK TABLE jobtrack.executions, jobtrack.variations IN SHARE ROW EXCLUSIVE MODE

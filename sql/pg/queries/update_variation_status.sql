@@ -6,7 +6,7 @@
 -- is taken in job_id order — concurrent batches naming the same jobs in any
 -- order queue behind each other instead of deadlocking.
 --
--- Effects, as the contract says: updated_at = now; entering training sets
+-- Effects, as the README states them: updated_at = now; entering training sets
 -- start_time if null; entering a terminal status sets end_time and
 -- duration_seconds (end - start, when start_time is set); success comes from
 -- the status; error_message is replaced by the given one (kept when none is

@@ -4,6 +4,7 @@
 use std::io::{IsTerminal, Write as _};
 use std::time::{Duration, Instant};
 
+use fastrand::Rng;
 use indicatif::{ProgressBar, ProgressStyle};
 use jobtrack_sqlite::{
     Error, JobStore, NewExecution, NewVariation, PipelineMode, Status, StatusUpdate,
@@ -11,23 +12,6 @@ use jobtrack_sqlite::{
 
 use super::error::CliError;
 use super::output::Out;
-
-/// A small deterministic generator (xorshift64*), so every demo run makes
-/// the same pipeline without a dependency.
-struct Rng(u64);
-
-impl Rng {
-    fn next(&mut self) -> u64 {
-        self.0 ^= self.0 >> 12;
-        self.0 ^= self.0 << 25;
-        self.0 ^= self.0 >> 27;
-        self.0.wrapping_mul(0x2545_F491_4F6C_DD1D)
-    }
-
-    fn below(&mut self, n: u64) -> u64 {
-        self.next() % n
-    }
-}
 
 const DATASETS: &[(&str, u64)] = &[
     ("imagenet-1k", 40),
@@ -48,7 +32,7 @@ const BATCH: usize = 500;
 
 fn pick_dataset(rng: &mut Rng) -> &'static str {
     let total: u64 = DATASETS.iter().map(|d| d.1).sum();
-    let mut r = rng.below(total);
+    let mut r = rng.u64(..total);
     for (name, weight) in DATASETS {
         if r < *weight {
             return name;
@@ -86,7 +70,8 @@ pub fn demo(
     experiments: usize,
     combinations: usize,
 ) -> Result<(), CliError> {
-    let mut rng = Rng(0x9E37_79B9_7F4A_7C15);
+    // A fixed seed: every demo run makes the same pipeline.
+    let mut rng = Rng::with_seed(0x9E37_79B9_7F4A_7C15);
     let mut timings = Vec::new();
     let modes = [
         PipelineMode::Single,
@@ -97,10 +82,10 @@ pub fn demo(
     let executions: Vec<NewExecution> = (0..n_executions)
         .map(|i| NewExecution {
             job_id: format!("exec-{i:06}"),
-            pipeline_mode: modes[rng.below(3) as usize],
+            pipeline_mode: modes[rng.usize(..modes.len())],
             dataset_name: pick_dataset(&mut rng).to_owned(),
-            preset: PRESETS[rng.below(3) as usize].to_owned(),
-            total_steps: Some(1000 + 500 * rng.below(8) as i32),
+            preset: PRESETS[rng.usize(..PRESETS.len())].to_owned(),
+            total_steps: Some(1000 + 500 * rng.i32(0..8)),
             status: Status::Pending,
         })
         .collect();
@@ -177,7 +162,7 @@ pub fn demo(
     // About 3 % of the jobs stay active, each stopping at a stage of its own.
     let stops_at: Vec<Option<usize>> = ids
         .iter()
-        .map(|_| (rng.below(100) < 3).then(|| rng.below(stages.len() as u64) as usize))
+        .map(|_| (rng.u8(..100) < 3).then(|| rng.usize(..stages.len())))
         .collect();
     step(
         "move through the pipeline",
@@ -209,11 +194,11 @@ pub fn demo(
                     .enumerate()
                     .filter(|(j, _)| stops_at[k * BATCH + j].is_none())
                     .map(|(_, (id, is_variation))| {
-                        let roll = rng.below(100);
+                        let roll = rng.u8(..100);
                         let (status, error_message) = match roll {
                             0..=8 => (
                                 Status::Failed,
-                                Some(ERRORS[rng.below(ERRORS.len() as u64) as usize].to_owned()),
+                                Some(ERRORS[rng.usize(..ERRORS.len())].to_owned()),
                             ),
                             9..=12 => (Status::Cancelled, None),
                             _ => (Status::Done, None),
@@ -243,7 +228,7 @@ pub fn demo(
                 .zip(&stops_at)
                 .filter(|(_, stop)| **stop == Some(stages.len() - 1));
             for ((id, _), _) in training {
-                store.update_progress(id, 100 * rng.below(15) as i32)?;
+                store.update_progress(id, 100 * rng.i32(0..15))?;
             }
             Ok(())
         },

@@ -7,6 +7,7 @@
 use std::fmt::Display;
 use std::io::{self, BufWriter, StdoutLock, Write};
 
+use comfy_table::{presets, Table, TableComponent};
 use jobtrack_sqlite::{
     CacheStats, DatasetStats, Job, PoolStatus, RunningJob, Statistics, Status, Timestamp,
     TransactionMetrics,
@@ -85,38 +86,21 @@ impl Out {
     }
 
     pub fn table(&mut self, headers: &[&str], rows: &[Vec<String>]) -> Result<(), CliError> {
-        let rows: Vec<Vec<String>> = rows
-            .iter()
-            .map(|row| row.iter().map(|c| cell(c)).collect())
-            .collect();
-        let mut widths: Vec<usize> = headers.iter().map(|h| h.chars().count()).collect();
-        for row in &rows {
-            for (w, c) in widths.iter_mut().zip(row) {
-                *w = (*w).max(c.chars().count());
-            }
+        // No borders; the header underlined; columns two spaces apart.
+        let mut table = Table::new();
+        table
+            .load_preset(presets::NOTHING)
+            .set_style(TableComponent::HeaderLines, '-')
+            .set_style(TableComponent::MiddleHeaderIntersections, ' ')
+            .set_style(TableComponent::VerticalLines, ' ')
+            .set_header(headers)
+            .add_rows(rows.iter().map(|row| row.iter().map(|c| cell(c))));
+        for column in table.column_iter_mut() {
+            column.set_padding((0, 1));
         }
-        let line = |cells: &[String]| {
-            let mut text = String::new();
-            for (i, (c, w)) in cells.iter().zip(&widths).enumerate() {
-                if i > 0 {
-                    text.push_str("  ");
-                }
-                text.push_str(c);
-                // Padding by hand: format widths are limited to u16.
-                text.extend(std::iter::repeat_n(' ', w - c.chars().count()));
-            }
-            text.truncate(text.trim_end().len());
-            text
-        };
-        let headers: Vec<String> = headers.iter().map(|h| h.to_string()).collect();
-        self.line(line(&headers))?;
-        let rule: Vec<String> = widths.iter().map(|w| "-".repeat(*w)).collect();
-        self.line(line(&rule))?;
+        self.line(table.trim_fmt())?;
         if rows.is_empty() {
             self.line("(none)")?;
-        }
-        for row in &rows {
-            self.line(line(row))?;
         }
         Ok(())
     }

@@ -55,21 +55,21 @@ EXPLAIN (COSTS OFF) EXECUTE recent_jobs(10);
 PREPARE running_jobs AS :q;
 EXPLAIN (COSTS OFF) EXECUTE running_jobs;
 
-\set q `cat sql/pg/queries/job_by_id.sql`
-PREPARE job_by_id(text) AS :q;
-EXPLAIN (COSTS OFF) EXECUTE job_by_id('e1');
+\set q `cat sql/pg/queries/get_job.sql`
+PREPARE get_job(text) AS :q;
+EXPLAIN (COSTS OFF) EXECUTE get_job('e1');
 
 \set q `cat sql/pg/queries/first_existing_id.sql`
 PREPARE first_existing_id(text[]) AS :q;
 EXPLAIN (COSTS OFF) EXECUTE first_existing_id(ARRAY['e1', 'new']);
 
-\set q `cat sql/pg/queries/update_status_executions.sql`
-PREPARE update_status_executions(text[], text[], text[], boolean[], boolean[], boolean[], boolean[]) AS :q;
-EXPLAIN (COSTS OFF) EXECUTE update_status_executions(ARRAY['e1'], ARRAY['done'], ARRAY[NULL], ARRAY[false], ARRAY[true], ARRAY[true], ARRAY[true]);
+\set q `cat sql/pg/queries/update_execution_status.sql`
+PREPARE update_execution_status(text[], text[], text[], boolean[], boolean[], boolean[], boolean[]) AS :q;
+EXPLAIN (COSTS OFF) EXECUTE update_execution_status(ARRAY['e1'], ARRAY['done'], ARRAY[NULL], ARRAY[false], ARRAY[true], ARRAY[true], ARRAY[true]);
 
-\set q `cat sql/pg/queries/update_status_variations.sql`
-PREPARE update_status_variations(text[], text[], text[], boolean[], boolean[], boolean[], boolean[]) AS :q;
-EXPLAIN (COSTS OFF) EXECUTE update_status_variations(ARRAY['v2', 'v1'], ARRAY['training', 'failed'], ARRAY[NULL, 'oom'], ARRAY[true, false], ARRAY[false, true], ARRAY[NULL, false], ARRAY[false, false]);
+\set q `cat sql/pg/queries/update_variation_status.sql`
+PREPARE update_variation_status(text[], text[], text[], boolean[], boolean[], boolean[], boolean[]) AS :q;
+EXPLAIN (COSTS OFF) EXECUTE update_variation_status(ARRAY['v2', 'v1'], ARRAY['training', 'failed'], ARRAY[NULL, 'oom'], ARRAY[true, false], ARRAY[false, true], ARRAY[NULL, false], ARRAY[false, false]);
 
 \set q `cat sql/pg/queries/update_progress.sql`
 PREPARE update_progress(text, integer) AS :q;

@@ -59,3 +59,27 @@ ORDER BY 1;
 -- rebuilt by the triggers when they are restored).
 SELECT unnest(extconfig)::regclass AS dumped_table, unnest(extcondition) AS filter
 FROM pg_extension WHERE extname = 'jobtrack' ORDER BY 1;
+
+-- The Job view: security_invoker (a read through it is checked as the
+-- caller on the tables, row-level security included), SELECT for PUBLIC
+-- (which therefore adds no access: tests/tests/pg_privileges.rs), and
+-- exactly the columns, names and types of the listing functions' rows.
+SELECT c.oid::regclass AS view, c.reloptions,
+       has_table_privilege('public', c.oid, 'SELECT') AS public_select,
+       obj_description(c.oid, 'pg_class') IS NOT NULL AS commented
+FROM pg_class AS c
+WHERE c.relnamespace = 'jobtrack'::regnamespace AND c.relkind = 'v'
+ORDER BY 1;
+SELECT p.proname,
+       (SELECT array_agg(a.attname || ' ' || format_type(a.atttypid, a.atttypmod) ORDER BY a.attnum)
+        FROM pg_attribute AS a
+        WHERE a.attrelid = 'jobtrack.jobs'::regclass AND a.attnum > 0 AND NOT a.attisdropped)
+       = (SELECT array_agg(o.name || ' ' || format_type(o.type, NULL) ORDER BY o.n)
+          FROM unnest(p.proargnames, p.proallargtypes, p.proargmodes)
+               WITH ORDINALITY AS o(name, type, mode, n)
+          WHERE o.mode = 't') AS view_has_its_columns
+FROM pg_proc AS p
+WHERE p.oid IN ('jobtrack.get_all_jobs_optimized(integer)'::regprocedure,
+                'jobtrack.get_recent_jobs_optimized(integer)'::regprocedure,
+                'jobtrack.get_recent_jobs_cached(integer)'::regprocedure)
+ORDER BY 1;

@@ -1,0 +1,510 @@
+//! Every function of the API, once: its name (the SQL function's and the
+//! Rust method's), its kind, and its SQL signature.
+//!
+//! The metrics, the conformance runner, the check of the extension's catalog
+//! and the check of the README's API table all read this list, and each
+//! matches on [`Operation`] without a wildcard: adding a function is a
+//! compile error until every one of them handles it.
+//!
+//! [`JobApi`] is the same list as Rust methods, which every backend's store
+//! implements, and [`call`] calls one by name with JSON arguments, as SQL
+//! would: the conformance suite runs its scenarios through it.
+
+use std::fmt;
+
+use serde::Serialize;
+use serde_json::Value;
+
+use crate::counters::StatisticsDifference;
+use crate::domain::Status;
+use crate::error::{Error, Result};
+use crate::input::{parse_batch, JobInput, NewExecution, NewVariation, StatusUpdate};
+use crate::metrics::TransactionMetrics;
+use crate::output::{
+    CacheStats, CleanupReport, DatasetStats, Job, PoolStatus, RunningJob, Statistics,
+};
+
+/// What a function does, which decides how it is measured and cached.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum OperationKind {
+    /// Changes jobs or the derived tables; measured in the transaction
+    /// metrics; refused where nothing may be written (25006).
+    Write,
+    /// Reads jobs or statistics.
+    Read,
+    /// Reads through the result cache.
+    CachedRead,
+    /// Reports on or resets the cache, the connections or the metrics.
+    Monitoring,
+}
+
+/// One argument of a function's SQL signature.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Parameter {
+    /// The argument's name, as the SQL function declares it.
+    pub name: &'static str,
+    /// Its SQL type, as `pg_get_function_arguments` spells it.
+    pub sql_type: &'static str,
+    /// Its default, as an SQL literal, when it may be left out.
+    pub default: Option<&'static str>,
+}
+
+const fn p(name: &'static str, sql_type: &'static str) -> Parameter {
+    Parameter {
+        name,
+        sql_type,
+        default: None,
+    }
+}
+
+const fn d(name: &'static str, sql_type: &'static str, default: &'static str) -> Parameter {
+    Parameter {
+        name,
+        sql_type,
+        default: Some(default),
+    }
+}
+
+/// What a function returns in SQL.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Returns {
+    /// One value of this SQL type.
+    Scalar(&'static str),
+    /// A set of rows (`RETURNS TABLE`).
+    Table,
+    /// Nothing (`void`).
+    Nothing,
+}
+
+macro_rules! operations {
+    ($($variant:ident = $name:literal, $kind:ident, [$($param:expr),*], $returns:expr;)*) => {
+        /// A function of the API.
+        #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+        pub enum Operation {
+            $(
+                #[doc = concat!("`", $name, "`")]
+                $variant,
+            )*
+        }
+
+        impl Operation {
+            /// Every function, in the order of the README's API table.
+            pub const ALL: &'static [Operation] = &[$(Operation::$variant),*];
+
+            /// The name of the SQL function and of the Rust method.
+            pub const fn name(self) -> &'static str {
+                match self {
+                    $(Operation::$variant => $name,)*
+                }
+            }
+
+            /// What the function does.
+            pub const fn kind(self) -> OperationKind {
+                match self {
+                    $(Operation::$variant => OperationKind::$kind,)*
+                }
+            }
+
+            /// The arguments of the SQL function, in order.
+            pub const fn parameters(self) -> &'static [Parameter] {
+                match self {
+                    $(Operation::$variant => {
+                        const PARAMETERS: &[Parameter] = &[$($param),*];
+                        PARAMETERS
+                    })*
+                }
+            }
+
+            /// What the SQL function returns.
+            pub const fn returns(self) -> Returns {
+                match self {
+                    $(Operation::$variant => $returns,)*
+                }
+            }
+        }
+    };
+}
+
+operations! {
+    CreateExecution = "create_execution", Write, [p("job", "jsonb")], Returns::Scalar("jsonb");
+    CreateVariation = "create_variation", Write, [p("job", "jsonb")], Returns::Scalar("jsonb");
+    UpdateExecutionStatus = "update_execution_status", Write,
+        [p("job_id", "text"), p("status", "text"), d("error_message", "text", "NULL")],
+        Returns::Scalar("boolean");
+    UpdateVariationStatus = "update_variation_status", Write,
+        [p("job_id", "text"), p("status", "text"), d("error_message", "text", "NULL")],
+        Returns::Scalar("boolean");
+    UpdateProgress = "update_progress", Write,
+        [p("job_id", "text"), p("current_step", "integer")], Returns::Scalar("boolean");
+    BatchCreateExecutions = "batch_create_executions", Write, [p("jobs", "jsonb")],
+        Returns::Scalar("text[]");
+    BatchCreateVariations = "batch_create_variations", Write, [p("jobs", "jsonb")],
+        Returns::Scalar("text[]");
+    BatchUpdateExecutionStatus = "batch_update_execution_status", Write,
+        [p("updates", "jsonb")], Returns::Scalar("integer");
+    BatchUpdateVariationStatus = "batch_update_variation_status", Write,
+        [p("updates", "jsonb")], Returns::Scalar("integer");
+    CleanupOldJobs = "cleanup_old_jobs", Write,
+        [d("days", "integer", "30"), d("keep_failed", "boolean", "true")], Returns::Scalar("jsonb");
+    RefreshJobCache = "refresh_job_cache", Write, [], Returns::Scalar("bigint");
+    VerifyStatistics = "verify_statistics", Read, [], Returns::Table;
+    GetStatisticsOptimized = "get_statistics_optimized", Read, [], Returns::Scalar("jsonb");
+    GetStatisticsCached = "get_statistics_cached", CachedRead, [], Returns::Scalar("jsonb");
+    GetDatasetStatsOptimized = "get_dataset_stats_optimized", Read, [p("dataset_name", "text")],
+        Returns::Scalar("jsonb");
+    GetDatasetStatsCached = "get_dataset_stats_cached", CachedRead, [p("dataset_name", "text")],
+        Returns::Scalar("jsonb");
+    GetAllJobsOptimized = "get_all_jobs_optimized", Read, [d("lim", "integer", "100")],
+        Returns::Table;
+    GetRecentJobsOptimized = "get_recent_jobs_optimized", Read, [d("lim", "integer", "10")],
+        Returns::Table;
+    GetRecentJobsCached = "get_recent_jobs_cached", CachedRead, [d("lim", "integer", "10")],
+        Returns::Table;
+    GetRunningJobs = "get_running_jobs", Read, [], Returns::Table;
+    GetCacheStats = "get_cache_stats", Monitoring, [], Returns::Scalar("jsonb");
+    InvalidateCache = "invalidate_cache", Monitoring, [d("pattern", "text", "NULL")],
+        Returns::Scalar("integer");
+    GetPoolStatus = "get_pool_status", Monitoring, [], Returns::Scalar("jsonb");
+    GetTransactionMetrics = "get_transaction_metrics", Monitoring, [], Returns::Scalar("jsonb");
+    ResetTransactionMetrics = "reset_transaction_metrics", Monitoring, [], Returns::Nothing;
+}
+
+/// The number of [`OperationKind::Write`] operations: the size of the
+/// metrics arrays.
+pub const MEASURED_COUNT: usize = count_measured();
+
+const fn count_measured() -> usize {
+    let mut n = 0;
+    let mut i = 0;
+    while i < Operation::ALL.len() {
+        if matches!(Operation::ALL[i].kind(), OperationKind::Write) {
+            n += 1;
+        }
+        i += 1;
+    }
+    n
+}
+
+impl Operation {
+    /// The operation called `name`.
+    pub fn from_name(name: &str) -> Option<Operation> {
+        Operation::ALL.iter().copied().find(|op| op.name() == name)
+    }
+
+    /// The write operations, whose calls the transaction metrics count, in
+    /// the order of [`Operation::ALL`].
+    pub fn measured() -> impl Iterator<Item = Operation> {
+        Operation::ALL
+            .iter()
+            .copied()
+            .filter(|op| op.kind() == OperationKind::Write)
+    }
+
+    /// This operation's place among [`Operation::measured`]: the index of
+    /// its metrics; `None` for an operation that is not measured.
+    pub fn metrics_slot(self) -> Option<usize> {
+        Operation::measured().position(|op| op == self)
+    }
+
+    /// The arguments as a signature spells them:
+    /// `job_id text, status text, error_message text DEFAULT NULL`.
+    pub fn sql_arguments(self) -> String {
+        self.parameters()
+            .iter()
+            .map(|p| match p.default {
+                Some(default) => format!("{} {} DEFAULT {default}", p.name, p.sql_type),
+                None => format!("{} {}", p.name, p.sql_type),
+            })
+            .collect::<Vec<_>>()
+            .join(", ")
+    }
+
+    /// The argument types only, as `regprocedure` reads them:
+    /// `text, text, text`.
+    pub fn sql_argument_types(self) -> String {
+        self.parameters()
+            .iter()
+            .map(|p| p.sql_type)
+            .collect::<Vec<_>>()
+            .join(", ")
+    }
+}
+
+impl fmt::Display for Operation {
+    /// `name(arguments)`, as the README's API table writes a function.
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}({})", self.name(), self.sql_arguments())
+    }
+}
+
+/// The API as Rust methods: one per [`Operation`], of the same name, taking
+/// typed inputs in the order of the SQL arguments and returning the result
+/// types whose JSON the SQL functions return. Every backend's store
+/// implements it, so code written against `JobApi` runs on any of them.
+pub trait JobApi {
+    /// `create_execution(job jsonb)`.
+    fn create_execution(&self, job: &NewExecution) -> Result<Job>;
+    /// `create_variation(job jsonb)`.
+    fn create_variation(&self, job: &NewVariation) -> Result<Job>;
+    /// `update_execution_status(job_id, status, error_message)`.
+    fn update_execution_status(
+        &self,
+        job_id: &str,
+        status: Status,
+        error_message: Option<&str>,
+    ) -> Result<bool>;
+    /// `update_variation_status(job_id, status, error_message)`.
+    fn update_variation_status(
+        &self,
+        job_id: &str,
+        status: Status,
+        error_message: Option<&str>,
+    ) -> Result<bool>;
+    /// `update_progress(job_id, current_step)`.
+    fn update_progress(&self, job_id: &str, current_step: i32) -> Result<bool>;
+    /// `batch_create_executions(jobs jsonb)`.
+    fn batch_create_executions(&self, jobs: &[NewExecution]) -> Result<Vec<String>>;
+    /// `batch_create_variations(jobs jsonb)`.
+    fn batch_create_variations(&self, jobs: &[NewVariation]) -> Result<Vec<String>>;
+    /// `batch_update_execution_status(updates jsonb)`.
+    fn batch_update_execution_status(&self, updates: &[StatusUpdate]) -> Result<i32>;
+    /// `batch_update_variation_status(updates jsonb)`.
+    fn batch_update_variation_status(&self, updates: &[StatusUpdate]) -> Result<i32>;
+    /// `cleanup_old_jobs(days, keep_failed)`.
+    fn cleanup_old_jobs(&self, days: i32, keep_failed: bool) -> Result<CleanupReport>;
+    /// `refresh_job_cache()`.
+    fn refresh_job_cache(&self) -> Result<i64>;
+    /// `verify_statistics()`.
+    fn verify_statistics(&self) -> Result<Vec<StatisticsDifference>>;
+    /// `get_statistics_optimized()`.
+    fn get_statistics_optimized(&self) -> Result<Statistics>;
+    /// `get_statistics_cached()`.
+    fn get_statistics_cached(&self) -> Result<Statistics>;
+    /// `get_dataset_stats_optimized(dataset_name)`.
+    fn get_dataset_stats_optimized(&self, dataset_name: &str) -> Result<DatasetStats>;
+    /// `get_dataset_stats_cached(dataset_name)`.
+    fn get_dataset_stats_cached(&self, dataset_name: &str) -> Result<DatasetStats>;
+    /// `get_all_jobs_optimized(lim)`.
+    fn get_all_jobs_optimized(&self, lim: i32) -> Result<Vec<Job>>;
+    /// `get_recent_jobs_optimized(lim)`.
+    fn get_recent_jobs_optimized(&self, lim: i32) -> Result<Vec<Job>>;
+    /// `get_recent_jobs_cached(lim)`.
+    fn get_recent_jobs_cached(&self, lim: i32) -> Result<Vec<Job>>;
+    /// `get_running_jobs()`.
+    fn get_running_jobs(&self) -> Result<Vec<RunningJob>>;
+    /// `get_cache_stats()`.
+    fn get_cache_stats(&self) -> Result<CacheStats>;
+    /// `invalidate_cache(pattern)`.
+    fn invalidate_cache(&self, pattern: Option<&str>) -> Result<i32>;
+    /// `get_pool_status()`.
+    fn get_pool_status(&self) -> Result<PoolStatus>;
+    /// `get_transaction_metrics()`.
+    fn get_transaction_metrics(&self) -> Result<TransactionMetrics>;
+    /// `reset_transaction_metrics()`.
+    fn reset_transaction_metrics(&self) -> Result<()>;
+}
+
+/// The arguments of one call by name, read as SQL reads them: by position,
+/// a missing trailing argument taking its declared default.
+struct Arguments<'a> {
+    op: Operation,
+    values: &'a [Value],
+}
+
+impl<'a> Arguments<'a> {
+    fn new(op: Operation, values: &'a [Value]) -> Result<Self> {
+        let declared = op.parameters().len();
+        if values.len() > declared {
+            return Err(Error::invalid_element(
+                None,
+                format!(
+                    "{}() takes {declared} arguments, got {}",
+                    op.name(),
+                    values.len()
+                ),
+            ));
+        }
+        Ok(Arguments { op, values })
+    }
+
+    /// Argument `i`: the value given, else the default's JSON (`None` for a
+    /// NULL default); 22023 naming the argument when it is required.
+    fn value(&self, i: usize) -> Result<Option<Value>> {
+        let parameter = self.op.parameters()[i];
+        match self.values.get(i) {
+            Some(Value::Null) => Ok(None),
+            Some(v) => Ok(Some(v.clone())),
+            None => match parameter.default {
+                // The SQL literals of the defaults are JSON too, NULL aside.
+                Some(default) => Ok(serde_json::from_str::<Value>(&default.to_lowercase())
+                    .ok()
+                    .filter(|v| !v.is_null())),
+                None => Err(Error::invalid(None, parameter.name, "is required")),
+            },
+        }
+    }
+
+    fn required(&self, i: usize) -> Result<Value> {
+        self.value(i)?
+            .ok_or_else(|| Error::invalid(None, self.op.parameters()[i].name, "is required"))
+    }
+
+    fn wrong_type(&self, i: usize, expected: &str) -> Error {
+        Error::invalid(
+            None,
+            self.op.parameters()[i].name,
+            format!("must be {expected}"),
+        )
+    }
+
+    fn optional_text(&self, i: usize) -> Result<Option<String>> {
+        match self.value(i)? {
+            None => Ok(None),
+            Some(Value::String(s)) => Ok(Some(s)),
+            Some(_) => Err(self.wrong_type(i, "a string")),
+        }
+    }
+
+    fn text(&self, i: usize) -> Result<String> {
+        self.optional_text(i)?
+            .ok_or_else(|| Error::invalid(None, self.op.parameters()[i].name, "is required"))
+    }
+
+    fn integer(&self, i: usize) -> Result<i32> {
+        self.required(i)?
+            .as_i64()
+            .and_then(|n| i32::try_from(n).ok())
+            .ok_or_else(|| self.wrong_type(i, "an integer from -2147483648 to 2147483647"))
+    }
+
+    fn boolean(&self, i: usize) -> Result<bool> {
+        self.required(i)?
+            .as_bool()
+            .ok_or_else(|| self.wrong_type(i, "a boolean"))
+    }
+
+    fn status(&self, i: usize) -> Result<Status> {
+        Status::parse_field(&self.text(i)?, None, self.op.parameters()[i].name)
+    }
+
+    fn one<T: JobInput>(&self, i: usize) -> Result<T> {
+        T::from_json(&self.required(i)?, None)
+    }
+
+    fn batch<T: JobInput>(&self, i: usize) -> Result<Vec<T>> {
+        parse_batch(&self.required(i)?)
+    }
+}
+
+fn json<T: Serialize>(value: T) -> Result<Value> {
+    serde_json::to_value(value).map_err(|e| Error::database("XX000", e.to_string()))
+}
+
+/// Calls operation `op` of `api` with its arguments as JSON values, in the
+/// order of the SQL signature (trailing ones with a default may be left
+/// out), and returns the result as the SQL function's JSON: a `TABLE` as an
+/// array of row objects, `void` as `null`. A missing or mistyped argument is
+/// 22023 naming it.
+pub fn call(api: &dyn JobApi, op: Operation, args: &[Value]) -> Result<Value> {
+    let a = Arguments::new(op, args)?;
+    match op {
+        Operation::CreateExecution => json(api.create_execution(&a.one(0)?)?),
+        Operation::CreateVariation => json(api.create_variation(&a.one(0)?)?),
+        Operation::UpdateExecutionStatus => json(api.update_execution_status(
+            &a.text(0)?,
+            a.status(1)?,
+            a.optional_text(2)?.as_deref(),
+        )?),
+        Operation::UpdateVariationStatus => json(api.update_variation_status(
+            &a.text(0)?,
+            a.status(1)?,
+            a.optional_text(2)?.as_deref(),
+        )?),
+        Operation::UpdateProgress => json(api.update_progress(&a.text(0)?, a.integer(1)?)?),
+        Operation::BatchCreateExecutions => json(api.batch_create_executions(&a.batch(0)?)?),
+        Operation::BatchCreateVariations => json(api.batch_create_variations(&a.batch(0)?)?),
+        Operation::BatchUpdateExecutionStatus => {
+            json(api.batch_update_execution_status(&a.batch(0)?)?)
+        }
+        Operation::BatchUpdateVariationStatus => {
+            json(api.batch_update_variation_status(&a.batch(0)?)?)
+        }
+        Operation::CleanupOldJobs => json(api.cleanup_old_jobs(a.integer(0)?, a.boolean(1)?)?),
+        Operation::RefreshJobCache => json(api.refresh_job_cache()?),
+        Operation::VerifyStatistics => json(api.verify_statistics()?),
+        Operation::GetStatisticsOptimized => json(api.get_statistics_optimized()?),
+        Operation::GetStatisticsCached => json(api.get_statistics_cached()?),
+        Operation::GetDatasetStatsOptimized => json(api.get_dataset_stats_optimized(&a.text(0)?)?),
+        Operation::GetDatasetStatsCached => json(api.get_dataset_stats_cached(&a.text(0)?)?),
+        Operation::GetAllJobsOptimized => json(api.get_all_jobs_optimized(a.integer(0)?)?),
+        Operation::GetRecentJobsOptimized => json(api.get_recent_jobs_optimized(a.integer(0)?)?),
+        Operation::GetRecentJobsCached => json(api.get_recent_jobs_cached(a.integer(0)?)?),
+        Operation::GetRunningJobs => json(api.get_running_jobs()?),
+        Operation::GetCacheStats => json(api.get_cache_stats()?),
+        Operation::InvalidateCache => json(api.invalidate_cache(a.optional_text(0)?.as_deref())?),
+        Operation::GetPoolStatus => json(api.get_pool_status()?),
+        Operation::GetTransactionMetrics => json(api.get_transaction_metrics()?),
+        Operation::ResetTransactionMetrics => {
+            api.reset_transaction_metrics()?;
+            Ok(Value::Null)
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn names_are_unique_and_found_back() {
+        for op in Operation::ALL {
+            assert_eq!(Operation::from_name(op.name()), Some(*op));
+            assert_eq!(
+                Operation::ALL
+                    .iter()
+                    .filter(|o| o.name() == op.name())
+                    .count(),
+                1
+            );
+        }
+        assert_eq!(Operation::from_name("drop_everything"), None);
+    }
+
+    #[test]
+    fn measured_operations_are_the_writes() {
+        assert_eq!(MEASURED_COUNT, 11);
+        let slots: Vec<usize> = Operation::measured()
+            .map(|op| op.metrics_slot().unwrap())
+            .collect();
+        assert_eq!(slots, (0..MEASURED_COUNT).collect::<Vec<_>>());
+        assert_eq!(Operation::GetRunningJobs.metrics_slot(), None);
+    }
+
+    #[test]
+    fn every_default_reads_as_json_or_is_null() {
+        for op in Operation::ALL {
+            for p in op.parameters() {
+                if let Some(d) = p.default {
+                    assert!(
+                        d == "NULL" || serde_json::from_str::<Value>(d).is_ok(),
+                        "{op}: {}",
+                        p.name
+                    );
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn signatures_read_as_sql() {
+        assert_eq!(
+            Operation::UpdateExecutionStatus.to_string(),
+            "update_execution_status(job_id text, status text, error_message text DEFAULT NULL)"
+        );
+        assert_eq!(Operation::GetRunningJobs.to_string(), "get_running_jobs()");
+        assert_eq!(
+            Operation::CleanupOldJobs.sql_argument_types(),
+            "integer, boolean"
+        );
+    }
+}

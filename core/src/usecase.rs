@@ -1,0 +1,437 @@
+//! The write operations, written once for both backends.
+//!
+//! Each operation is two steps. The *check* needs no database: it validates
+//! the whole input (element-indexed 22023, nothing applied), rejects an id
+//! named twice in a create batch (23505), keeps the later of two updates of
+//! one job, and turns every status into its [`StatusEffects`]. The *apply*
+//! runs inside the backend's write transaction, against a [`WriteBackend`]:
+//! the existence check of new ids across both kinds, then the statements.
+//! A backend only runs statements and converts rows; what an operation
+//! means is decided here.
+//!
+//! The split lets a backend do the check before it waits for its write lock
+//! (SQLite), and keeps the apply free of anything but statements.
+
+use crate::domain::{JobType, StatusEffects};
+use crate::error::{Error, Result};
+use crate::input::{
+    check_current_step, check_days, check_unique_ids, last_update_wins, validate_batch, JobInput,
+    NewExecution, NewVariation, StatusUpdate,
+};
+use crate::output::{CleanupReport, Job};
+use crate::time::Timestamp;
+
+/// One job's status change, ready to bind: the job, the effects of its new
+/// status and the message given with it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct StatusChange<'a> {
+    /// The job to change.
+    pub job_id: &'a str,
+    /// What its new status does.
+    pub effects: StatusEffects,
+    /// The message given with the change.
+    pub error_message: Option<&'a str>,
+}
+
+/// A new variation's parameter objects as the text both backends store:
+/// numbers in PostgreSQL numeric's canonical form.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct StoredParameters {
+    /// `varied_parameters`.
+    pub varied_parameters: String,
+    /// `parameter_values`.
+    pub parameter_values: String,
+}
+
+/// The statements a backend runs for the write operations, inside one
+/// transaction it holds. Each takes input this module has checked.
+pub trait WriteBackend {
+    /// The first of `ids`, in their order, that names a job of either kind.
+    fn first_existing_id(&mut self, ids: &[&str]) -> Result<Option<String>>;
+
+    /// Inserts new executions, each with the effects of its initial status
+    /// as if it had just entered it; no id exists yet.
+    fn insert_executions(&mut self, jobs: &[NewExecution]) -> Result<()>;
+
+    /// Inserts new variations, `parameters[i]` being those of `jobs[i]`.
+    fn insert_variations(
+        &mut self,
+        jobs: &[NewVariation],
+        parameters: &[StoredParameters],
+    ) -> Result<()>;
+
+    /// Applies one change per job (no job twice) to the jobs of
+    /// `job_type`, skipping unknown ids; returns how many jobs changed.
+    fn update_status(&mut self, job_type: JobType, changes: &[StatusChange<'_>]) -> Result<u64>;
+
+    /// Sets `current_step` of the job of either kind; false when there is
+    /// none.
+    fn update_progress(&mut self, job_id: &str, current_step: i32) -> Result<bool>;
+
+    /// The time the transaction's changes are stamped with.
+    fn now(&mut self) -> Timestamp;
+
+    /// Deletes the jobs in a terminal status created before `cutoff`,
+    /// keeping failed ones when `keep_failed`.
+    fn delete_finished_before(
+        &mut self,
+        cutoff: Timestamp,
+        keep_failed: bool,
+    ) -> Result<CleanupReport>;
+
+    /// Rebuilds the derived tables; returns the summary table's row count.
+    fn rebuild_derived_tables(&mut self) -> Result<i64>;
+
+    /// The Job row of `job_id`, either kind.
+    fn get_job(&mut self, job_id: &str) -> Result<Option<Job>>;
+}
+
+/// What a new job of one kind needs from its backend.
+pub trait NewJob: JobInput {
+    /// Inserts `jobs` of this kind.
+    fn insert(backend: &mut dyn WriteBackend, jobs: &[Self]) -> Result<()>;
+}
+
+impl NewJob for NewExecution {
+    fn insert(backend: &mut dyn WriteBackend, jobs: &[Self]) -> Result<()> {
+        backend.insert_executions(jobs)
+    }
+}
+
+impl NewJob for NewVariation {
+    fn insert(backend: &mut dyn WriteBackend, jobs: &[Self]) -> Result<()> {
+        let parameters = jobs
+            .iter()
+            .enumerate()
+            .map(|(i, job)| {
+                let (varied_parameters, parameter_values) = job.parameters_json(Some(i))?;
+                Ok(StoredParameters {
+                    varied_parameters,
+                    parameter_values,
+                })
+            })
+            .collect::<Result<Vec<_>>>()?;
+        backend.insert_variations(jobs, &parameters)
+    }
+}
+
+/// The check of `create_*`: the job valid (errors name no element).
+pub fn check_create<T: JobInput>(job: &T) -> Result<()> {
+    job.validate(None)
+}
+
+/// The check of `batch_create_*`: every element valid, no id twice.
+pub fn check_creates<T: JobInput>(jobs: &[T]) -> Result<()> {
+    validate_batch(jobs)?;
+    check_unique_ids(jobs)
+}
+
+/// Creates checked jobs ([`check_creates`]); returns their ids in input
+/// order. 23505 naming the first id, in input order, that a job of either
+/// kind has already.
+pub fn create<T: NewJob>(backend: &mut dyn WriteBackend, jobs: &[T]) -> Result<Vec<String>> {
+    if jobs.is_empty() {
+        return Ok(Vec::new());
+    }
+    let ids: Vec<&str> = jobs.iter().map(JobInput::job_id).collect();
+    if let Some(existing) = backend.first_existing_id(&ids)? {
+        return Err(Error::duplicate(&existing));
+    }
+    T::insert(backend, jobs)?;
+    Ok(ids.into_iter().map(str::to_owned).collect())
+}
+
+/// Creates one checked job ([`check_create`]) and returns its row.
+pub fn create_one<T: NewJob>(backend: &mut dyn WriteBackend, job: &T) -> Result<Job> {
+    create(backend, std::slice::from_ref(job))?;
+    backend
+        .get_job(job.job_id())?
+        .ok_or_else(|| Error::database("XX000", "jobtrack: the created job is not visible"))
+}
+
+fn change(update: &StatusUpdate) -> StatusChange<'_> {
+    StatusChange {
+        job_id: &update.job_id,
+        effects: update.status.effects(),
+        error_message: update.error_message.as_deref(),
+    }
+}
+
+/// The check of `update_*_status`: the update valid (errors name no
+/// element), its status turned into its effects.
+pub fn check_status_update(update: &StatusUpdate) -> Result<StatusChange<'_>> {
+    update.validate(None)?;
+    Ok(change(update))
+}
+
+/// The check of `batch_update_*_status`: every element valid; of two
+/// updates of one job the later wins; each status turned into its effects.
+pub fn check_status_updates(updates: &[StatusUpdate]) -> Result<Vec<StatusChange<'_>>> {
+    validate_batch(updates)?;
+    Ok(last_update_wins(updates).into_iter().map(change).collect())
+}
+
+/// Applies checked status changes ([`check_status_updates`]) to the jobs of
+/// `job_type`; returns how many jobs changed.
+pub fn update_status(
+    backend: &mut dyn WriteBackend,
+    job_type: JobType,
+    changes: &[StatusChange<'_>],
+) -> Result<i32> {
+    if changes.is_empty() {
+        return Ok(0);
+    }
+    let changed = backend.update_status(job_type, changes)?;
+    // At most MAX_BATCH jobs change.
+    i32::try_from(changed).map_err(|_| Error::database("XX000", "jobtrack: row count out of range"))
+}
+
+/// The check of `update_progress`: the step in range (22023).
+pub fn check_progress(current_step: i32) -> Result<i32> {
+    check_current_step(current_step.into())
+}
+
+/// Sets a job's progress (checked by [`check_progress`]).
+pub fn update_progress(
+    backend: &mut dyn WriteBackend,
+    job_id: &str,
+    current_step: i32,
+) -> Result<bool> {
+    backend.update_progress(job_id, current_step)
+}
+
+/// The check of `cleanup_old_jobs`: `days` not negative (22023).
+pub fn check_cleanup(days: i32) -> Result<i32> {
+    check_days(days.into())
+}
+
+/// The earliest time either schema stores (their CHECKs refuse the year 0
+/// and before).
+const EARLIEST_STORED_MICROS: i64 = -62_135_596_800_000_000;
+
+/// The `created_at` before which `cleanup_old_jobs(days)` deletes: `days`
+/// days of 86,400 seconds before `now`. `None` when that lies before every
+/// timestamp the schemas store, so that nothing can be deleted. Checked
+/// arithmetic: a cutoff that wrapped round would lie in the future and
+/// delete new jobs.
+pub fn cleanup_cutoff(now: Timestamp, days: i32) -> Option<Timestamp> {
+    now.checked_minus_days(days.into())
+        .filter(|cutoff| cutoff.unix_micros() >= EARLIEST_STORED_MICROS)
+}
+
+/// Deletes the finished jobs older than `days` (checked by
+/// [`check_cleanup`]); a `days` reaching back before the year 1 deletes
+/// nothing and runs no statement.
+pub fn cleanup_old_jobs(
+    backend: &mut dyn WriteBackend,
+    days: i32,
+    keep_failed: bool,
+) -> Result<CleanupReport> {
+    let now = backend.now();
+    match cleanup_cutoff(now, days) {
+        Some(cutoff) => backend.delete_finished_before(cutoff, keep_failed),
+        None => Ok(CleanupReport {
+            executions_deleted: 0,
+            variations_deleted: 0,
+            cache_entries_deleted: 0,
+        }),
+    }
+}
+
+/// Rebuilds the summary table and the counters from the base tables.
+pub fn refresh_job_cache(backend: &mut dyn WriteBackend) -> Result<i64> {
+    backend.rebuild_derived_tables()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::domain::{PipelineMode, Status};
+
+    /// A backend that records what it is asked, to show what the use cases
+    /// decide before any statement runs.
+    #[derive(Default)]
+    struct Recorder {
+        existing: Vec<String>,
+        inserted: Vec<String>,
+        changes: Vec<(JobType, String, StatusEffects, Option<String>)>,
+        deleted_before: Option<Timestamp>,
+        now: i64,
+    }
+
+    impl WriteBackend for Recorder {
+        fn first_existing_id(&mut self, ids: &[&str]) -> Result<Option<String>> {
+            Ok(ids
+                .iter()
+                .find(|id| self.existing.iter().any(|e| e == *id))
+                .map(|id| (*id).to_owned()))
+        }
+        fn insert_executions(&mut self, jobs: &[NewExecution]) -> Result<()> {
+            self.inserted.extend(jobs.iter().map(|j| j.job_id.clone()));
+            Ok(())
+        }
+        fn insert_variations(
+            &mut self,
+            jobs: &[NewVariation],
+            parameters: &[StoredParameters],
+        ) -> Result<()> {
+            assert_eq!(jobs.len(), parameters.len());
+            self.inserted.extend(jobs.iter().map(|j| j.job_id.clone()));
+            Ok(())
+        }
+        fn update_status(
+            &mut self,
+            job_type: JobType,
+            changes: &[StatusChange<'_>],
+        ) -> Result<u64> {
+            for c in changes {
+                self.changes.push((
+                    job_type,
+                    c.job_id.to_owned(),
+                    c.effects,
+                    c.error_message.map(str::to_owned),
+                ));
+            }
+            Ok(changes.len() as u64)
+        }
+        fn update_progress(&mut self, _: &str, _: i32) -> Result<bool> {
+            Ok(true)
+        }
+        fn now(&mut self) -> Timestamp {
+            Timestamp::from_unix_micros(self.now)
+        }
+        fn delete_finished_before(&mut self, cutoff: Timestamp, _: bool) -> Result<CleanupReport> {
+            self.deleted_before = Some(cutoff);
+            Ok(CleanupReport {
+                executions_deleted: 1,
+                variations_deleted: 0,
+                cache_entries_deleted: 1,
+            })
+        }
+        fn rebuild_derived_tables(&mut self) -> Result<i64> {
+            Ok(0)
+        }
+        fn get_job(&mut self, _: &str) -> Result<Option<Job>> {
+            Ok(None)
+        }
+    }
+
+    fn execution(id: &str) -> NewExecution {
+        NewExecution {
+            job_id: id.into(),
+            pipeline_mode: PipelineMode::Single,
+            dataset_name: "d".into(),
+            preset: "p".into(),
+            total_steps: None,
+            status: Status::Pending,
+        }
+    }
+
+    fn update(id: &str, status: Status, message: Option<&str>) -> StatusUpdate {
+        StatusUpdate {
+            job_id: id.into(),
+            status,
+            error_message: message.map(str::to_owned),
+        }
+    }
+
+    #[test]
+    fn a_create_batch_is_refused_whole() {
+        let mut b = Recorder {
+            existing: vec!["b".into()],
+            ..Recorder::default()
+        };
+        let jobs = [execution("a"), execution("b"), execution("c")];
+        check_creates(&jobs).unwrap();
+        let e = create(&mut b, &jobs).unwrap_err();
+        assert_eq!(
+            (e.sqlstate(), e.to_string().contains("\"b\"")),
+            ("23505", true)
+        );
+        assert!(b.inserted.is_empty());
+        let twice = [execution("x"), execution("x")];
+        assert_eq!(check_creates(&twice).unwrap_err().sqlstate(), "23505");
+        let bad = [execution("ok"), execution("")];
+        assert_eq!(check_creates(&bad).unwrap_err().sqlstate(), "22023");
+        let ids = create(&mut b, &[execution("a"), execution("c")]).unwrap();
+        assert_eq!(ids, ["a", "c"]);
+        assert_eq!(b.inserted, ["a", "c"]);
+    }
+
+    #[test]
+    fn the_later_update_wins_and_carries_its_effects() {
+        let updates = [
+            update("a", Status::Training, None),
+            update("b", Status::Failed, Some("oom")),
+            update("a", Status::Done, Some("ignored")),
+        ];
+        let changes = check_status_updates(&updates).unwrap();
+        let mut b = Recorder::default();
+        assert_eq!(
+            update_status(&mut b, JobType::Variation, &changes).unwrap(),
+            2
+        );
+        let seen: Vec<_> = b
+            .changes
+            .iter()
+            .map(|(t, id, fx, m)| (*t, id.as_str(), fx.status, fx.terminal, m.as_deref()))
+            .collect();
+        assert_eq!(
+            seen,
+            [
+                (JobType::Variation, "b", "failed", true, Some("oom")),
+                (JobType::Variation, "a", "done", true, Some("ignored")),
+            ]
+        );
+        assert!(b.changes[1].2.clears_error_message);
+        assert_eq!(b.changes[0].2.success, Some(false));
+        // Nothing to change runs no statement.
+        let mut idle = Recorder::default();
+        assert_eq!(
+            update_status(&mut idle, JobType::Execution, &[]).unwrap(),
+            0
+        );
+    }
+
+    #[test]
+    fn every_status_has_consistent_effects() {
+        for status in Status::ALL {
+            let fx = status.effects();
+            assert_eq!(fx.status, status.as_str());
+            assert_eq!(fx.terminal, status.is_terminal());
+            // Only a terminal status decides success, and only done clears
+            // the message; the clock starts in an active status.
+            assert!(fx.success.is_none() || fx.terminal, "{status}");
+            assert!(!fx.clears_error_message || fx.success == Some(true));
+            assert!(!(fx.starts_clock && fx.terminal));
+        }
+    }
+
+    #[test]
+    fn a_cleanup_before_the_year_1_runs_nothing() {
+        let now = Timestamp::from_unix_micros(1_764_000_000_000_000);
+        let mut b = Recorder {
+            now: now.unix_micros(),
+            ..Recorder::default()
+        };
+        let report = cleanup_old_jobs(&mut b, 30, true).unwrap();
+        assert_eq!(report.executions_deleted, 1);
+        assert_eq!(
+            b.deleted_before.unwrap().unix_micros(),
+            now.unix_micros() - 30 * 86_400_000_000
+        );
+        let mut far = Recorder {
+            now: now.unix_micros(),
+            ..Recorder::default()
+        };
+        let report = cleanup_old_jobs(&mut far, i32::MAX, true).unwrap();
+        assert_eq!(report.executions_deleted, 0);
+        assert_eq!(far.deleted_before, None);
+        // Exactly back to the year 1 is still a cutoff.
+        let days = (now.unix_micros() - EARLIEST_STORED_MICROS) / 86_400_000_000;
+        let days = i32::try_from(days).unwrap();
+        assert!(cleanup_cutoff(now, days).is_some());
+        assert!(cleanup_cutoff(now, days + 1).is_none());
+        assert_eq!(check_cleanup(-1).unwrap_err().sqlstate(), "22023");
+    }
+}
