@@ -42,7 +42,7 @@ test: sqlite-test pg-test bench-smoke
 
 lint: build-deps pg-deps
 	$(CARGO) fmt --all --check
-	$(CARGO) clippy $(SQLITE_CRATES) -p jobtrack-tests --all-targets -- -D warnings
+	$(CARGO) clippy $(SQLITE_CRATES) -p jobtrack-postgres -p jobtrack-tests --all-targets -- -D warnings
 	$(CARGO) clippy -p jobtrack-pg --all-targets -- -D warnings
 
 include mk/pg.mk

@@ -16,6 +16,47 @@ pub struct Location {
     pub field: Option<String>,
 }
 
+impl Location {
+    /// Splits a message written as `{location} {problem}` (the Display of
+    /// [`Error::InvalidParameter`]) back into its parts.
+    fn split_message(message: &str) -> Option<(Location, &str)> {
+        let (element, rest) = match message.strip_prefix("element ") {
+            Some(rest) => {
+                let digits = rest.find(|c: char| !c.is_ascii_digit())?;
+                let element = rest[..digits].parse().ok()?;
+                match rest[digits..].strip_prefix(": ") {
+                    Some(rest) => (Some(element), rest),
+                    None => {
+                        let problem = rest[digits..].strip_prefix(' ')?;
+                        let location = Location {
+                            element: Some(element),
+                            field: None,
+                        };
+                        return Some((location, problem));
+                    }
+                }
+            }
+            None => (None, message),
+        };
+        if let Some(rest) = rest.strip_prefix("field \"") {
+            let (field, problem) = rest.split_once("\" ")?;
+            let location = Location {
+                element,
+                field: Some(field.to_owned()),
+            };
+            return Some((location, problem));
+        }
+        let problem = rest.strip_prefix("input ")?;
+        (element.is_none()).then_some((
+            Location {
+                element: None,
+                field: None,
+            },
+            problem,
+        ))
+    }
+}
+
 impl fmt::Display for Location {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match (self.element, &self.field) {
@@ -265,6 +306,63 @@ impl Error {
         }
     }
 
+    /// The error a server reported with `sqlstate`, `message` and `detail`,
+    /// as the variant that raised it there: the inverse of how the extension
+    /// reports each variant, so that a client of the extension gets the
+    /// same `Error` the SQLite library returns for the same failure. What is
+    /// not one of jobtrack's own errors stays [`Error::Database`].
+    pub fn from_server(sqlstate: &str, message: &str, detail: Option<&str>) -> Self {
+        let accepted = detail
+            .and_then(|d| d.strip_prefix("Accepted values: "))
+            .and_then(|d| d.strip_suffix('.'))
+            .and_then(|list| {
+                [crate::Status::ACCEPTED, crate::PipelineMode::ACCEPTED]
+                    .into_iter()
+                    .find(|accepted| accepted.join(", ") == list)
+            });
+        match sqlstate {
+            "22023" => {
+                if let Some((location, problem)) = Location::split_message(message) {
+                    return Error::InvalidParameter {
+                        location,
+                        problem: problem.to_owned(),
+                        accepted,
+                    };
+                }
+            }
+            "23505" => {
+                if let Some(job_id) = message
+                    .strip_prefix("job_id \"")
+                    .and_then(|m| m.strip_suffix("\" already exists"))
+                {
+                    return Error::UniqueViolation {
+                        job_id: job_id.to_owned(),
+                        within_batch: detail.is_some_and(|d| d.contains("more than once")),
+                    };
+                }
+            }
+            _ => {
+                let reason = match sqlstate {
+                    "25006" if message.ends_with("during recovery") => Some(Refusal::Recovery),
+                    "25006" => Some(Refusal::ReadOnlyTransaction),
+                    "53200" if message.starts_with("out of memory for the input of") => {
+                        Some(Refusal::OutOfMemory)
+                    }
+                    "54000" if message.starts_with("a batch of") => Some(Refusal::BatchTooLarge),
+                    _ => None,
+                };
+                if let Some(reason) = reason {
+                    return Error::Refused {
+                        reason,
+                        message: message.to_owned(),
+                        detail: detail.map(str::to_owned),
+                    };
+                }
+            }
+        }
+        Error::database(sqlstate, message)
+    }
+
     /// Builds a [`Error::Database`] error.
     pub fn database(sqlstate: &str, message: impl Into<String>) -> Self {
         Error::Database {
@@ -277,6 +375,32 @@ impl Error {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_server_error_comes_back_as_its_variant() {
+        let samples = [
+            Error::invalid(Some(3), "status", "must be a string, got number"),
+            Error::invalid(None, "job_id", "is required"),
+            Error::invalid_element(Some(7), "must be a JSON object, got array"),
+            Error::invalid_element(None, "must be a JSON array, got object"),
+            Error::not_in_list(Some(0), "status", "nope", crate::Status::ACCEPTED),
+            Error::not_in_list(None, "pipeline_mode", "x", crate::PipelineMode::ACCEPTED),
+            Error::duplicate("e\" 1"),
+            Error::UniqueViolation {
+                job_id: "twice".into(),
+                within_batch: true,
+            },
+            Error::read_only("jobtrack.create_execution", true),
+            Error::read_only("jobtrack.create_execution", false),
+            Error::out_of_memory("batch_create_executions", 10, 20),
+            Error::batch_too_large(1_000_001),
+            Error::database("42501", "permission denied for table executions"),
+        ];
+        for e in samples {
+            let back = Error::from_server(e.sqlstate(), &e.to_string(), e.detail().as_deref());
+            assert_eq!(back, e);
+        }
+    }
 
     #[test]
     fn messages_name_element_and_field() {

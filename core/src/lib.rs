@@ -36,10 +36,12 @@ pub use metrics::{
     metrics_from_totals, MetricsRecorder, OperationMetrics, OperationTotals, TransactionMetrics,
 };
 pub use number::{canonical_numeric, canonicalize_numbers, NumberError};
-pub use operation::{call, JobApi, Operation, OperationKind, Parameter, Returns, MEASURED_COUNT};
+pub use operation::{
+    call, JobApi, JobTransaction, Operation, OperationKind, Parameter, Returns, MEASURED_COUNT,
+};
 pub use output::{
-    average, progress, success_rate, CacheStats, CleanupReport, DatasetAggregate, DatasetStats,
-    Job, KindAggregate, PoolStatus, RunningJob, Statistics, StatusCounts,
+    average, progress, success_rate, CacheStats, CleanupReport, ClientPool, DatasetAggregate,
+    DatasetStats, Job, KindAggregate, PoolStatus, RunningJob, Statistics, StatusCounts,
 };
 pub use time::Timestamp;
 

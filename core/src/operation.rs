@@ -304,6 +304,20 @@ pub trait JobApi {
     fn reset_transaction_metrics(&self) -> Result<()>;
 }
 
+/// Several batch writes in one transaction of a store
+/// (`JobStore::transaction`, `PgStore::transaction`): they see each other's
+/// changes, and nothing of them is visible to anyone before the commit.
+pub trait JobTransaction {
+    /// `batch_create_executions` inside the transaction.
+    fn batch_create_executions(&mut self, jobs: &[NewExecution]) -> Result<Vec<String>>;
+    /// `batch_create_variations` inside the transaction.
+    fn batch_create_variations(&mut self, jobs: &[NewVariation]) -> Result<Vec<String>>;
+    /// `batch_update_execution_status` inside the transaction.
+    fn batch_update_execution_status(&mut self, updates: &[StatusUpdate]) -> Result<i32>;
+    /// `batch_update_variation_status` inside the transaction.
+    fn batch_update_variation_status(&mut self, updates: &[StatusUpdate]) -> Result<i32>;
+}
+
 /// The arguments of one call by name, read as SQL reads them: by position,
 /// a missing trailing argument taking its declared default.
 struct Arguments<'a> {

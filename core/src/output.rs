@@ -322,4 +322,28 @@ pub struct PoolStatus {
     pub idle_in_transaction: i64,
     /// Callers waiting for a connection or a lock.
     pub waiting: i64,
+    /// The client's connection pool, when the store is a client of a
+    /// server (`jobtrack_postgres::PgStore`); the fields above are then the
+    /// server's view. Absent for the server's own function and for SQLite.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub pool: Option<ClientPool>,
+}
+
+/// A client's connection pool, in [`PoolStatus::pool`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ClientPool {
+    /// Connections kept open once opened.
+    pub size: i64,
+    /// Most connections opened beyond `size`, closed when returned.
+    pub max_overflow: i64,
+    /// Connections open now, idle or handed out.
+    pub open: i64,
+    /// Connections handed out to callers now.
+    pub checked_out: i64,
+    /// Open connections beyond `size`.
+    pub overflow: i64,
+    /// Open connections waiting in the pool.
+    pub idle: i64,
+    /// Callers waiting for a connection.
+    pub waiting: i64,
 }

@@ -193,6 +193,7 @@ fn cleanup_cache_and_pool() {
         idle: 4,
         idle_in_transaction: 0,
         waiting: 0,
+        pool: None,
     };
     assert_eq!(
         to_json(&p),

@@ -28,6 +28,7 @@ fn get_pool_status() -> pgrx::JsonB {
             idle: req(&row, 4)?,
             idle_in_transaction: req(&row, 5)?,
             waiting: req(&row, 6)?,
+            pool: None,
         })
     })
     .and_then(|p| rows::json(&p))

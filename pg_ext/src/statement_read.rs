@@ -8,7 +8,16 @@
 //! run their queries read-only, as PL/pgSQL runs those of a STABLE function:
 //! in the statement's snapshot, which includes the transaction's own changes
 //! made before the statement.
+//!
+//! Each query is planned once per session, as PL/pgSQL does: its plan is
+//! kept (`SPI_keepplan`) and run again with new arguments. The plan cache
+//! revalidates a kept plan when a relation it reads changes (an ALTER, the
+//! view created by an upgrade), and chooses between custom and generic plans
+//! as for any prepared statement. Planning a listing through the Job view
+//! costs more than running it, so this matters on every call.
 
+use std::cell::RefCell;
+use std::collections::HashMap;
 use std::ffi::CString;
 
 use jobtrack_core::Error;
@@ -25,9 +34,7 @@ pub fn select<'conn>(
     query: &str,
     args: &[DatumWithOid<'_>],
 ) -> Result<Vec<SpiHeapTupleData<'conn>>, Error> {
-    let cmd = CString::new(query)
-        .map_err(|_| Error::database("XX000", "jobtrack: a query contains a NUL byte"))?;
-    let mut types: Vec<pg_sys::Oid> = args.iter().map(DatumWithOid::oid).collect();
+    let plan = kept_plan(query, args)?;
     let mut datums: Vec<pg_sys::Datum> = args
         .iter()
         .map(|a| {
@@ -44,15 +51,7 @@ pub fn select<'conn>(
     // read before any other SPI call and lives until the connection ends.
     unsafe {
         pg_sys::SPI_tuptable = std::ptr::null_mut();
-        let status = pg_sys::SPI_execute_with_args(
-            cmd.as_ptr(),
-            args.len() as i32,
-            types.as_mut_ptr(),
-            datums.as_mut_ptr(),
-            nulls.as_ptr(),
-            true,
-            0,
-        );
+        let status = pg_sys::SPI_execute_plan(plan, datums.as_mut_ptr(), nulls.as_ptr(), true, 0);
         if status != pg_sys::SPI_OK_SELECT as i32 {
             return Err(Error::database(
                 "XX000",
@@ -73,4 +72,37 @@ pub fn select<'conn>(
         }
         Ok(rows)
     }
+}
+
+thread_local! {
+    // A backend is one thread: the plans of this session, by query text.
+    static PLANS: RefCell<HashMap<String, pg_sys::SPIPlanPtr>> = RefCell::new(HashMap::new());
+}
+
+/// The kept plan of `query` for arguments of the types of `args`, planned
+/// on first use in this session.
+fn kept_plan(query: &str, args: &[DatumWithOid<'_>]) -> Result<pg_sys::SPIPlanPtr, Error> {
+    if let Some(plan) = PLANS.with(|plans| plans.borrow().get(query).copied()) {
+        return Ok(plan);
+    }
+    let cmd = CString::new(query)
+        .map_err(|_| Error::database("XX000", "jobtrack: a query contains a NUL byte"))?;
+    let mut types: Vec<pg_sys::Oid> = args.iter().map(DatumWithOid::oid).collect();
+    // SAFETY: SPI is connected (the caller holds its client); `types` has
+    // `args.len()` elements. An ERROR in planning is raised as a Rust panic
+    // by pgrx's guard and nothing is kept. SPI_keepplan moves the plan out of
+    // the SPI procedure's memory into the session's, where it stays.
+    let plan = unsafe {
+        let plan = pg_sys::SPI_prepare(cmd.as_ptr(), args.len() as i32, types.as_mut_ptr());
+        if plan.is_null() || pg_sys::SPI_keepplan(plan) != 0 {
+            let result = pg_sys::SPI_result;
+            return Err(Error::database(
+                "XX000",
+                format!("jobtrack: cannot plan a read query (SPI result {result})"),
+            ));
+        }
+        plan
+    };
+    PLANS.with(|plans| plans.borrow_mut().insert(query.to_owned(), plan));
+    Ok(plan)
 }

@@ -165,6 +165,7 @@ impl ConnectionPool {
             idle_in_transaction: 0,
             waiting: self.writer_waiting.load(Ordering::SeqCst)
                 + self.reader_waiting.load(Ordering::SeqCst),
+            pool: None,
         }
     }
 }

@@ -7,9 +7,9 @@ use std::time::{Duration, Instant};
 use jobtrack_core::usecase::{self, NewJob, StatusChange, StoredParameters, WriteBackend};
 use jobtrack_core::{
     cache_key, check_limit, statistics_differences, ttl, CacheStats, CleanupReport, DatasetStats,
-    Job, JobApi, JobType, MetricsRecorder, NewExecution, NewVariation, Operation, PoolStatus,
-    Result, RunningJob, Statistics, StatisticsDifference, Status, StatusUpdate, Timestamp,
-    TransactionMetrics,
+    Job, JobApi, JobTransaction, JobType, MetricsRecorder, NewExecution, NewVariation, Operation,
+    PoolStatus, Result, RunningJob, Statistics, StatisticsDifference, Status, StatusUpdate,
+    Timestamp, TransactionMetrics,
 };
 use rusqlite::{params, Connection, OptionalExtension, TransactionBehavior};
 use serde::Serialize;
@@ -938,6 +938,21 @@ impl JobStore {
     /// Forgets the transaction metrics.
     pub fn reset_transaction_metrics(&self) {
         lock(&self.metrics).reset();
+    }
+}
+
+impl JobTransaction for StoreTransaction<'_> {
+    fn batch_create_executions(&mut self, jobs: &[NewExecution]) -> Result<Vec<String>> {
+        StoreTransaction::batch_create_executions(self, jobs)
+    }
+    fn batch_create_variations(&mut self, jobs: &[NewVariation]) -> Result<Vec<String>> {
+        StoreTransaction::batch_create_variations(self, jobs)
+    }
+    fn batch_update_execution_status(&mut self, updates: &[StatusUpdate]) -> Result<i32> {
+        StoreTransaction::batch_update_execution_status(self, updates)
+    }
+    fn batch_update_variation_status(&mut self, updates: &[StatusUpdate]) -> Result<i32> {
+        StoreTransaction::batch_update_variation_status(self, updates)
     }
 }
 

@@ -190,6 +190,9 @@ impl Backend for Postgres {
     }
 }
 
+/// The scenarios on the server twice: as SQL calls built from each
+/// Operation's signature (the server parses every argument, as a SQL client
+/// would send it), then through the Rust client `PgStore`.
 #[test]
 fn postgres_conformance() {
     // A database of its own, so that other tests against the same server do
@@ -208,5 +211,51 @@ fn postgres_conformance() {
             .unwrap();
         Box::new(Postgres { client })
     });
+    let mut failures = failures;
+    failures.extend(postgres_client_conformance(&db_url));
     report(failures);
+}
+
+// ------------------------------------------ PostgreSQL through PgStore
+
+/// The server through the Rust client: the same `jobtrack_core::call` on
+/// `PgStore`'s `JobApi` as on SQLite's `JobStore`, so that the two stores
+/// cannot drift apart; plain SQL through a connection of its own.
+struct PgClient {
+    store: jobtrack_postgres::PgStore,
+    other_program: postgres::Client,
+}
+
+impl Backend for PgClient {
+    fn call(&mut self, op: Operation, args: &[Value]) -> Outcome {
+        jobtrack_core::call(&self.store, op, args).map_err(err)
+    }
+
+    fn plain_sql(&mut self, sql: &str) {
+        self.other_program
+            .batch_execute(sql)
+            .unwrap_or_else(|e| panic!("plain SQL failed in PostgreSQL: {sql}: {e}"));
+    }
+}
+
+/// Run by `postgres_conformance`, after the SQL runner: the transaction
+/// metrics are server-wide, so the two must not run at once.
+fn postgres_client_conformance(db_url: &str) -> Vec<String> {
+    run_all("postgresql-client", &mut |_| {
+        let mut other_program = postgres::Client::connect(db_url, postgres::NoTls).unwrap();
+        other_program
+            .batch_execute(
+                "SET search_path = jobtrack, public;
+                 TRUNCATE jobtrack.executions, jobtrack.variations;
+                 SELECT jobtrack.refresh_job_cache();
+                 SELECT jobtrack.invalidate_cache();
+                 SELECT jobtrack.reset_transaction_metrics();",
+            )
+            .unwrap();
+        let store = jobtrack_postgres::PgStore::connect(db_url).unwrap();
+        Box::new(PgClient {
+            store,
+            other_program,
+        })
+    })
 }

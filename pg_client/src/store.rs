@@ -1,0 +1,421 @@
+//! [`PgStore`]: the jobtrack API on a PostgreSQL server with the extension,
+//! through a pool of connections. Every method is one call of the SQL
+//! function of the same name, built from the function's signature in
+//! `jobtrack_core::Operation`; results come back as the functions' JSON and
+//! deserialize into core's types, errors into core's variants.
+
+use std::time::Duration;
+
+use jobtrack_core::{
+    CacheStats, CleanupReport, ClientPool, DatasetStats, Error, Job, JobApi, JobTransaction,
+    NewExecution, NewVariation, Operation, OperationKind, PoolStatus, Result, Returns, RunningJob,
+    Statistics, StatisticsDifference, Status, StatusUpdate, TransactionMetrics,
+};
+use postgres::types::ToSql;
+use postgres::{Client, Config};
+use serde::de::DeserializeOwned;
+use serde::Serialize;
+
+use crate::error::{client_error, connection_lost, never_applied};
+use crate::pool::{Pool, PoolOptions, PooledClient};
+
+/// The SQL that calls `op` with its arguments as `$1…` and returns its
+/// result as JSON text: one value, or one row per result row.
+fn call_sql(op: Operation) -> String {
+    let arguments: Vec<String> = op
+        .parameters()
+        .iter()
+        .enumerate()
+        .map(|(i, p)| match p.sql_type {
+            // jsonb travels as text: the server parses it, as it would a
+            // literal.
+            "jsonb" => format!("${}::text::jsonb", i + 1),
+            ty => format!("${}::{ty}", i + 1),
+        })
+        .collect();
+    let call = format!("jobtrack.{}({})", op.name(), arguments.join(", "));
+    match op.returns() {
+        Returns::Table => format!("SELECT row_to_json(t)::text FROM {call} AS t"),
+        Returns::Scalar(_) => format!("SELECT to_json({call})::text"),
+        Returns::Nothing => format!("SELECT {call}::text"),
+    }
+}
+
+/// An argument of a call.
+enum Arg {
+    Text(Option<String>),
+    Integer(i32),
+    Boolean(bool),
+}
+
+impl Arg {
+    fn json<T: Serialize + ?Sized>(value: &T) -> Result<Arg> {
+        serde_json::to_string(value)
+            .map(|text| Arg::Text(Some(text)))
+            .map_err(|e| Error::database("XX000", format!("jobtrack: {e}")))
+    }
+
+    fn text(value: &str) -> Arg {
+        Arg::Text(Some(value.to_owned()))
+    }
+
+    fn sql(&self) -> &(dyn ToSql + Sync) {
+        match self {
+            Arg::Text(v) => v,
+            Arg::Integer(v) => v,
+            Arg::Boolean(v) => v,
+        }
+    }
+}
+
+fn parse<T: DeserializeOwned>(op: Operation, text: &str) -> Result<T> {
+    serde_json::from_str(text).map_err(|e| {
+        Error::database(
+            "XX000",
+            format!("jobtrack: unexpected result of {}: {e}", op.name()),
+        )
+    })
+}
+
+/// Runs `sql` on `client`, as [`PgStore`] and [`PgTransaction`] do.
+fn query(client: &mut Client, sql: &str, args: &[Arg]) -> Result<Vec<String>, postgres::Error> {
+    let params: Vec<&(dyn ToSql + Sync)> = args.iter().map(Arg::sql).collect();
+    let rows = client.query(sql, &params)?;
+    Ok(rows
+        .iter()
+        .map(|row| row.get::<_, Option<String>>(0).unwrap_or_default())
+        .collect())
+}
+
+/// A store on a PostgreSQL database with the jobtrack extension installed.
+///
+/// `PgStore` is `Send + Sync`: share one as `Arc<PgStore>` between threads;
+/// each call takes a connection from the pool for one statement and gives
+/// it back. Calls that fail because the server ended the session (a
+/// restart, `pg_terminate_backend`) close the pool's idle connections too
+/// (the server has most likely ended those as well) and run again, once, on
+/// a new connection:
+/// reads always, writes when the server reports that it terminated the
+/// statement (57P01, 57P02, 57P03: it rolled the statement back) or the
+/// connection was found closed before the call was sent. A write whose
+/// connection broke while it ran is not repeated, and fails with 08006:
+/// whether it committed cannot be known.
+pub struct PgStore {
+    pool: Pool,
+}
+
+impl std::fmt::Debug for PgStore {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("PgStore").field("pool", &self.pool).finish()
+    }
+}
+
+impl PgStore {
+    /// Connects to the database of `url` (`postgres://user@host/db` or
+    /// `host=… dbname=…`) with the default pool settings; fails at once
+    /// when the server cannot be reached or the extension is missing.
+    pub fn connect(url: &str) -> Result<PgStore> {
+        PgStore::connect_with(url, PoolOptions::default())
+    }
+
+    /// [`PgStore::connect`] with pool settings.
+    pub fn connect_with(url: &str, options: PoolOptions) -> Result<PgStore> {
+        let mut config: Config = url.parse().map_err(|e| {
+            Error::invalid(
+                None,
+                "url",
+                format!("is not a PostgreSQL connection string: {e}"),
+            )
+        })?;
+        // Timestamps come back in jobtrack's format, whatever the server's
+        // or the role's TimeZone. DISCARD ALL keeps startup options.
+        let options_text = match config.get_options() {
+            Some(given) => format!("{given} -c TimeZone=UTC"),
+            None => "-c TimeZone=UTC".to_owned(),
+        };
+        config.options(&options_text);
+        if config.get_connect_timeout().is_none() {
+            config.connect_timeout(Duration::from_secs(10));
+        }
+        let store = PgStore {
+            pool: Pool::new(config, options),
+        };
+        let version = store.with_client(|client| {
+            client
+                .query_opt(
+                    "SELECT extversion FROM pg_catalog.pg_extension WHERE extname = 'jobtrack'",
+                    &[],
+                )
+                .map(|row| row.map(|r| r.get::<_, String>(0)))
+        })?;
+        if version.is_none() {
+            return Err(Error::database(
+                "58P01",
+                "jobtrack: the database has no jobtrack extension (CREATE EXTENSION jobtrack)",
+            ));
+        }
+        Ok(store)
+    }
+
+    /// The pool.
+    pub fn pool(&self) -> &Pool {
+        &self.pool
+    }
+
+    /// Runs `f` on a connection of the pool, for statements of the caller's
+    /// own. The connection is reset when it comes back (`reset_on_return`):
+    /// whatever `f` leaves open or sets goes with it.
+    pub fn with_client<T>(
+        &self,
+        f: impl FnOnce(&mut Client) -> Result<T, postgres::Error>,
+    ) -> Result<T> {
+        let mut client = self.pool.get()?;
+        client.lend();
+        f(&mut client).map_err(client_error)
+    }
+
+    /// Runs `f` in one transaction on one connection: committed if `f`
+    /// returns `Ok`, rolled back if it returns `Err` or panics. Nothing of a
+    /// failed `f` is visible to anyone. Not repeated after a lost
+    /// connection.
+    pub fn transaction<T>(
+        &self,
+        f: impl FnOnce(&mut PgTransaction<'_, '_>) -> Result<T>,
+    ) -> Result<T> {
+        let mut client = self.pool.get()?;
+        // Rolled back by the reset if anything below fails or panics.
+        client.lend();
+        client.batch_execute("BEGIN").map_err(client_error)?;
+        let value = f(&mut PgTransaction {
+            client: &mut client,
+        })?;
+        client.batch_execute("COMMIT").map_err(client_error)?;
+        Ok(value)
+    }
+
+    /// Calls `op` with `args`; see the type's documentation for when it is
+    /// repeated.
+    fn call(&self, op: Operation, args: &[Arg]) -> Result<Vec<String>> {
+        let sql = call_sql(op);
+        let mut retried = false;
+        loop {
+            let mut client: PooledClient<'_> = self.pool.get()?;
+            let closed_before = client.is_closed();
+            match query(&mut client, &sql, args) {
+                Ok(rows) => return Ok(rows),
+                Err(e) if connection_lost(&e) => {
+                    client.discard();
+                    self.pool.discard_idle();
+                    let safe =
+                        op.kind() != OperationKind::Write || never_applied(&e, closed_before);
+                    if retried || !safe {
+                        return Err(client_error(e));
+                    }
+                    retried = true;
+                }
+                Err(e) => return Err(client_error(e)),
+            }
+        }
+    }
+
+    fn value<T: DeserializeOwned>(&self, op: Operation, args: &[Arg]) -> Result<T> {
+        let rows = self.call(op, args)?;
+        let text = rows.first().ok_or_else(|| {
+            Error::database("XX000", format!("jobtrack: {} returned no row", op.name()))
+        })?;
+        parse(op, text)
+    }
+
+    fn rows<T: DeserializeOwned>(&self, op: Operation, args: &[Arg]) -> Result<Vec<T>> {
+        self.call(op, args)?
+            .iter()
+            .map(|text| parse(op, text))
+            .collect()
+    }
+
+    fn update_status(
+        &self,
+        op: Operation,
+        job_id: &str,
+        status: Status,
+        error_message: Option<&str>,
+    ) -> Result<bool> {
+        self.value(
+            op,
+            &[
+                Arg::text(job_id),
+                Arg::text(status.as_str()),
+                Arg::Text(error_message.map(str::to_owned)),
+            ],
+        )
+    }
+}
+
+/// Several batch calls in one transaction: see [`PgStore::transaction`].
+pub struct PgTransaction<'p, 'c> {
+    client: &'c mut PooledClient<'p>,
+}
+
+impl PgTransaction<'_, '_> {
+    fn value<T: DeserializeOwned>(&mut self, op: Operation, args: &[Arg]) -> Result<T> {
+        let rows = query(self.client, &call_sql(op), args).map_err(client_error)?;
+        let text = rows.first().ok_or_else(|| {
+            Error::database("XX000", format!("jobtrack: {} returned no row", op.name()))
+        })?;
+        parse(op, text)
+    }
+
+    /// Runs the caller's own statement inside the transaction.
+    pub fn client(&mut self) -> &mut Client {
+        self.client
+    }
+}
+
+impl JobTransaction for PgTransaction<'_, '_> {
+    fn batch_create_executions(&mut self, jobs: &[NewExecution]) -> Result<Vec<String>> {
+        self.value(Operation::BatchCreateExecutions, &[Arg::json(jobs)?])
+    }
+    fn batch_create_variations(&mut self, jobs: &[NewVariation]) -> Result<Vec<String>> {
+        self.value(Operation::BatchCreateVariations, &[Arg::json(jobs)?])
+    }
+    fn batch_update_execution_status(&mut self, updates: &[StatusUpdate]) -> Result<i32> {
+        self.value(
+            Operation::BatchUpdateExecutionStatus,
+            &[Arg::json(updates)?],
+        )
+    }
+    fn batch_update_variation_status(&mut self, updates: &[StatusUpdate]) -> Result<i32> {
+        self.value(
+            Operation::BatchUpdateVariationStatus,
+            &[Arg::json(updates)?],
+        )
+    }
+}
+
+impl JobApi for PgStore {
+    fn create_execution(&self, job: &NewExecution) -> Result<Job> {
+        self.value(Operation::CreateExecution, &[Arg::json(job)?])
+    }
+    fn create_variation(&self, job: &NewVariation) -> Result<Job> {
+        self.value(Operation::CreateVariation, &[Arg::json(job)?])
+    }
+    fn update_execution_status(
+        &self,
+        job_id: &str,
+        status: Status,
+        error_message: Option<&str>,
+    ) -> Result<bool> {
+        self.update_status(
+            Operation::UpdateExecutionStatus,
+            job_id,
+            status,
+            error_message,
+        )
+    }
+    fn update_variation_status(
+        &self,
+        job_id: &str,
+        status: Status,
+        error_message: Option<&str>,
+    ) -> Result<bool> {
+        self.update_status(
+            Operation::UpdateVariationStatus,
+            job_id,
+            status,
+            error_message,
+        )
+    }
+    fn update_progress(&self, job_id: &str, current_step: i32) -> Result<bool> {
+        self.value(
+            Operation::UpdateProgress,
+            &[Arg::text(job_id), Arg::Integer(current_step)],
+        )
+    }
+    fn batch_create_executions(&self, jobs: &[NewExecution]) -> Result<Vec<String>> {
+        self.value(Operation::BatchCreateExecutions, &[Arg::json(jobs)?])
+    }
+    fn batch_create_variations(&self, jobs: &[NewVariation]) -> Result<Vec<String>> {
+        self.value(Operation::BatchCreateVariations, &[Arg::json(jobs)?])
+    }
+    fn batch_update_execution_status(&self, updates: &[StatusUpdate]) -> Result<i32> {
+        self.value(
+            Operation::BatchUpdateExecutionStatus,
+            &[Arg::json(updates)?],
+        )
+    }
+    fn batch_update_variation_status(&self, updates: &[StatusUpdate]) -> Result<i32> {
+        self.value(
+            Operation::BatchUpdateVariationStatus,
+            &[Arg::json(updates)?],
+        )
+    }
+    fn cleanup_old_jobs(&self, days: i32, keep_failed: bool) -> Result<CleanupReport> {
+        self.value(
+            Operation::CleanupOldJobs,
+            &[Arg::Integer(days), Arg::Boolean(keep_failed)],
+        )
+    }
+    fn refresh_job_cache(&self) -> Result<i64> {
+        self.value(Operation::RefreshJobCache, &[])
+    }
+    fn verify_statistics(&self) -> Result<Vec<StatisticsDifference>> {
+        self.rows(Operation::VerifyStatistics, &[])
+    }
+    fn get_statistics_optimized(&self) -> Result<Statistics> {
+        self.value(Operation::GetStatisticsOptimized, &[])
+    }
+    fn get_statistics_cached(&self) -> Result<Statistics> {
+        self.value(Operation::GetStatisticsCached, &[])
+    }
+    fn get_dataset_stats_optimized(&self, dataset_name: &str) -> Result<DatasetStats> {
+        self.value(
+            Operation::GetDatasetStatsOptimized,
+            &[Arg::text(dataset_name)],
+        )
+    }
+    fn get_dataset_stats_cached(&self, dataset_name: &str) -> Result<DatasetStats> {
+        self.value(Operation::GetDatasetStatsCached, &[Arg::text(dataset_name)])
+    }
+    fn get_all_jobs_optimized(&self, lim: i32) -> Result<Vec<Job>> {
+        self.rows(Operation::GetAllJobsOptimized, &[Arg::Integer(lim)])
+    }
+    fn get_recent_jobs_optimized(&self, lim: i32) -> Result<Vec<Job>> {
+        self.rows(Operation::GetRecentJobsOptimized, &[Arg::Integer(lim)])
+    }
+    fn get_recent_jobs_cached(&self, lim: i32) -> Result<Vec<Job>> {
+        self.rows(Operation::GetRecentJobsCached, &[Arg::Integer(lim)])
+    }
+    fn get_running_jobs(&self) -> Result<Vec<RunningJob>> {
+        self.rows(Operation::GetRunningJobs, &[])
+    }
+    fn get_cache_stats(&self) -> Result<CacheStats> {
+        self.value(Operation::GetCacheStats, &[])
+    }
+    fn invalidate_cache(&self, pattern: Option<&str>) -> Result<i32> {
+        self.value(
+            Operation::InvalidateCache,
+            &[Arg::Text(pattern.map(str::to_owned))],
+        )
+    }
+    fn get_pool_status(&self) -> Result<PoolStatus> {
+        let mut status: PoolStatus = self.value(Operation::GetPoolStatus, &[])?;
+        let c = self.pool.counts();
+        let n = |v: usize| i64::try_from(v).unwrap_or(i64::MAX);
+        status.pool = Some(ClientPool {
+            size: n(c.size),
+            max_overflow: n(c.max_overflow),
+            open: n(c.open),
+            checked_out: n(c.checked_out),
+            overflow: n(c.overflow),
+            idle: n(c.idle),
+            waiting: n(c.waiting),
+        });
+        Ok(status)
+    }
+    fn get_transaction_metrics(&self) -> Result<TransactionMetrics> {
+        self.value(Operation::GetTransactionMetrics, &[])
+    }
+    fn reset_transaction_metrics(&self) -> Result<()> {
+        self.call(Operation::ResetTransactionMetrics, &[]).map(drop)
+    }
+}
