@@ -15,7 +15,9 @@ SHELL := /bin/bash
 CARGO ?= cargo
 PG_CONFIG ?= pg_config
 DEMO_DB ?= target/demo/jobtrack-demo.db
-SQLITE_CRATES := -p jobtrack-core -p jobtrack-sqlite
+# The crates whose tests need no server (jobtrack's PostgreSQL test pg_cli
+# is left out of `cargo test -p jobtrack`: mk/pg.mk runs it).
+SQLITE_CRATES := -p jobtrack-core -p jobtrack-sqlite -p jobtrack
 
 .PHONY: all demo test lint build-deps sqlite-test
 
@@ -30,7 +32,7 @@ build-deps:
 	fi
 
 demo: build-deps
-	$(CARGO) build --release -p jobtrack-sqlite --bin jobtrack
+	$(CARGO) build --release -p jobtrack --bin jobtrack
 	mkdir -p $(dir $(DEMO_DB))
 	rm -f $(DEMO_DB) $(DEMO_DB)-wal $(DEMO_DB)-shm
 	./target/release/jobtrack --db $(DEMO_DB) demo
@@ -43,6 +45,7 @@ test: sqlite-test pg-test bench-smoke
 lint: build-deps pg-deps
 	$(CARGO) fmt --all --check
 	$(CARGO) clippy $(SQLITE_CRATES) -p jobtrack-postgres -p jobtrack-tests --all-targets -- -D warnings
+	$(CARGO) clippy -p jobtrack --test pg_cli -- -D warnings
 	$(CARGO) clippy -p jobtrack-pg --all-targets -- -D warnings
 
 include mk/pg.mk

@@ -20,7 +20,8 @@
 #                      build goes into a private copy of the PostgreSQL
 #                      installation, never into the system directories
 #   make pg-test       everything: #[pg_test]s, then pg_regress, the
-#                      cross-backend and concurrency tests on a throw-away
+#                      cross-backend and concurrency tests and the CLI on
+#                      PostgreSQL (jobtrack's pg_cli) on a throw-away
 #                      cluster with shared_preload_libraries = 'jobtrack',
 #                      then pg_regress and the conformance suite again on one
 #                      without it, then the memory and the upgrade test
@@ -84,7 +85,7 @@ pg-test-pgrx: pg-deps
 
 pg-test: pg-test-pgrx
 	$(MAKE) --no-print-directory install
-	$(WITH_CLUSTER) --preload -- bash -c '$(MAKE) --no-print-directory installcheck && $(CARGO) test -p jobtrack-tests --no-fail-fast'
+	$(WITH_CLUSTER) --preload -- bash -c '$(MAKE) --no-print-directory installcheck && $(CARGO) test -p jobtrack-tests --no-fail-fast && $(CARGO) test -p jobtrack --test pg_cli'
 	$(WITH_CLUSTER) --no-preload -- bash -c '$(MAKE) --no-print-directory installcheck && $(CARGO) test -p jobtrack-tests --test conformance postgres_conformance && $(CARGO) test -p jobtrack-tests --test pg_cache'
 	$(MEMORY_TEST)
 	$(UPGRADE_TEST)

@@ -6,6 +6,7 @@
 //! --preload`) and passes its connection string in `JOBTRACK_PG_URL`.
 //! Writes `results.json`, `results.md` and `chart.svg` to `--out`.
 
+mod client;
 mod data;
 mod measure;
 mod pg;
@@ -33,7 +34,8 @@ struct Args {
     /// Directory for results.json, results.md and chart.svg.
     #[arg(long, default_value = "bench/results")]
     out: PathBuf,
-    /// Seconds of each pgbench run.
+    /// Seconds of each pgbench run and of each throughput run of the Rust
+    /// client.
     #[arg(long, default_value_t = 5)]
     pgbench_seconds: u32,
     /// Tiny budgets: proves every part runs (for `make test`), measures
@@ -178,6 +180,15 @@ fn run(args: &Args) -> Res<()> {
             if args.smoke { 20 } else { 500 },
         )?;
         c.batch_execute("VACUUM ANALYZE")?;
+        println!("== {jobs} jobs: PostgreSQL through the Rust client (PgStore)");
+        let (client, client_mismatches) =
+            client::run(&args.pg_url, &w, args.smoke, args.pgbench_seconds)?;
+        mismatches.extend(
+            client_mismatches
+                .into_iter()
+                .map(|m| format!("Rust client: {m}")),
+        );
+        c.batch_execute("VACUUM ANALYZE")?;
         drop(c);
         println!("== {jobs} jobs: pgbench");
         let seconds = if args.smoke { 1 } else { args.pgbench_seconds };
@@ -198,6 +209,7 @@ fn run(args: &Args) -> Res<()> {
             pgbench,
             write_cost,
             counter_writers,
+            client,
             sqlite,
             mismatches,
         });

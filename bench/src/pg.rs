@@ -849,7 +849,22 @@ pub fn check_answers(operation: &str, answers: &[(&str, Answer)], out: &mut Vec<
     };
     for (variant, a) in &answers[1..] {
         if a != expected {
-            let cut = |s: &str| s.chars().take(160).collect::<String>();
+            // From a little before the first difference: long answers
+            // differ far from their start.
+            let at = a
+                .chars()
+                .zip(expected.chars())
+                .position(|(x, y)| x != y)
+                .unwrap_or(0);
+            let from = at.saturating_sub(40);
+            let cut = |s: &str| {
+                let part: String = s.chars().skip(from).take(160).collect();
+                if from > 0 {
+                    format!("…{part}")
+                } else {
+                    part
+                }
+            };
             let msg = format!(
                 "{operation}: {variant} answered `{}`, {first} `{}`",
                 cut(a),

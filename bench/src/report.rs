@@ -69,6 +69,42 @@ pub struct WriterRun {
     pub vs_without_counters: f64,
 }
 
+/// One call through the Rust client (`PgStore`) or over a raw connection.
+#[derive(Debug, Clone, Serialize)]
+pub struct CallRow {
+    pub operation: String,
+    /// `raw`, `raw, unprepared`, `client` or `client, no pre-ping`.
+    pub variant: String,
+    /// How the variant does it, for the table.
+    pub label: String,
+    #[serde(flatten)]
+    pub summary: Summary,
+    /// This median / the raw prepared statement's median: the price of the
+    /// path (1 on the raw row).
+    pub vs_raw: f64,
+}
+
+/// Calls per second of threads on one pool or on raw connections.
+#[derive(Debug, Clone, Serialize)]
+pub struct PoolThroughput {
+    pub workload: String,
+    pub path: String,
+    pub threads: usize,
+    /// Wall time of the run, from the start to the last thread's end.
+    pub seconds: f64,
+    pub calls: u64,
+    pub calls_per_second: f64,
+    /// calls_per_second / the raw connections' (1 on that row).
+    pub vs_raw: f64,
+}
+
+/// The Rust client against the same SQL over raw connections.
+#[derive(Debug, Clone, Serialize)]
+pub struct ClientReport {
+    pub calls: Vec<CallRow>,
+    pub throughput: Vec<PoolThroughput>,
+}
+
 /// Everything measured at one size.
 #[derive(Debug, Clone, Serialize)]
 pub struct SizeReport {
@@ -79,6 +115,7 @@ pub struct SizeReport {
     pub pgbench: Vec<Throughput>,
     pub write_cost: Vec<WriteCost>,
     pub counter_writers: Vec<WriterRun>,
+    pub client: ClientReport,
     pub sqlite: Vec<Row>,
     /// Differences between variants' answers (empty when they agree).
     pub mismatches: Vec<String>,
@@ -229,6 +266,46 @@ fn counters_summary(out: &mut String, report: &Report) {
     );
 }
 
+fn client_tables(out: &mut String, c: &ClientReport) {
+    out.push_str(
+        "\n### PostgreSQL: the Rust client (PgStore) against the same SQL on a raw connection\n\n\
+         | call | path | how | median | vs raw | runs |\n|---|---|---|---:|---:|---:|\n",
+    );
+    for r in &c.calls {
+        let _ = writeln!(
+            out,
+            "| {} | {} | {} | {} | {} | {} |",
+            r.operation,
+            r.variant,
+            r.label,
+            human_ms(r.summary.median_ms),
+            ratio(Some(r.vs_raw)),
+            r.summary.samples
+        );
+    }
+    out.push_str(
+        "\nvs raw = this median / the raw prepared statement's median (above 1: slower). \
+         PgStore sends SQL text (parsed on every call, like *raw, unprepared*) and, with \
+         pre-ping, checks the connection with an empty query before each call.\n",
+    );
+    out.push_str(
+        "\n### PostgreSQL: threads sharing one pool against a raw connection each\n\n\
+         | workload | path | calls | seconds | calls/s | vs raw |\n|---|---|---:|---:|---:|---:|\n",
+    );
+    for t in &c.throughput {
+        let _ = writeln!(
+            out,
+            "| {} | {} | {} | {:.1} | {:.0} | {} |",
+            t.workload,
+            t.path,
+            t.calls,
+            t.seconds,
+            t.calls_per_second,
+            ratio(Some(t.vs_raw))
+        );
+    }
+}
+
 /// The Markdown report.
 pub fn markdown(report: &Report) -> String {
     let mut out = String::new();
@@ -309,6 +386,7 @@ pub fn markdown(report: &Report) -> String {
                 ratio(Some(r.vs_without_counters))
             );
         }
+        client_tables(&mut out, &s.client);
         out.push_str("\n### SQLite: one call in process (JobStore on a WAL file)\n\n");
         rows_table(&mut out, &s.sqlite, "HashMap lookup");
         if s.mismatches.is_empty() {
@@ -470,6 +548,8 @@ pub fn svg(report: &Report) -> String {
         );
         lx += 28.0 + name.len() as f64 * 6.0;
     }
+    y += 30.0;
+    client_panel(&mut legend, &size.client, &mut y, label_w, plot_w);
     let height = y + 20.0;
     format!(
         r#"<svg xmlns="http://www.w3.org/2000/svg" width="{width}" height="{height}" viewBox="0 0 {width} {height}" font-family="sans-serif">
@@ -481,6 +561,153 @@ pub fn svg(report: &Report) -> String {
         thousands(size.jobs),
         xml(&machine_line(&report.machine))
     )
+}
+
+/// The Rust client's panel: each path's time per call and the pooled
+/// threads' throughput as multiples of the raw connection's (linear scale,
+/// a line at 1×).
+fn client_panel(body: &mut String, c: &ClientReport, y: &mut f64, label_w: f64, plot_w: f64) {
+    const CLIENT_COLORS: [(&str, &str); 3] = [
+        ("raw, unprepared", "#9e9e9e"),
+        ("client", "#1f77b4"),
+        ("client, no pre-ping", "#2ca02c"),
+    ];
+    let bar_h = 9.0;
+    let max = c
+        .calls
+        .iter()
+        .map(|r| r.vs_raw)
+        .chain(c.throughput.iter().map(|t| t.vs_raw))
+        .filter(|r| r.is_finite())
+        .fold(2.0f64, f64::max)
+        .ceil();
+    let x = |r: f64| label_w + r.clamp(0.0, max) / max * plot_w;
+    let _ = writeln!(
+        body,
+        r#"<text x="10" y="{y}" font-size="14" font-weight="bold">Rust client (PgStore): time per call, × one raw connection (lower is better)</text>"#
+    );
+    *y += 10.0;
+    let top = *y;
+    let mut ops: Vec<&str> = Vec::new();
+    for r in &c.calls {
+        if !ops.contains(&r.operation.as_str()) {
+            ops.push(&r.operation);
+        }
+    }
+    let bar = |body: &mut String, by: f64, v: f64, color: &str, title: &str| {
+        let _ = writeln!(
+            body,
+            r#"<rect x="{label_w}" y="{by:.1}" width="{:.1}" height="{bar_h}" fill="{color}"><title>{}</title></rect>"#,
+            (x(v) - label_w).max(1.0),
+            xml(title)
+        );
+        let _ = writeln!(
+            body,
+            r#"<text x="{:.1}" y="{:.1}" font-size="9">{}</text>"#,
+            x(v) + 3.0,
+            by + bar_h - 1.0,
+            ratio(Some(v))
+        );
+    };
+    for op in ops {
+        let rows: Vec<&CallRow> = c
+            .calls
+            .iter()
+            .filter(|r| r.operation == op && r.variant != "raw")
+            .collect();
+        let group_h = rows.len() as f64 * (bar_h + 2.0) + 8.0;
+        // The function's name only: the arguments would not fit.
+        let _ = writeln!(
+            body,
+            r#"<text x="{}" y="{}" font-size="10" text-anchor="end">{}</text>"#,
+            label_w - 8.0,
+            *y + group_h / 2.0,
+            xml(op.split('(').next().unwrap_or(op))
+        );
+        let mut by = *y + 4.0;
+        for r in rows {
+            let color = CLIENT_COLORS
+                .iter()
+                .find(|c| c.0 == r.variant)
+                .map_or("#000", |c| c.1);
+            let title = format!("{}: {}", r.variant, human_ms(r.summary.median_ms));
+            bar(body, by, r.vs_raw, color, &title);
+            by += bar_h + 2.0;
+        }
+        *y += group_h;
+    }
+    let _ = writeln!(
+        body,
+        r#"<text x="10" y="{:.1}" font-size="14" font-weight="bold">{} threads: calls/s, × a raw connection per thread (higher is better)</text>"#,
+        *y + 24.0,
+        c.throughput.first().map_or(0, |t| t.threads)
+    );
+    *y += 34.0;
+    let mut loads: Vec<&str> = Vec::new();
+    for t in &c.throughput {
+        if !loads.contains(&t.workload.as_str()) {
+            loads.push(&t.workload);
+        }
+    }
+    for load in loads {
+        let runs: Vec<&PoolThroughput> = c
+            .throughput
+            .iter()
+            .filter(|t| t.workload == load && t.path.contains("PgStore"))
+            .collect();
+        let group_h = runs.len() as f64 * (bar_h + 2.0) + 8.0;
+        let short: String = load.split(':').next().unwrap_or(load).to_owned();
+        let _ = writeln!(
+            body,
+            r#"<text x="{}" y="{}" font-size="11" text-anchor="end">{}</text>"#,
+            label_w - 8.0,
+            *y + group_h / 2.0,
+            xml(&short)
+        );
+        let mut by = *y + 4.0;
+        for t in runs {
+            let color = if t.path.contains("no pre-ping") {
+                "#2ca02c"
+            } else {
+                "#1f77b4"
+            };
+            let title = format!("{}: {:.0} calls/s", t.path, t.calls_per_second);
+            bar(body, by, t.vs_raw, color, &title);
+            by += bar_h + 2.0;
+        }
+        *y += group_h;
+    }
+    for d in 0..=(max as i32) {
+        let xd = x(f64::from(d));
+        let _ = writeln!(
+            body,
+            r##"<line x1="{xd:.1}" y1="{top}" x2="{xd:.1}" y2="{}" stroke="#ccc" stroke-width="{}"/>"##,
+            *y,
+            if d == 1 { 1.5 } else { 0.5 }
+        );
+        let _ = writeln!(
+            body,
+            r#"<text x="{xd:.1}" y="{}" font-size="10" text-anchor="middle">{d}×</text>"#,
+            *y + 12.0
+        );
+    }
+    *y += 30.0;
+    let mut lx = 10.0;
+    for (variant, color) in CLIENT_COLORS {
+        let name = match variant {
+            "raw, unprepared" => "raw connection, SQL text each call",
+            "client" => "PgStore, pre-ping on",
+            _ => "PgStore, pre-ping off",
+        };
+        let _ = writeln!(
+            body,
+            r#"<rect x="{lx}" y="{}" width="10" height="10" fill="{color}"/><text x="{}" y="{}" font-size="11">{name}</text>"#,
+            *y - 6.0,
+            lx + 14.0,
+            *y + 3.0
+        );
+        lx += 28.0 + name.len() as f64 * 6.0;
+    }
 }
 
 fn xml(s: &str) -> String {
@@ -522,5 +749,64 @@ mod tests {
         assert_eq!(rows[0].vs_before, Some(1.0));
         assert_eq!(thousands(1234567), "1,234,567");
         assert_eq!(ratio(Some(2.0)), "2.00×");
+    }
+
+    #[test]
+    fn the_client_section_is_in_every_rendering() {
+        let call = |variant: &str, ms: f64| CallRow {
+            operation: "get_statistics_cached()".into(),
+            variant: variant.into(),
+            label: String::new(),
+            summary: row("", "", ms).summary,
+            vs_raw: ms / 0.04,
+        };
+        let run = |path: &str, rate: f64| PoolThroughput {
+            workload: "get_statistics_cached()".into(),
+            path: path.into(),
+            threads: 8,
+            seconds: 5.0,
+            calls: (rate * 5.0) as u64,
+            calls_per_second: rate,
+            vs_raw: rate / 30_000.0,
+        };
+        let report = Report {
+            generated_at: String::new(),
+            machine: Machine {
+                cpus: 2,
+                cpu_model: String::new(),
+                memory_gib: 1.0,
+                kernel: String::new(),
+                postgres_version: String::new(),
+                sqlite_version: String::new(),
+            },
+            smoke: true,
+            notes: Vec::new(),
+            sizes: vec![SizeReport {
+                jobs: 500,
+                executions: 300,
+                variations: 200,
+                postgres: Vec::new(),
+                pgbench: Vec::new(),
+                write_cost: Vec::new(),
+                counter_writers: Vec::new(),
+                client: ClientReport {
+                    calls: vec![call("raw", 0.04), call("client", 0.06)],
+                    throughput: vec![
+                        run("8 threads, a raw connection each", 30_000.0),
+                        run("8 threads, one Arc<PgStore>", 12_000.0),
+                    ],
+                },
+                sqlite: Vec::new(),
+                mismatches: Vec::new(),
+            }],
+        };
+        let md = markdown(&report);
+        assert!(md.contains("| get_statistics_cached() | client |  | 60.0 µs | 1.50× | 1 |"));
+        assert!(md.contains("| 8 threads, one Arc<PgStore> | 60000 | 5.0 | 12000 | 0.40× |"));
+        let svg = svg(&report);
+        assert!(svg.contains("Rust client (PgStore)"));
+        assert!(svg.contains("<title>8 threads, one Arc&lt;PgStore&gt;: 12000 calls/s</title>"));
+        let json = serde_json::to_value(&report).unwrap();
+        assert_eq!(json["sizes"][0]["client"]["calls"][1]["vs_raw"], 1.5);
     }
 }

@@ -12,21 +12,12 @@ pub(crate) fn client_error(e: postgres::Error) -> Error {
     // No SQLSTATE from the server: the connection failed or was lost
     // (08006, connection_failure), or a value did not convert.
     if e.is_closed() {
-        return Error::database("08006", format!("jobtrack: the connection was lost: {e}"));
+        return Error::database(
+            "08006",
+            format!("the connection to the server was lost: {e}"),
+        );
     }
-    Error::database("08006", format!("jobtrack: {e}"))
-}
-
-/// Whether a call that failed with `e` changed nothing on the server, so
-/// that running it again on another connection cannot apply it twice: the
-/// server terminated the session before or while it ran the statement
-/// (57P01 admin_shutdown, 57P02 crash_shutdown, 57P03 cannot_connect_now —
-/// its transaction is rolled back), or the connection was found closed
-/// before the call was sent.
-pub(crate) fn never_applied(e: &postgres::Error, closed_before: bool) -> bool {
-    closed_before
-        || e.as_db_error()
-            .is_some_and(|db| matches!(db.code().code(), "57P01" | "57P02" | "57P03"))
+    Error::database("08006", format!("connection to the server failed: {e}"))
 }
 
 /// Whether `e` means the connection is unusable.

@@ -9,11 +9,12 @@
 //! have to be bent into these semantics. This pool is a `Mutex` and a
 //! `Condvar` over `postgres::Client`, blocking, with no runtime to start.
 
+use std::collections::HashMap;
 use std::sync::{Condvar, Mutex, MutexGuard};
 use std::time::{Duration, Instant};
 
 use jobtrack_core::{Error, Result};
-use postgres::{Client, Config, NoTls};
+use postgres::{Client, Config, NoTls, Statement};
 use serde::Serialize;
 
 use crate::error::client_error;
@@ -77,8 +78,23 @@ pub struct PoolCounts {
     pub waiting: usize,
 }
 
+/// An open connection and the statements prepared on it.
+struct Conn {
+    client: Client,
+    statements: HashMap<String, Statement>,
+}
+
+impl Conn {
+    fn new(client: Client) -> Conn {
+        Conn {
+            client,
+            statements: HashMap::new(),
+        }
+    }
+}
+
 struct State {
-    idle: Vec<Client>,
+    idle: Vec<Conn>,
     open: usize,
     checked_out: usize,
     waiting: usize,
@@ -104,7 +120,7 @@ impl std::fmt::Debug for Pool {
 /// A connection taken from the pool; it goes back when dropped.
 pub struct PooledClient<'a> {
     pool: &'a Pool,
-    client: Option<Client>,
+    conn: Option<Conn>,
     /// Whether the connection must be reset when it comes back.
     lent: bool,
 }
@@ -113,20 +129,28 @@ impl std::ops::Deref for PooledClient<'_> {
     type Target = Client;
 
     fn deref(&self) -> &Client {
-        self.client.as_ref().expect("a pooled client until dropped")
+        &self
+            .conn
+            .as_ref()
+            .expect("a pooled client until dropped")
+            .client
     }
 }
 
 impl std::ops::DerefMut for PooledClient<'_> {
     fn deref_mut(&mut self) -> &mut Client {
-        self.client.as_mut().expect("a pooled client until dropped")
+        &mut self
+            .conn
+            .as_mut()
+            .expect("a pooled client until dropped")
+            .client
     }
 }
 
 impl Drop for PooledClient<'_> {
     fn drop(&mut self) {
-        if let Some(client) = self.client.take() {
-            self.pool.check_in(client, self.lent);
+        if let Some(conn) = self.conn.take() {
+            self.pool.check_in(conn, self.lent);
         }
     }
 }
@@ -138,11 +162,23 @@ impl PooledClient<'_> {
         self.lent = true;
     }
 
+    /// `sql` prepared on this connection: once per connection, so that a
+    /// call costs one round trip, not two.
+    pub(crate) fn prepared(&mut self, sql: &str) -> Result<Statement, postgres::Error> {
+        let conn = self.conn.as_mut().expect("a pooled client until dropped");
+        if let Some(statement) = conn.statements.get(sql) {
+            return Ok(statement.clone());
+        }
+        let statement = conn.client.prepare(sql)?;
+        conn.statements.insert(sql.to_owned(), statement.clone());
+        Ok(statement)
+    }
+
     /// Closes the connection instead of returning it: after a failure that
     /// leaves it in doubt.
     pub(crate) fn discard(mut self) {
-        if let Some(client) = self.client.take() {
-            drop(client);
+        if let Some(conn) = self.conn.take() {
+            drop(conn);
             let mut state = self.pool.lock();
             state.open -= 1;
             state.checked_out -= 1;
@@ -199,13 +235,13 @@ impl Pool {
         let deadline = Instant::now() + self.options.checkout_timeout;
         let mut state = self.lock();
         loop {
-            if let Some(mut client) = state.idle.pop() {
+            if let Some(mut conn) = state.idle.pop() {
                 state.checked_out += 1;
                 drop(state);
-                if self.alive(&mut client) {
-                    return Ok(self.handed_out(client));
+                if self.alive(&mut conn.client) {
+                    return Ok(self.handed_out(conn));
                 }
-                drop(client);
+                drop(conn);
                 state = self.lock();
                 state.checked_out -= 1;
                 state.open -= 1;
@@ -216,7 +252,7 @@ impl Pool {
                 state.checked_out += 1;
                 drop(state);
                 return match self.connect(deadline) {
-                    Ok(client) => Ok(self.handed_out(client)),
+                    Ok(client) => Ok(self.handed_out(Conn::new(client))),
                     Err(e) => {
                         let mut state = self.lock();
                         state.open -= 1;
@@ -255,10 +291,10 @@ impl Pool {
         self.returned.notify_all();
     }
 
-    fn handed_out(&self, client: Client) -> PooledClient<'_> {
+    fn handed_out(&self, conn: Conn) -> PooledClient<'_> {
         PooledClient {
             pool: self,
-            client: Some(client),
+            conn: Some(conn),
             lent: false,
         }
     }
@@ -314,24 +350,42 @@ impl Pool {
         }
     }
 
-    fn check_in(&self, mut client: Client, lent: bool) {
-        let mut keep = !client.is_closed();
+    fn check_in(&self, mut conn: Conn, lent: bool) {
+        let mut keep = !conn.client.is_closed();
         if keep && lent && self.options.reset_on_return {
-            // Two statements: DISCARD ALL refuses to run in a transaction
-            // block, which a multi-statement query string is.
-            keep = client.batch_execute("ROLLBACK").is_ok()
-                && client.batch_execute("DISCARD ALL").is_ok();
+            keep = reset(&mut conn);
         }
         let mut state = self.lock();
         state.checked_out -= 1;
         if keep && state.idle.len() < self.options.size {
-            state.idle.push(client);
+            state.idle.push(conn);
         } else {
             state.open -= 1;
             drop(state);
-            drop(client);
+            drop(conn);
         }
         self.returned.notify_one();
+    }
+}
+
+/// Resets a connection a caller used freely: its transaction rolled back,
+/// its session state discarded, its prepared statements with it. Whether it
+/// can be kept.
+fn reset(conn: &mut Conn) -> bool {
+    conn.statements.clear();
+    // DISCARD ALL refuses to run in a transaction block (25001, or 25P02 in
+    // a failed one): only then is a ROLLBACK needed, so that a connection
+    // without a transaction costs one round trip and no server warning.
+    match conn.client.batch_execute("DISCARD ALL") {
+        Ok(()) => true,
+        Err(e)
+            if e.code()
+                .is_some_and(|c| matches!(c.code(), "25001" | "25P02")) =>
+        {
+            conn.client.batch_execute("ROLLBACK").is_ok()
+                && conn.client.batch_execute("DISCARD ALL").is_ok()
+        }
+        Err(_) => false,
     }
 }
 

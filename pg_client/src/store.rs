@@ -16,7 +16,7 @@ use postgres::{Client, Config};
 use serde::de::DeserializeOwned;
 use serde::Serialize;
 
-use crate::error::{client_error, connection_lost, never_applied};
+use crate::error::{client_error, connection_lost};
 use crate::pool::{Pool, PoolOptions, PooledClient};
 
 /// The SQL that calls `op` with its arguments as `$1…` and returns its
@@ -77,29 +77,74 @@ fn parse<T: DeserializeOwned>(op: Operation, text: &str) -> Result<T> {
     })
 }
 
-/// Runs `sql` on `client`, as [`PgStore`] and [`PgTransaction`] do.
-fn query(client: &mut Client, sql: &str, args: &[Arg]) -> Result<Vec<String>, postgres::Error> {
+/// Runs `sql`, prepared once per connection, as [`PgStore`] and
+/// [`PgTransaction`] do.
+fn query(
+    client: &mut PooledClient<'_>,
+    sql: &str,
+    args: &[Arg],
+) -> Result<Vec<String>, postgres::Error> {
     let params: Vec<&(dyn ToSql + Sync)> = args.iter().map(Arg::sql).collect();
-    let rows = client.query(sql, &params)?;
+    let statement = client.prepared(sql)?;
+    let rows = client.query(&statement, &params)?;
     Ok(rows
         .iter()
         .map(|row| row.get::<_, Option<String>>(0).unwrap_or_default())
         .collect())
 }
 
+/// How a call failed.
+enum Failure {
+    /// Nothing of it can have been applied.
+    NotApplied(postgres::Error),
+    /// The connection was lost during its COMMIT.
+    InDoubt(postgres::Error),
+}
+
+/// Runs the write `sql` in a transaction of its own — `BEGIN`, the call,
+/// `COMMIT` — so that a connection lost before the COMMIT was sent, for any
+/// reason, leaves nothing applied (the server rolls back a transaction whose
+/// session ended), and the call can be repeated on another connection. A
+/// call the server refused is rolled back here.
+fn write_in_transaction(
+    client: &mut PooledClient<'_>,
+    sql: &str,
+    args: &[Arg],
+) -> Result<Vec<String>, Failure> {
+    client.batch_execute("BEGIN").map_err(Failure::NotApplied)?;
+    let rows = match query(client, sql, args) {
+        Ok(rows) => rows,
+        Err(e) => {
+            if !connection_lost(&e) {
+                // Refused (bad input, a constraint): end the failed
+                // transaction, or drop the connection if that fails too.
+                if client.batch_execute("ROLLBACK").is_err() {
+                    return Err(Failure::InDoubt(e));
+                }
+            }
+            return Err(Failure::NotApplied(e));
+        }
+    };
+    match client.batch_execute("COMMIT") {
+        Ok(()) => Ok(rows),
+        Err(e) if connection_lost(&e) => Err(Failure::InDoubt(e)),
+        // The server refused the commit (a deferred constraint): rolled back.
+        Err(e) => Err(Failure::NotApplied(e)),
+    }
+}
+
 /// A store on a PostgreSQL database with the jobtrack extension installed.
 ///
 /// `PgStore` is `Send + Sync`: share one as `Arc<PgStore>` between threads;
 /// each call takes a connection from the pool for one statement and gives
-/// it back. Calls that fail because the server ended the session (a
-/// restart, `pg_terminate_backend`) close the pool's idle connections too
-/// (the server has most likely ended those as well) and run again, once, on
-/// a new connection:
-/// reads always, writes when the server reports that it terminated the
-/// statement (57P01, 57P02, 57P03: it rolled the statement back) or the
-/// connection was found closed before the call was sent. A write whose
-/// connection broke while it ran is not repeated, and fails with 08006:
-/// whether it committed cannot be known.
+/// it back. A write runs in a transaction of its own (`BEGIN`, the call,
+/// `COMMIT`). Calls that fail because the connection was lost (a restart,
+/// `pg_terminate_backend`) close the pool's idle connections too (the
+/// server has most likely ended those as well) and run again, once, on a new
+/// connection, which the pool waits for while the server restarts: reads
+/// always, writes when the connection was lost before their COMMIT was sent
+/// (nothing of them was applied). A write whose connection broke during its
+/// COMMIT fails with 08006, since whether it committed cannot be known.
 pub struct PgStore {
     pool: Pool,
 }
@@ -151,7 +196,7 @@ impl PgStore {
         if version.is_none() {
             return Err(Error::database(
                 "58P01",
-                "jobtrack: the database has no jobtrack extension (CREATE EXTENSION jobtrack)",
+                "the database has no jobtrack extension (CREATE EXTENSION jobtrack)",
             ));
         }
         Ok(store)
@@ -197,23 +242,38 @@ impl PgStore {
     /// repeated.
     fn call(&self, op: Operation, args: &[Arg]) -> Result<Vec<String>> {
         let sql = call_sql(op);
+        let write = op.kind() == OperationKind::Write;
         let mut retried = false;
         loop {
             let mut client: PooledClient<'_> = self.pool.get()?;
-            let closed_before = client.is_closed();
-            match query(&mut client, &sql, args) {
+            let outcome = if write {
+                write_in_transaction(&mut client, &sql, args)
+            } else {
+                query(&mut client, &sql, args).map_err(Failure::NotApplied)
+            };
+            match outcome {
                 Ok(rows) => return Ok(rows),
-                Err(e) if connection_lost(&e) => {
+                Err(Failure::NotApplied(e)) if connection_lost(&e) => {
                     client.discard();
                     self.pool.discard_idle();
-                    let safe =
-                        op.kind() != OperationKind::Write || never_applied(&e, closed_before);
-                    if retried || !safe {
+                    if retried {
                         return Err(client_error(e));
                     }
                     retried = true;
                 }
-                Err(e) => return Err(client_error(e)),
+                Err(Failure::NotApplied(e)) => return Err(client_error(e)),
+                Err(Failure::InDoubt(e)) => {
+                    client.discard();
+                    self.pool.discard_idle();
+                    return Err(Error::database(
+                        "08006",
+                        format!(
+                            "the connection to the server was lost while {} committed; whether it \
+                             committed cannot be known: {e}",
+                            op.name()
+                        ),
+                    ));
+                }
             }
         }
     }

@@ -6,8 +6,8 @@ use std::time::{Duration, Instant};
 
 use fastrand::Rng;
 use indicatif::{ProgressBar, ProgressStyle};
-use jobtrack_sqlite::{
-    Error, JobStore, NewExecution, NewVariation, PipelineMode, Status, StatusUpdate,
+use jobtrack_store::{
+    Error, NewExecution, NewVariation, PipelineMode, Status, StatusUpdate, Store, Target,
 };
 
 use super::error::CliError;
@@ -42,11 +42,19 @@ fn pick_dataset(rng: &mut Rng) -> &'static str {
     DATASETS[0].0
 }
 
-fn step<T>(title: &str, timings: &mut Vec<(String, Duration)>, f: impl FnOnce() -> T) -> T {
+/// Runs and times one step; its error names the step.
+fn step<T>(
+    title: &str,
+    timings: &mut Vec<(String, Duration)>,
+    f: impl FnOnce() -> Result<T, Error>,
+) -> Result<T, CliError> {
     let start = Instant::now();
-    let v = f();
+    let v = f().map_err(|error| CliError::Step {
+        step: title.to_owned(),
+        error,
+    })?;
     timings.push((title.to_owned(), start.elapsed()));
-    v
+    Ok(v)
 }
 
 fn bar(len: usize, msg: &str) -> ProgressBar {
@@ -64,7 +72,8 @@ fn bar(len: usize, msg: &str) -> ProgressBar {
 }
 
 pub fn demo(
-    store: &JobStore,
+    store: &Store,
+    target: &Target,
     out: &mut Out,
     n_executions: usize,
     experiments: usize,
@@ -116,13 +125,10 @@ pub fn demo(
         })
         .collect();
 
-    let db = store
-        .path()
-        .map_or("memory".into(), |p| p.display().to_string());
     // Information, not output: a failed write to stderr changes nothing.
     let _ = writeln!(
         std::io::stderr(),
-        "jobtrack demo on {db}: {} executions, {} variations in batches of {BATCH}",
+        "jobtrack demo on {target}: {} executions, {} variations in batches of {BATCH}",
         executions.len(),
         variations.len()
     );
@@ -267,9 +273,9 @@ pub fn demo(
     }
 
     out.line("\n== cache, pool and transaction metrics")?;
-    out.cache(&store.get_cache_stats())?;
-    out.pool(&store.get_pool_status())?;
-    out.metrics(&store.get_transaction_metrics())?;
+    out.cache(&store.get_cache_stats()?)?;
+    out.pool(&store.get_pool_status()?)?;
+    out.metrics(&store.get_transaction_metrics()?)?;
 
     out.line("\n== timings")?;
     let rows: Vec<Vec<String>> = timings
@@ -281,7 +287,7 @@ pub fn demo(
 
 /// Sends one chunk's updates, each flagged "is a variation", to the batch
 /// function of its kind.
-fn apply(store: &JobStore, updates: Vec<(bool, StatusUpdate)>) -> Result<(), Error> {
+fn apply(store: &Store, updates: Vec<(bool, StatusUpdate)>) -> Result<(), Error> {
     let (vars, execs): (Vec<_>, Vec<_>) = updates.into_iter().partition(|(v, _)| *v);
     let vars: Vec<StatusUpdate> = vars.into_iter().map(|(_, u)| u).collect();
     let execs: Vec<StatusUpdate> = execs.into_iter().map(|(_, u)| u).collect();

@@ -4,7 +4,7 @@ use std::fmt;
 use std::io;
 use std::path::PathBuf;
 
-use jobtrack_sqlite::Error;
+use jobtrack_store::{Error, Target};
 
 /// Everything a command can fail with. Input errors name the file, the
 /// 1-based line and the 0-based element (as the API's batch errors do).
@@ -12,8 +12,10 @@ use jobtrack_sqlite::Error;
 pub enum CliError {
     /// The library's error.
     Jobtrack(Error),
-    /// Opening the database file failed.
-    Open { path: PathBuf, error: Error },
+    /// A step of `demo` failed.
+    Step { step: String, error: Error },
+    /// Opening the database (file or server) failed.
+    Open { target: Target, error: Error },
     /// An element that is valid JSON but not a valid job or update, or whose
     /// job_id exists already; `line` is where the element starts.
     Input {
@@ -72,7 +74,9 @@ fn io_sqlstate(e: &io::Error) -> &'static str {
 impl CliError {
     pub fn sqlstate(&self) -> &str {
         match self {
-            CliError::Jobtrack(e) | CliError::Open { error: e, .. } => e.sqlstate(),
+            CliError::Jobtrack(e)
+            | CliError::Open { error: e, .. }
+            | CliError::Step { error: e, .. } => e.sqlstate(),
             CliError::Input { error, .. } => error.sqlstate(),
             CliError::Syntax { .. } => "22P02",
             CliError::Duplicate { .. } => "23505",
@@ -91,9 +95,11 @@ impl CliError {
                 notes.push("nothing was written".into());
                 notes
             }
-            CliError::Jobtrack(e @ Error::Refused { .. }) => {
-                e.detail().into_iter().chain(e.hint()).collect()
-            }
+            CliError::Jobtrack(e @ Error::Refused { .. })
+            | CliError::Step {
+                error: e @ Error::Refused { .. },
+                ..
+            } => e.detail().into_iter().chain(e.hint()).collect(),
             _ => Vec::new(),
         }
     }
@@ -103,12 +109,17 @@ impl fmt::Display for CliError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
             CliError::Jobtrack(e) => write!(f, "{e}"),
-            CliError::Open { path, error } if error.sqlstate() == "58P01" => write!(
+            CliError::Step { step, error } => write!(f, "demo: {step}: {error}"),
+            CliError::Open {
+                target: Target::Sqlite(path),
+                error,
+            } if error.sqlstate() == "58P01" => write!(
                 f,
                 "database file {} does not exist (only import and demo create one)",
                 path.display()
             ),
-            CliError::Open { path, error } => write!(f, "{}: {error}", path.display()),
+            // The target shows without its password.
+            CliError::Open { target, error } => write!(f, "{target}: {error}"),
             CliError::Input {
                 path,
                 line,

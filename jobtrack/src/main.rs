@@ -1,16 +1,19 @@
-//! `jobtrack`: the command line of the embedded (SQLite) backend.
+//! `jobtrack`: the command line, on an embedded SQLite file or a
+//! PostgreSQL server with the extension.
 
 mod cli;
 
 use std::io::Write as _;
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::process::ExitCode;
 use std::time::Duration;
 
-use clap::{Parser, Subcommand, ValueEnum};
-use jobtrack_sqlite::{
-    JobStore, JobStoreOptions, StatisticsDifference, SummaryDifference, Synchronous,
-};
+use clap::builder::{OsStringValueParser, TypedValueParser as _};
+use clap::error::ErrorKind;
+use clap::parser::ValueSource;
+use clap::{ArgMatches, CommandFactory, FromArgMatches, Parser, Subcommand, ValueEnum};
+use jobtrack_sqlite::{JobStoreOptions, SummaryDifference, Synchronous};
+use jobtrack_store::{StatisticsDifference, Store, StoreOptions, Target};
 use serde::Serialize;
 
 use cli::error::CliError;
@@ -25,20 +28,28 @@ Exit status:
   3  failure: the message names the SQLSTATE; a failed import or update
      wrote nothing";
 
-/// Track ML training jobs in an embedded SQLite database.
+/// Track ML training jobs in an embedded SQLite file or on a PostgreSQL
+/// server with the jobtrack extension.
 #[derive(Parser)]
 #[command(name = "jobtrack", version, after_help = EXIT_STATUSES)]
 struct Cli {
-    /// The database file. import and demo create it when missing; the other
-    /// commands refuse a missing file.
-    #[arg(long, global = true, default_value = "jobtrack.db")]
-    db: PathBuf,
+    /// The database: a SQLite file (a path, sqlite:///path/to/jobs.db, or
+    /// :memory:), or postgres://user@host/database, a PostgreSQL database
+    /// with the jobtrack extension. import and demo create a missing file;
+    /// the other commands refuse one.
+    #[arg(
+        long,
+        global = true,
+        default_value = "jobtrack.db",
+        value_parser = OsStringValueParser::new().try_map(Target::parse)
+    )]
+    db: Target,
     /// Print the API's JSON (what the SQL functions return) instead of tables.
     #[arg(long, global = true)]
     json: bool,
-    /// How long a write waits for another process's write lock before it
-    /// fails with 55P03: milliseconds, or a number with ms, s, m or h.
-    /// Reads never wait for writers.
+    /// SQLite only: how long a write waits for another process's write lock
+    /// before it fails with 55P03: milliseconds, or a number with ms, s, m
+    /// or h. Reads never wait for writers.
     #[arg(
         long,
         global = true,
@@ -47,9 +58,9 @@ struct Cli {
         value_parser = cli::parse_busy_timeout
     )]
     busy_timeout: Duration,
-    /// Durability of commits. normal: a crash of jobtrack never loses a
-    /// commit, a power loss may lose the last ones (never half of one);
-    /// full: a commit waits until it is on disk.
+    /// SQLite only: durability of commits. normal: a crash of jobtrack never
+    /// loses a commit, a power loss may lose the last ones (never half of
+    /// one); full: a commit waits until it is on disk.
     #[arg(long, global = true, value_enum, ignore_case = true, default_value_t = Durability::Normal)]
     synchronous: Durability,
     #[command(subcommand)]
@@ -122,8 +133,9 @@ enum Command {
     /// Check the counters and the summary table against the base tables.
     ///
     /// A full scan: the statistics counters are compared with a recount, the
-    /// summary table with the base tables. Lists the differences; exit
-    /// status 1 when there are any.
+    /// summary table with the base tables (on SQLite; PostgreSQL has no
+    /// summary check). Lists the differences; exit status 1 when there are
+    /// any.
     Verify,
     /// Rebuild the summary table and the counters from the base tables.
     ///
@@ -143,27 +155,39 @@ impl Command {
 /// How a command that did not fail ended.
 enum Outcome {
     Done,
-    /// `verify` found this many differences.
+    /// `verify` found this many differences (`summary`: `None` where the
+    /// summary is not checked).
     Differences {
         counters: usize,
-        summary: usize,
+        summary: Option<usize>,
     },
 }
+
+/// The options that only a SQLite file has, by their ids in clap.
+const SQLITE_ONLY: &[(&str, &str)] = &[
+    ("busy_timeout", "--busy-timeout"),
+    ("synchronous", "--synchronous"),
+];
 
 const EXIT_DIFFERENCES: u8 = 1;
 const EXIT_FAILURE: u8 = 3;
 
 fn main() -> ExitCode {
-    let cli = Cli::parse();
+    let matches = Cli::command().get_matches();
+    let cli = Cli::from_arg_matches(&matches).unwrap_or_else(|e| e.exit());
+    refuse_sqlite_only_options(&cli, &matches);
     let mut out = Out::new(cli.json);
     let result = run(&cli, &mut out);
     let flushed = out.finish();
     match result.and_then(|outcome| flushed.map(|()| outcome)) {
         Ok(Outcome::Done) => ExitCode::SUCCESS,
         Ok(Outcome::Differences { counters, summary }) => {
+            let summary = summary.map_or(String::new(), |summary| {
+                format!(", {summary} jobs' summary rows from the base tables")
+            });
             report(&format!(
                 "verify found differences: {counters} statistics counter rows differ from a \
-                 full recount, {summary} jobs' summary rows from the base tables"
+                 full recount{summary}"
             ));
             ExitCode::from(EXIT_DIFFERENCES)
         }
@@ -182,35 +206,83 @@ fn report(message: &str) {
     let _ = writeln!(std::io::stderr(), "jobtrack: {message}");
 }
 
-fn open(cli: &Cli, path: &Path) -> Result<JobStore, CliError> {
-    let options = JobStoreOptions {
-        // One call per run: one reader is enough.
-        reader_connections: 1,
-        busy_timeout: cli.busy_timeout,
-        synchronous: match cli.synchronous {
-            Durability::Normal => Synchronous::Normal,
-            Durability::Full => Synchronous::Full,
-        },
-        create_if_missing: cli.command.creates(),
-        // Only the demo calls the cached functions.
-        cache_enabled: matches!(cli.command, Command::Demo { .. }),
-        ..JobStoreOptions::default()
+/// A usage error (status 2) for an option that only a SQLite file has,
+/// given with a PostgreSQL database: it would change nothing there, and
+/// ignoring it would hide that. The server's own settings
+/// (`lock_timeout`, `synchronous_commit`) govern the same things.
+fn refuse_sqlite_only_options(cli: &Cli, matches: &ArgMatches) {
+    if !cli.db.is_postgres() {
+        return;
+    }
+    // Global options land in the subcommand's matches when given after it.
+    let given = |id: &str| {
+        let mut m = Some(matches);
+        while let Some(current) = m {
+            if current.value_source(id) == Some(ValueSource::CommandLine) {
+                return true;
+            }
+            m = current.subcommand().map(|(_, sub)| sub);
+        }
+        false
     };
-    JobStore::open_with(path, options).map_err(|error| CliError::Open {
-        path: path.to_owned(),
+    for (id, flag) in SQLITE_ONLY {
+        if given(id) {
+            Cli::command()
+                .error(
+                    ErrorKind::ArgumentConflict,
+                    format!(
+                        "{flag} applies to SQLite files only, not to a PostgreSQL database \
+                         (the server's settings, such as lock_timeout and synchronous_commit, \
+                         decide there)"
+                    ),
+                )
+                .exit();
+        }
+    }
+}
+
+fn open(cli: &Cli) -> Result<Store, CliError> {
+    let options = StoreOptions {
+        sqlite: JobStoreOptions {
+            // One call per run: one reader is enough.
+            reader_connections: 1,
+            busy_timeout: cli.busy_timeout,
+            synchronous: match cli.synchronous {
+                Durability::Normal => Synchronous::Normal,
+                Durability::Full => Synchronous::Full,
+            },
+            create_if_missing: cli.command.creates(),
+            // Only the demo calls the cached functions.
+            cache_enabled: matches!(cli.command, Command::Demo { .. }),
+            ..JobStoreOptions::default()
+        },
+        // The pool's defaults: connections are opened as calls need them
+        // (one at a time here), and a call waits up to the checkout timeout
+        // for a server that is restarting.
+        postgres: Default::default(),
+    };
+    Store::open_target(&cli.db, options).map_err(|error| CliError::Open {
+        target: cli.db.clone(),
         error,
     })
 }
 
-/// What `verify --json` prints: both checks' differences.
+/// What `verify --json` prints: both checks' differences; `summary` is
+/// `null` on PostgreSQL, which has no summary check.
 #[derive(Serialize)]
 struct Verification {
     statistics: Vec<StatisticsDifference>,
-    summary: Vec<SummaryDifference>,
+    summary: Option<Vec<SummaryDifference>>,
+}
+
+impl Verification {
+    fn found_any(&self) -> bool {
+        !self.statistics.is_empty() || self.summary.as_ref().is_some_and(|s| !s.is_empty())
+    }
 }
 
 fn run(cli: &Cli, out: &mut Out) -> Result<Outcome, CliError> {
-    let open = || open(cli, &cli.db);
+    let open = || open(cli);
     // An import or update that fails rolls back: say so, unless what
     // failed is the output after the commit.
     let nothing_written = |e: CliError| match e {
@@ -235,7 +307,14 @@ fn run(cli: &Cli, out: &mut Out) -> Result<Outcome, CliError> {
             executions,
             experiments,
             combinations,
-        } => cli::demo::demo(&store, out, *executions, *experiments, *combinations)?,
+        } => cli::demo::demo(
+            &store,
+            &cli.db,
+            out,
+            *executions,
+            *experiments,
+            *combinations,
+        )?,
         Command::Stats => out.statistics(&store.get_statistics_optimized()?)?,
         Command::Dataset { name } => out.dataset(&store.get_dataset_stats_optimized(name)?)?,
         Command::Recent { n } => out.jobs(&store.get_recent_jobs_optimized(*n)?)?,
@@ -262,13 +341,13 @@ fn run(cli: &Cli, out: &mut Out) -> Result<Outcome, CliError> {
         Command::Verify => {
             let found = Verification {
                 statistics: store.verify_statistics()?,
-                summary: store.verify_summary()?,
+                summary: store.as_sqlite().map(|s| s.verify_summary()).transpose()?,
             };
             out.value(&found, |out| verify_table(out, &found))?;
-            if !found.statistics.is_empty() || !found.summary.is_empty() {
+            if found.found_any() {
                 return Ok(Outcome::Differences {
                     counters: found.statistics.len(),
-                    summary: found.summary.len(),
+                    summary: found.summary.as_ref().map(Vec::len),
                 });
             }
         }
@@ -312,25 +391,28 @@ fn verify_table(out: &mut Out, found: &Verification) -> Result<(), CliError> {
         out.table(&["type", "dataset", "status", "counted", "actual"], &rows)?;
         out.line("(jobs/successful/failed/durations/microseconds)")?;
     }
-    if found.summary.is_empty() {
-        out.line("the summary table matches the base tables")?;
-    } else {
-        out.line("the summary table differs from the base tables:")?;
-        let rows: Vec<Vec<String>> = found
-            .summary
-            .iter()
-            .map(|d| {
-                vec![
-                    d.job_id.clone(),
-                    d.job_type.to_string(),
-                    d.problem.to_string(),
-                    d.columns.join(", "),
-                ]
-            })
-            .collect();
-        out.table(&["job_id", "type", "problem", "columns"], &rows)?;
+    match &found.summary {
+        None => out.line("the summary table is not checked on PostgreSQL (SQLite only)")?,
+        Some(summary) if summary.is_empty() => {
+            out.line("the summary table matches the base tables")?
+        }
+        Some(summary) => {
+            out.line("the summary table differs from the base tables:")?;
+            let rows: Vec<Vec<String>> = summary
+                .iter()
+                .map(|d| {
+                    vec![
+                        d.job_id.clone(),
+                        d.job_type.to_string(),
+                        d.problem.to_string(),
+                        d.columns.join(", "),
+                    ]
+                })
+                .collect();
+            out.table(&["job_id", "type", "problem", "columns"], &rows)?;
+        }
     }
-    if !found.statistics.is_empty() || !found.summary.is_empty() {
+    if found.found_any() {
         out.line("`jobtrack refresh` rebuilds both from the base tables")?;
     }
     Ok(())

@@ -8,7 +8,7 @@ use std::fmt::Display;
 use std::io::{self, BufWriter, StdoutLock, Write};
 
 use comfy_table::{presets, Table, TableComponent};
-use jobtrack_sqlite::{
+use jobtrack_store::{
     CacheStats, DatasetStats, Job, PoolStatus, RunningJob, Statistics, Status, Timestamp,
     TransactionMetrics,
 };
@@ -252,7 +252,15 @@ impl Out {
             out.line(format_args!(
                 "pool ({}): {} of at most {} connections open, {} active, {} idle, {} waiting",
                 p.backend, p.total, p.max_connections, p.active, p.idle, p.waiting
-            ))
+            ))?;
+            match &p.pool {
+                Some(c) => out.line(format_args!(
+                    "client pool: {} open (size {}, {} more on overflow), {} checked out, \
+                     {} idle, {} waiting",
+                    c.open, c.size, c.max_overflow, c.checked_out, c.idle, c.waiting
+                )),
+                None => Ok(()),
+            }
         })
     }
 

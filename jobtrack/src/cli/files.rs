@@ -4,7 +4,7 @@
 //! Each command reads its file twice. The first pass parses and validates
 //! every element and keeps only the job_ids (and lines): a bad element or a
 //! job_id twice in an import is reported before the database is touched.
-//! The second pass, inside one `JobStore::transaction`, parses the file
+//! The second pass, inside one `Store::transaction`, parses the file
 //! again and writes it in chunks of [`CHUNK`] elements; an error anywhere
 //! rolls back everything, and so does a `kill -9`. Memory holds one chunk
 //! and the ids, never the file.
@@ -14,8 +14,8 @@ use std::io::{BufReader, IsTerminal};
 use std::path::{Path, PathBuf};
 
 use indicatif::{ProgressBar, ProgressStyle};
-use jobtrack_sqlite::jobtrack_core::JobInput;
-use jobtrack_sqlite::{Error, JobStore, NewExecution, NewVariation, StatusUpdate};
+use jobtrack_store::jobtrack_core::JobInput;
+use jobtrack_store::{Error, JobTransaction, NewExecution, NewVariation, StatusUpdate, Store};
 use serde_json::Value;
 
 use super::error::CliError;
@@ -190,7 +190,7 @@ impl JobInput for NewJob {
         }
     }
 
-    fn from_json(value: &Value, element: Option<usize>) -> jobtrack_sqlite::Result<Self> {
+    fn from_json(value: &Value, element: Option<usize>) -> jobtrack_store::Result<Self> {
         // As the CLI has always told the kinds apart.
         if value.get("variation_id").is_some() {
             NewVariation::from_json(value, element).map(NewJob::Variation)
@@ -199,7 +199,7 @@ impl JobInput for NewJob {
         }
     }
 
-    fn validate(&self, element: Option<usize>) -> jobtrack_sqlite::Result<()> {
+    fn validate(&self, element: Option<usize>) -> jobtrack_store::Result<()> {
         match self {
             NewJob::Execution(j) => j.validate(element),
             NewJob::Variation(j) => j.validate(element),
@@ -276,8 +276,8 @@ fn check_file<T: JobInput>(
 /// Runs `write` in one transaction; an error of the CLI inside it (the
 /// file, a located input error) rolls back and is returned as it is.
 fn in_transaction<T>(
-    store: &JobStore,
-    write: impl FnOnce(&mut jobtrack_sqlite::StoreTransaction<'_>) -> Result<T, CliError>,
+    store: &Store,
+    write: impl FnOnce(&mut dyn JobTransaction) -> Result<T, CliError>,
 ) -> Result<T, CliError> {
     let mut failure = None;
     let result = store.transaction(|tx| {
@@ -293,7 +293,7 @@ fn in_transaction<T>(
 
 /// `jobtrack import FILE`.
 pub fn import(
-    open: impl FnOnce() -> Result<JobStore, CliError>,
+    open: impl FnOnce() -> Result<Store, CliError>,
     path: &Path,
     out: &mut Out,
 ) -> Result<(), CliError> {
@@ -379,7 +379,7 @@ pub fn import(
 /// than once only the last element counts, over any distance, as in one
 /// `batch_update_*_status` call with the whole file.
 pub fn update(
-    open: impl FnOnce() -> Result<JobStore, CliError>,
+    open: impl FnOnce() -> Result<Store, CliError>,
     path: &Path,
     out: &mut Out,
 ) -> Result<(), CliError> {

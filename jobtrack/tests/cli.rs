@@ -428,21 +428,59 @@ fn demo_runs_small() {
 
     // A fixed seed: a second run makes the same pipeline. Only what the
     // clock decides differs (timestamps, durations, timings).
-    let same = |text: &str| -> Vec<String> {
-        let section = |title: &str| {
-            let start = text.find(title).expect(title);
-            let end = text[start + 1..]
-                .find("\n== ")
-                .map_or(text.len(), |e| start + 1 + e);
-            text[start..end].to_owned()
-        };
-        [section("== statistics"), section("== running jobs")]
-            .iter()
-            .flat_map(|s| s.lines().map(str::to_owned).collect::<Vec<_>>())
-            .filter(|line| !line.contains("duration"))
-            .collect()
-    };
     let (_, again) = demo("again.db");
-    assert_eq!(same(&text), same(&again));
-    assert!(same(&text).iter().any(|l| l.starts_with("done ")), "{text}");
+    assert_eq!(demo_figures(&text), demo_figures(&again));
+    assert!(
+        demo_figures(&text).iter().any(|l| l.starts_with("done ")),
+        "{text}"
+    );
+}
+
+/// `--db` takes a path, a sqlite:// URL or a postgres:// URL; any other
+/// scheme is a usage error naming the option, and so are the SQLite-only
+/// options with a PostgreSQL database (refused before connecting: no
+/// server needed).
+#[test]
+fn database_urls_and_sqlite_only_options() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = seeded(dir.path());
+    let url = format!("sqlite://{}", p(&db));
+    assert!(url.starts_with("sqlite:///"), "{url}");
+    assert_eq!(
+        json_of(&jobtrack_on(&url, &["--json", "stats"])),
+        json_of(&jobtrack(&db, &["--json", "stats"]))
+    );
+    let jobs = write(dir.path(), "j.jsonl", exec_line("by-url"));
+    let fresh = format!("sqlite://{}", p(&dir.path().join("fresh.db")));
+    json_of(&jobtrack_on(&fresh, &["--json", "import", p(&jobs)]));
+    assert!(dir.path().join("fresh.db").exists());
+    let err = failed(&jobtrack_on(
+        format!("sqlite://{}", p(&dir.path().join("typo.db"))),
+        &["stats"],
+    ));
+    assert!(
+        err.contains("typo.db does not exist") && err.contains("58P01"),
+        "{err}"
+    );
+
+    for bad in ["mysql://h/jobs", "sqlite://", "file:///x.db"] {
+        let out = jobtrack_on(bad, &["stats"]);
+        assert_eq!(out.status.code(), Some(2), "{bad}: {}", stderr(&out));
+        assert!(stderr(&out).contains("--db"), "{bad}: {}", stderr(&out));
+    }
+    // Nothing listens on port 1: these would fail to connect, but are
+    // refused first.
+    let pg = "postgres://nobody:secret@127.0.0.1:1/jobs";
+    for args in [
+        &["--busy-timeout", "1s", "stats"][..],
+        &["stats", "--busy-timeout=0"],
+        &["--synchronous", "full", "import", p(&jobs)],
+        &["verify", "--synchronous", "normal"],
+    ] {
+        let out = jobtrack_on(pg, args);
+        assert_eq!(out.status.code(), Some(2), "{args:?}: {}", stderr(&out));
+        let err = stderr(&out);
+        assert!(err.contains("SQLite files only"), "{args:?}: {err}");
+        assert!(!err.contains("secret"), "{err}");
+    }
 }

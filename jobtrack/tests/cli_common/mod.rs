@@ -2,6 +2,7 @@
 //! take a snapshot of a database file.
 #![allow(dead_code)]
 
+use std::ffi::OsStr;
 use std::fmt::Write as _;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
@@ -19,6 +20,11 @@ pub fn bin() -> Command {
 
 /// Runs `jobtrack --db DB ARGS…` to completion.
 pub fn jobtrack(db: &Path, args: &[&str]) -> Output {
+    jobtrack_on(db, args)
+}
+
+/// [`jobtrack`] with any `--db`: a path or a URL.
+pub fn jobtrack_on(db: impl AsRef<OsStr>, args: &[&str]) -> Output {
     bin()
         .arg("--db")
         .arg(db)
@@ -155,4 +161,22 @@ pub fn rows(db: &Path, table: &str) -> i64 {
     let conn = Connection::open_with_flags(db, rusqlite::OpenFlags::SQLITE_OPEN_READ_ONLY).unwrap();
     conn.query_row(&format!("SELECT COUNT(*) FROM {table}"), [], |r| r.get(0))
         .unwrap()
+}
+
+/// What two runs of `demo` with the same options print alike on any
+/// backend: the statistics and the running jobs, without the lines that
+/// the clock decides (durations).
+pub fn demo_figures(text: &str) -> Vec<String> {
+    let section = |title: &str| {
+        let start = text.find(title).expect(title);
+        let end = text[start + 1..]
+            .find("\n== ")
+            .map_or(text.len(), |e| start + 1 + e);
+        text[start..end].to_owned()
+    };
+    [section("== statistics"), section("== running jobs")]
+        .iter()
+        .flat_map(|s| s.lines().map(str::to_owned).collect::<Vec<_>>())
+        .filter(|line| !line.contains("duration"))
+        .collect()
 }
