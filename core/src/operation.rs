@@ -495,6 +495,14 @@ mod tests {
     }
 
     #[test]
+    fn all_lists_the_variants_in_declaration_order() {
+        // Callers index tables built from ALL by `op as usize`.
+        for (i, op) in Operation::ALL.iter().enumerate() {
+            assert_eq!(*op as usize, i, "{op}");
+        }
+    }
+
+    #[test]
     fn every_default_reads_as_json_or_is_null() {
         for op in Operation::ALL {
             for p in op.parameters() {

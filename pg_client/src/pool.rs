@@ -123,6 +123,8 @@ pub struct PooledClient<'a> {
     conn: Option<Conn>,
     /// Whether the connection must be reset when it comes back.
     lent: bool,
+    /// Whether it must be closed instead.
+    broken: bool,
 }
 
 impl std::ops::Deref for PooledClient<'_> {
@@ -150,7 +152,7 @@ impl std::ops::DerefMut for PooledClient<'_> {
 impl Drop for PooledClient<'_> {
     fn drop(&mut self) {
         if let Some(conn) = self.conn.take() {
-            self.pool.check_in(conn, self.lent);
+            self.pool.check_in(conn, self.lent, self.broken);
         }
     }
 }
@@ -174,16 +176,15 @@ impl PooledClient<'_> {
         Ok(statement)
     }
 
-    /// Closes the connection instead of returning it: after a failure that
-    /// leaves it in doubt.
+    /// Closes the connection when it comes back instead of pooling it:
+    /// after a failure that leaves its state in doubt.
+    pub(crate) fn mark_broken(&mut self) {
+        self.broken = true;
+    }
+
+    /// Closes the connection now.
     pub(crate) fn discard(mut self) {
-        if let Some(conn) = self.conn.take() {
-            drop(conn);
-            let mut state = self.pool.lock();
-            state.open -= 1;
-            state.checked_out -= 1;
-            self.pool.returned.notify_one();
-        }
+        self.mark_broken();
     }
 }
 
@@ -296,6 +297,7 @@ impl Pool {
             pool: self,
             conn: Some(conn),
             lent: false,
+            broken: false,
         }
     }
 
@@ -350,8 +352,8 @@ impl Pool {
         }
     }
 
-    fn check_in(&self, mut conn: Conn, lent: bool) {
-        let mut keep = !conn.client.is_closed();
+    fn check_in(&self, mut conn: Conn, lent: bool, broken: bool) {
+        let mut keep = !broken && !conn.client.is_closed();
         if keep && lent && self.options.reset_on_return {
             keep = reset(&mut conn);
         }

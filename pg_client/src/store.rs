@@ -4,6 +4,7 @@
 //! `jobtrack_core::Operation`; results come back as the functions' JSON and
 //! deserialize into core's types, errors into core's variants.
 
+use std::sync::LazyLock;
 use std::time::Duration;
 
 use jobtrack_core::{
@@ -19,9 +20,24 @@ use serde::Serialize;
 use crate::error::{client_error, connection_lost};
 use crate::pool::{Pool, PoolOptions, PooledClient};
 
+/// The SQL of every operation, built once: it is also the key of the
+/// statements prepared per connection, looked up on every call.
+static CALL_SQL: LazyLock<Vec<String>> = LazyLock::new(|| {
+    Operation::ALL
+        .iter()
+        .map(|&op| build_call_sql(op))
+        .collect()
+});
+
 /// The SQL that calls `op` with its arguments as `$1…` and returns its
 /// result as JSON text: one value, or one row per result row.
-fn call_sql(op: Operation) -> String {
+fn call_sql(op: Operation) -> &'static str {
+    // Operation::ALL lists the variants in declaration order (a test in
+    // core checks it), so a variant's discriminant is its index there.
+    &CALL_SQL[op as usize]
+}
+
+fn build_call_sql(op: Operation) -> String {
     let arguments: Vec<String> = op
         .parameters()
         .iter()
@@ -66,6 +82,14 @@ impl Arg {
             Arg::Boolean(v) => v,
         }
     }
+}
+
+/// The one value a scalar call returned.
+fn single<T: DeserializeOwned>(op: Operation, rows: &[String]) -> Result<T> {
+    let text = rows.first().ok_or_else(|| {
+        Error::database("XX000", format!("jobtrack: {} returned no row", op.name()))
+    })?;
+    parse(op, text)
 }
 
 fn parse<T: DeserializeOwned>(op: Operation, text: &str) -> Result<T> {
@@ -115,12 +139,11 @@ fn write_in_transaction(
     let rows = match query(client, sql, args) {
         Ok(rows) => rows,
         Err(e) => {
-            if !connection_lost(&e) {
-                // Refused (bad input, a constraint): end the failed
-                // transaction, or drop the connection if that fails too.
-                if client.batch_execute("ROLLBACK").is_err() {
-                    return Err(Failure::InDoubt(e));
-                }
+            // Refused (bad input, a constraint): nothing was committed. End
+            // the failed transaction, or close the connection rather than
+            // pool it with the transaction still open.
+            if !connection_lost(&e) && client.batch_execute("ROLLBACK").is_err() {
+                client.mark_broken();
             }
             return Err(Failure::NotApplied(e));
         }
@@ -247,9 +270,9 @@ impl PgStore {
         loop {
             let mut client: PooledClient<'_> = self.pool.get()?;
             let outcome = if write {
-                write_in_transaction(&mut client, &sql, args)
+                write_in_transaction(&mut client, sql, args)
             } else {
-                query(&mut client, &sql, args).map_err(Failure::NotApplied)
+                query(&mut client, sql, args).map_err(Failure::NotApplied)
             };
             match outcome {
                 Ok(rows) => return Ok(rows),
@@ -279,11 +302,7 @@ impl PgStore {
     }
 
     fn value<T: DeserializeOwned>(&self, op: Operation, args: &[Arg]) -> Result<T> {
-        let rows = self.call(op, args)?;
-        let text = rows.first().ok_or_else(|| {
-            Error::database("XX000", format!("jobtrack: {} returned no row", op.name()))
-        })?;
-        parse(op, text)
+        single(op, &self.call(op, args)?)
     }
 
     fn rows<T: DeserializeOwned>(&self, op: Operation, args: &[Arg]) -> Result<Vec<T>> {
@@ -318,11 +337,8 @@ pub struct PgTransaction<'p, 'c> {
 
 impl PgTransaction<'_, '_> {
     fn value<T: DeserializeOwned>(&mut self, op: Operation, args: &[Arg]) -> Result<T> {
-        let rows = query(self.client, &call_sql(op), args).map_err(client_error)?;
-        let text = rows.first().ok_or_else(|| {
-            Error::database("XX000", format!("jobtrack: {} returned no row", op.name()))
-        })?;
-        parse(op, text)
+        let rows = query(self.client, call_sql(op), args).map_err(client_error)?;
+        single(op, &rows)
     }
 
     /// Runs the caller's own statement inside the transaction.

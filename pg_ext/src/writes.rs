@@ -55,8 +55,9 @@ fn write_operation<T>(operation: Operation, f: impl FnOnce() -> Result<T, Error>
     })
 }
 
-/// One parallel-array argument: `f` of every item.
-fn column<T, U: IntoDatum>(items: &[T], f: impl Fn(&T) -> U) -> DatumWithOid<'static> {
+/// One parallel-array argument: `f` of every item, borrowing from it (a
+/// text column is not copied before it is converted).
+fn column<'a, T, U: IntoDatum>(items: &'a [T], f: impl Fn(&'a T) -> U) -> DatumWithOid<'static> {
     items.iter().map(f).collect::<Vec<U>>().into()
 }
 
@@ -109,11 +110,11 @@ impl WriteBackend for Writer<'_, '_> {
 
     fn insert_executions(&mut self, jobs: &[NewExecution]) -> Result<(), Error> {
         let args = [
-            column(jobs, |e| e.job_id.clone()),
+            column(jobs, |e| e.job_id.as_str()),
             column(jobs, |e| e.status.as_str()),
             column(jobs, |e| e.pipeline_mode.as_str()),
-            column(jobs, |e| e.dataset_name.clone()),
-            column(jobs, |e| e.preset.clone()),
+            column(jobs, |e| e.dataset_name.as_str()),
+            column(jobs, |e| e.preset.as_str()),
             column(jobs, |e| e.total_steps),
             column(jobs, |e| e.status.effects().starts_clock),
             column(jobs, |e| e.status.effects().terminal),
@@ -129,16 +130,16 @@ impl WriteBackend for Writer<'_, '_> {
         parameters: &[StoredParameters],
     ) -> Result<(), Error> {
         let args = [
-            column(jobs, |v| v.job_id.clone()),
+            column(jobs, |v| v.job_id.as_str()),
             column(jobs, |v| v.status.as_str()),
-            column(jobs, |v| v.variation_id.clone()),
-            column(jobs, |v| v.experiment_name.clone()),
-            column(jobs, |v| v.dataset_name.clone()),
-            column(jobs, |v| v.preset.clone()),
+            column(jobs, |v| v.variation_id.as_str()),
+            column(jobs, |v| v.experiment_name.as_str()),
+            column(jobs, |v| v.dataset_name.as_str()),
+            column(jobs, |v| v.preset.as_str()),
             column(jobs, |v| v.total_combinations),
-            column(parameters, |p| p.varied_parameters.clone()),
-            column(parameters, |p| p.parameter_values.clone()),
-            column(jobs, |v| v.parent_experiment_id.clone()),
+            column(parameters, |p| p.varied_parameters.as_str()),
+            column(parameters, |p| p.parameter_values.as_str()),
+            column(jobs, |v| v.parent_experiment_id.as_deref()),
             column(jobs, |v| v.total_steps),
             column(jobs, |v| v.status.effects().starts_clock),
             column(jobs, |v| v.status.effects().terminal),
@@ -158,9 +159,9 @@ impl WriteBackend for Writer<'_, '_> {
             JobType::Variation => queries::UPDATE_VARIATION_STATUS,
         };
         let args = [
-            column(changes, |c| c.job_id.to_owned()),
+            column(changes, |c| c.job_id),
             column(changes, |c| c.effects.status),
-            column(changes, |c| c.error_message.map(str::to_owned)),
+            column(changes, |c| c.error_message),
             column(changes, |c| c.effects.starts_clock),
             column(changes, |c| c.effects.terminal),
             column(changes, |c| c.effects.success),

@@ -190,6 +190,22 @@ impl Backend for Postgres {
     }
 }
 
+/// A session on an empty database: no jobs, derived tables, cache entries
+/// or metrics left by the scenario before.
+fn fresh_session(db_url: &str) -> postgres::Client {
+    let mut client = postgres::Client::connect(db_url, postgres::NoTls).unwrap();
+    client
+        .batch_execute(
+            "SET search_path = jobtrack, public;
+             TRUNCATE jobtrack.executions, jobtrack.variations;
+             SELECT jobtrack.refresh_job_cache();
+             SELECT jobtrack.invalidate_cache();
+             SELECT jobtrack.reset_transaction_metrics();",
+        )
+        .unwrap();
+    client
+}
+
 /// The scenarios on the server twice: as SQL calls built from each
 /// Operation's signature (the server parses every argument, as a SQL client
 /// would send it), then through the Rust client `PgStore`.
@@ -199,16 +215,7 @@ fn postgres_conformance() {
     // not disturb the scenarios, and the scenarios do not disturb them.
     let db_url = jobtrack_tests::fresh_database("jobtrack_conformance");
     let failures = run_all("postgresql", &mut |_| {
-        let mut client = postgres::Client::connect(&db_url, postgres::NoTls).unwrap();
-        client
-            .batch_execute(
-                "SET search_path = jobtrack, public;
-                 TRUNCATE jobtrack.executions, jobtrack.variations;
-                 SELECT jobtrack.refresh_job_cache();
-                 SELECT jobtrack.invalidate_cache();
-                 SELECT jobtrack.reset_transaction_metrics();",
-            )
-            .unwrap();
+        let client = fresh_session(&db_url);
         Box::new(Postgres { client })
     });
     let mut failures = failures;
@@ -242,16 +249,7 @@ impl Backend for PgClient {
 /// metrics are server-wide, so the two must not run at once.
 fn postgres_client_conformance(db_url: &str) -> Vec<String> {
     run_all("postgresql-client", &mut |_| {
-        let mut other_program = postgres::Client::connect(db_url, postgres::NoTls).unwrap();
-        other_program
-            .batch_execute(
-                "SET search_path = jobtrack, public;
-                 TRUNCATE jobtrack.executions, jobtrack.variations;
-                 SELECT jobtrack.refresh_job_cache();
-                 SELECT jobtrack.invalidate_cache();
-                 SELECT jobtrack.reset_transaction_metrics();",
-            )
-            .unwrap();
+        let other_program = fresh_session(db_url);
         let store = jobtrack_postgres::PgStore::connect(db_url).unwrap();
         Box::new(PgClient {
             store,
