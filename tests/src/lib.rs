@@ -1,7 +1,9 @@
 //! Helpers shared by the cross-backend tests.
 #![warn(missing_docs)]
 
+pub mod bouncer;
 pub mod cluster;
+pub mod conformance;
 pub mod dump;
 
 /// The connection string of the PostgreSQL server the PostgreSQL tests run
