@@ -510,6 +510,41 @@ pub fn check_limit(lim: i64) -> Result<i32> {
     Ok(lim as i32)
 }
 
+/// A page of a listing: up to `lim` rows after the row of job `after` in
+/// the listing's order (`created_at` descending, then `job_id` descending),
+/// from the first row when `after` is `None`. The cursor is the job_id of
+/// the last row of the previous page, so a client pages with nothing but
+/// the rows it received; each page costs one index seek plus its rows.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct Page<'a> {
+    /// At most this many rows (0..=10000); `None`: every row (only
+    /// `get_running_jobs`, which returned every active job before it had
+    /// pages).
+    pub lim: Option<i32>,
+    /// The job_id of the last row of the previous page.
+    pub after: Option<&'a str>,
+}
+
+impl<'a> Page<'a> {
+    /// Checks `lim` (0..=10000, when given) and the cursor's length.
+    pub fn new(lim: Option<i64>, after: Option<&'a str>) -> Result<Page<'a>> {
+        let lim = lim.map(check_limit).transpose()?;
+        if let Some(after) = after {
+            check_len(after, None, "after", limits::JOB_ID.max)?;
+        }
+        Ok(Page { lim, after })
+    }
+}
+
+/// 22023 for a cursor that names no job of either kind.
+pub fn unknown_cursor(after: &str) -> Error {
+    Error::invalid(
+        None,
+        "after",
+        format!("names no job: no execution or variation has job_id \"{after}\"; start again without after"),
+    )
+}
+
 /// Checks the `days` argument of `cleanup_old_jobs` (≥ 0).
 pub fn check_days(days: i64) -> Result<i32> {
     check_int(days, None, "days", 0)
@@ -1536,6 +1571,36 @@ mod tests {
             "a batch of 1000001 elements exceeds the maximum of 1000000 elements"
         );
         assert!(check_batch_size(crate::MAX_BATCH).is_ok());
+    }
+
+    #[test]
+    fn pages_check_lim_and_the_cursor() {
+        assert_eq!(
+            Page::new(Some(0), Some("e1")).unwrap(),
+            Page {
+                lim: Some(0),
+                after: Some("e1")
+            }
+        );
+        assert_eq!(Page::new(None, None).unwrap(), Page::default());
+        let e = Page::new(Some(10_001), None).unwrap_err();
+        assert_eq!(
+            (e.sqlstate(), e.to_string().contains("\"lim\"")),
+            ("22023", true)
+        );
+        let e = Page::new(Some(5), Some("")).unwrap_err();
+        assert_eq!(
+            e.to_string(),
+            "field \"after\" must be a string of 1 to 64 characters, got 0"
+        );
+        assert!(Page::new(Some(5), Some(&"x".repeat(64))).is_ok());
+        assert!(Page::new(Some(5), Some(&"x".repeat(65))).is_err());
+        let e = unknown_cursor("gone");
+        assert_eq!(e.sqlstate(), "22023");
+        assert!(
+            e.to_string().starts_with("field \"after\" names no job"),
+            "{e}"
+        );
     }
 
     #[test]

@@ -154,13 +154,14 @@ operations! {
         Returns::Scalar("jsonb");
     GetDatasetStatsCached = "get_dataset_stats_cached", CachedRead, [p("dataset_name", "text")],
         Returns::Scalar("jsonb");
-    GetAllJobsOptimized = "get_all_jobs_optimized", Read, [d("lim", "integer", "100")],
-        Returns::Table;
+    GetAllJobsOptimized = "get_all_jobs_optimized", Read,
+        [d("lim", "integer", "100"), d("after", "text", "NULL")], Returns::Table;
     GetRecentJobsOptimized = "get_recent_jobs_optimized", Read, [d("lim", "integer", "10")],
         Returns::Table;
     GetRecentJobsCached = "get_recent_jobs_cached", CachedRead, [d("lim", "integer", "10")],
         Returns::Table;
-    GetRunningJobs = "get_running_jobs", Read, [], Returns::Table;
+    GetRunningJobs = "get_running_jobs", Read,
+        [d("lim", "integer", "NULL"), d("after", "text", "NULL")], Returns::Table;
     GetCacheStats = "get_cache_stats", Monitoring, [], Returns::Scalar("jsonb");
     InvalidateCache = "invalidate_cache", Monitoring, [d("pattern", "text", "NULL")],
         Returns::Scalar("integer");
@@ -284,14 +285,16 @@ pub trait JobApi {
     fn get_dataset_stats_optimized(&self, dataset_name: &str) -> Result<DatasetStats>;
     /// `get_dataset_stats_cached(dataset_name)`.
     fn get_dataset_stats_cached(&self, dataset_name: &str) -> Result<DatasetStats>;
-    /// `get_all_jobs_optimized(lim)`.
-    fn get_all_jobs_optimized(&self, lim: i32) -> Result<Vec<Job>>;
+    /// `get_all_jobs_optimized(lim, after)`: up to `lim` jobs after the
+    /// job `after` (see [`Page`](crate::Page)).
+    fn get_all_jobs_optimized(&self, lim: i32, after: Option<&str>) -> Result<Vec<Job>>;
     /// `get_recent_jobs_optimized(lim)`.
     fn get_recent_jobs_optimized(&self, lim: i32) -> Result<Vec<Job>>;
     /// `get_recent_jobs_cached(lim)`.
     fn get_recent_jobs_cached(&self, lim: i32) -> Result<Vec<Job>>;
-    /// `get_running_jobs()`.
-    fn get_running_jobs(&self) -> Result<Vec<RunningJob>>;
+    /// `get_running_jobs(lim, after)`: the active jobs after the job
+    /// `after`, at most `lim` of them (every one when `None`).
+    fn get_running_jobs(&self, lim: Option<i32>, after: Option<&str>) -> Result<Vec<RunningJob>>;
     /// `get_cache_stats()`.
     fn get_cache_stats(&self) -> Result<CacheStats>;
     /// `invalidate_cache(pattern)`.
@@ -385,10 +388,18 @@ impl<'a> Arguments<'a> {
     }
 
     fn integer(&self, i: usize) -> Result<i32> {
-        self.required(i)?
-            .as_i64()
-            .and_then(|n| i32::try_from(n).ok())
-            .ok_or_else(|| self.wrong_type(i, "an integer from -2147483648 to 2147483647"))
+        self.optional_integer(i)?
+            .ok_or_else(|| Error::invalid(None, self.op.parameters()[i].name, "is required"))
+    }
+
+    fn optional_integer(&self, i: usize) -> Result<Option<i32>> {
+        self.value(i)?
+            .map(|v| {
+                v.as_i64()
+                    .and_then(|n| i32::try_from(n).ok())
+                    .ok_or_else(|| self.wrong_type(i, "an integer from -2147483648 to 2147483647"))
+            })
+            .transpose()
     }
 
     fn boolean(&self, i: usize) -> Result<bool> {
@@ -450,10 +461,14 @@ pub fn call(api: &dyn JobApi, op: Operation, args: &[Value]) -> Result<Value> {
         Operation::GetStatisticsCached => json(api.get_statistics_cached()?),
         Operation::GetDatasetStatsOptimized => json(api.get_dataset_stats_optimized(&a.text(0)?)?),
         Operation::GetDatasetStatsCached => json(api.get_dataset_stats_cached(&a.text(0)?)?),
-        Operation::GetAllJobsOptimized => json(api.get_all_jobs_optimized(a.integer(0)?)?),
+        Operation::GetAllJobsOptimized => {
+            json(api.get_all_jobs_optimized(a.integer(0)?, a.optional_text(1)?.as_deref())?)
+        }
         Operation::GetRecentJobsOptimized => json(api.get_recent_jobs_optimized(a.integer(0)?)?),
         Operation::GetRecentJobsCached => json(api.get_recent_jobs_cached(a.integer(0)?)?),
-        Operation::GetRunningJobs => json(api.get_running_jobs()?),
+        Operation::GetRunningJobs => {
+            json(api.get_running_jobs(a.optional_integer(0)?, a.optional_text(1)?.as_deref())?)
+        }
         Operation::GetCacheStats => json(api.get_cache_stats()?),
         Operation::InvalidateCache => json(api.invalidate_cache(a.optional_text(0)?.as_deref())?),
         Operation::GetPoolStatus => json(api.get_pool_status()?),
@@ -523,7 +538,10 @@ mod tests {
             Operation::UpdateExecutionStatus.to_string(),
             "update_execution_status(job_id text, status text, error_message text DEFAULT NULL)"
         );
-        assert_eq!(Operation::GetRunningJobs.to_string(), "get_running_jobs()");
+        assert_eq!(
+            Operation::GetRunningJobs.to_string(),
+            "get_running_jobs(lim integer DEFAULT NULL, after text DEFAULT NULL)"
+        );
         assert_eq!(
             Operation::CleanupOldJobs.sql_argument_types(),
             "integer, boolean"

@@ -22,6 +22,24 @@
 //! callback is needed, and a reader whose snapshot predates a commit can
 //! neither store nor be served a result that lacks it.
 //!
+//! A log names only its latest [`RECENT_WRITERS`] writers. An older writer
+//! leaves the ring when a newer one is recorded, and is then covered in one
+//! of two ways:
+//!
+//! - it had finished by then (the usual case): a snapshot that sees the
+//!   newer writer as finished was taken after the newer writer committed,
+//!   so after the older one had finished, and sees it as finished too. The
+//!   newer writer is in the ring, or left it the same way, and so on up to
+//!   a writer in the ring, which every check tests. Nothing more is kept;
+//! - it was still running (a prepared transaction, or a commit slower than
+//!   eight others): [`WriterLog::floor`] keeps the highest such id, and a
+//!   snapshot passes only when every id up to it had finished before the
+//!   snapshot's `xmin`.
+//!
+//! So a transaction that stays open elsewhere — which holds every
+//! snapshot's `xmin` back — stops hits only while it is itself one of the
+//! recorded writers.
+//!
 //! Transaction ids are 64-bit ("full") here so that comparisons hold across
 //! wraparound; a snapshot's 32-bit ids are widened with [`widen`].
 
@@ -36,7 +54,8 @@ pub const RECENT_WRITERS: usize = 8;
 pub struct WriterLog {
     /// How many writers were recorded: the tag of entries stored now.
     pub seq: u64,
-    /// Every writer id dropped from `recent` is at most this (0: none).
+    /// Every writer id dropped from `recent` while it was still running is
+    /// at most this (0: none).
     pub floor: u64,
     /// The latest writer ids (0: empty slot), a ring.
     pub recent: [u64; RECENT_WRITERS],
@@ -67,14 +86,18 @@ impl SnapshotXids<'_> {
 impl WriterLog {
     /// Records a writer that is about to commit (or prepare). `xid` 0: a
     /// change noted without a transaction id, which only retires the
-    /// entries stored so far.
-    pub fn record(&mut self, xid: u64) {
+    /// entries stored so far. `running` says whether a transaction id is
+    /// still running now (for the writer the new one pushes out of the
+    /// ring; see the module documentation).
+    pub fn record(&mut self, xid: u64, running: impl FnOnce(u64) -> bool) {
         self.seq += 1;
         if xid == 0 {
             return;
         }
         let slot = &mut self.recent[self.next as usize % RECENT_WRITERS];
-        self.floor = self.floor.max(*slot);
+        if *slot != 0 && running(*slot) {
+            self.floor = self.floor.max(*slot);
+        }
         *slot = xid;
         self.next = (self.next + 1) % RECENT_WRITERS as u32;
     }
@@ -131,10 +154,15 @@ mod tests {
         assert!(WriterLog::default().all_finished(&snap(3, 3, &[])));
     }
 
+    /// No writer is still running when it leaves the ring.
+    fn done(_: u64) -> bool {
+        false
+    }
+
     #[test]
     fn a_running_or_later_writer_is_not_finished() {
         let mut log = WriterLog::default();
-        log.record(105);
+        log.record(105, done);
         assert_eq!(log.seq, 1);
         assert!(!log.all_finished(&snap(100, 110, &[105])));
         assert!(!log.all_finished(&snap(100, 105, &[])));
@@ -143,12 +171,13 @@ mod tests {
     }
 
     #[test]
-    fn writers_out_of_the_ring_are_kept_by_the_floor() {
+    fn a_writer_still_running_when_it_leaves_the_ring_is_kept_by_the_floor() {
         let mut log = WriterLog::default();
-        // The oldest writer id is recorded last but one round earlier.
-        log.record(500);
+        // 500, a prepared transaction, is recorded first and pushed out of
+        // the ring by the eighth writer after it while still running.
+        log.record(500, done);
         for xid in 1000..1000 + RECENT_WRITERS as u64 {
-            log.record(xid);
+            log.record(xid, |old| old == 500);
         }
         assert_eq!(log.floor, 500);
         assert_eq!(log.seq, RECENT_WRITERS as u64 + 1);
@@ -158,9 +187,47 @@ mod tests {
     }
 
     #[test]
+    fn a_long_transaction_elsewhere_does_not_stop_hits() {
+        // Transaction 90 stays open (never a writer): every snapshot's xmin
+        // is 90 and lists it as running. Writers 100.. commit one after
+        // another, far more than the ring holds.
+        let mut log = WriterLog::default();
+        let mut committed = Vec::new();
+        for xid in 100..100 + 3 * RECENT_WRITERS as u64 {
+            log.record(xid, |old| !committed.contains(&old));
+            committed.push(xid);
+        }
+        assert_eq!(log.floor, 0);
+        let after_all = 100 + 3 * RECENT_WRITERS as u64;
+        assert!(log.all_finished(&snap(90, after_all, &[90])));
+        // A snapshot taken before the last writer committed sees it running.
+        assert!(!log.all_finished(&snap(90, after_all, &[90, after_all as u32 - 1])));
+        assert!(!log.all_finished(&snap(90, after_all - 1, &[90])));
+    }
+
+    #[test]
+    fn a_snapshot_that_sees_the_newest_writer_sees_every_evicted_one() {
+        // The argument of the module documentation, exhaustively on small
+        // histories: writers commit in the order recorded, each evicted one
+        // had finished. A snapshot taken after k commits sees exactly the
+        // first k writers finished; the check must pass exactly when k is
+        // every writer recorded.
+        let n = 3 * RECENT_WRITERS as u64;
+        let mut log = WriterLog::default();
+        for (i, xid) in (10..10 + n).enumerate() {
+            log.record(xid, |old| old >= 10 + i as u64);
+        }
+        for k in 0..=n {
+            let running: Vec<u32> = (10 + k..10 + n).map(|x| x as u32).collect();
+            let s = snap(10, 10 + n, &running);
+            assert_eq!(log.all_finished(&s), k == n, "after {k} commits");
+        }
+    }
+
+    #[test]
     fn a_note_without_xid_only_advances_seq() {
         let mut log = WriterLog::default();
-        log.record(0);
+        log.record(0, done);
         assert_eq!(log.seq, 1);
         assert_eq!(log.recent, [0; RECENT_WRITERS]);
     }

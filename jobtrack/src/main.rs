@@ -100,8 +100,26 @@ enum Command {
         #[arg(short = 'n', default_value_t = 10)]
         n: i32,
     },
-    /// Every job in an active status.
-    Running,
+    /// Jobs in an active status, newest created first: every one, or a page.
+    Running {
+        /// At most this many (0 to 10000); every one when left out.
+        #[arg(short = 'n')]
+        n: Option<i32>,
+        /// The page after this job: the job_id of the last row of the
+        /// previous page.
+        #[arg(long)]
+        after: Option<String>,
+    },
+    /// Jobs of both kinds, newest created first, a page at a time.
+    Jobs {
+        /// How many (0 to 10000).
+        #[arg(short = 'n', default_value_t = 100)]
+        n: i32,
+        /// The page after this job: the job_id of the last row of the
+        /// previous page.
+        #[arg(long)]
+        after: Option<String>,
+    },
     /// Delete terminal jobs created more than DAYS days ago.
     Cleanup {
         /// Age in days.
@@ -318,7 +336,12 @@ fn run(cli: &Cli, out: &mut Out) -> Result<Outcome, CliError> {
         Command::Stats => out.statistics(&store.get_statistics_optimized()?)?,
         Command::Dataset { name } => out.dataset(&store.get_dataset_stats_optimized(name)?)?,
         Command::Recent { n } => out.jobs(&store.get_recent_jobs_optimized(*n)?)?,
-        Command::Running => out.running(&store.get_running_jobs()?)?,
+        Command::Running { n, after } => {
+            out.running(&store.get_running_jobs(*n, after.as_deref())?)?
+        }
+        Command::Jobs { n, after } => {
+            out.jobs(&store.get_all_jobs_optimized(*n, after.as_deref())?)?
+        }
         Command::Cleanup { days, keep_failed } => {
             let report = store.cleanup_old_jobs(*days, *keep_failed)?;
             out.value(&report, |out| {

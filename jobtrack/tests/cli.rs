@@ -484,3 +484,43 @@ fn database_urls_and_sqlite_only_options() {
         assert!(!err.contains("secret"), "{err}");
     }
 }
+
+/// `jobs` and `running` in pages: walking with `-n 7 --after <last id>`
+/// yields every job once, in the order of one big page; an unknown cursor
+/// fails naming `after`.
+#[test]
+fn pages_of_jobs_and_running_jobs() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = seeded(dir.path());
+    for (command, total) in [("jobs", 40), ("running", 30)] {
+        let all = json_of(&jobtrack(&db, &["--json", command, "-n", "1000"]));
+        let all: Vec<String> = all
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|j| j["job_id"].as_str().unwrap().to_owned())
+            .collect();
+        assert_eq!(all.len(), total, "{command}");
+        let mut walked: Vec<String> = Vec::new();
+        loop {
+            let mut args = vec!["--json", command, "-n", "7"];
+            let last = walked.last().cloned();
+            if let Some(last) = &last {
+                args.extend(["--after", last.as_str()]);
+            }
+            let page = json_of(&jobtrack(&db, &args));
+            let page = page.as_array().unwrap();
+            if page.is_empty() {
+                break;
+            }
+            assert!(page.len() <= 7);
+            walked.extend(
+                page.iter()
+                    .map(|j| j["job_id"].as_str().unwrap().to_owned()),
+            );
+        }
+        assert_eq!(walked, all, "{command}: the pages, one after another");
+        let err = failed(&jobtrack(&db, &[command, "--after", "no-such-job"]));
+        assert!(err.contains("after") && err.contains("22023"), "{err}");
+    }
+}

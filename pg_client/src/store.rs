@@ -60,7 +60,7 @@ fn build_call_sql(op: Operation) -> String {
 /// An argument of a call.
 enum Arg {
     Text(Option<String>),
-    Integer(i32),
+    Integer(Option<i32>),
     Boolean(bool),
 }
 
@@ -404,7 +404,7 @@ impl JobApi for PgStore {
     fn update_progress(&self, job_id: &str, current_step: i32) -> Result<bool> {
         self.value(
             Operation::UpdateProgress,
-            &[Arg::text(job_id), Arg::Integer(current_step)],
+            &[Arg::text(job_id), Arg::Integer(Some(current_step))],
         )
     }
     fn batch_create_executions(&self, jobs: &[NewExecution]) -> Result<Vec<String>> {
@@ -428,7 +428,7 @@ impl JobApi for PgStore {
     fn cleanup_old_jobs(&self, days: i32, keep_failed: bool) -> Result<CleanupReport> {
         self.value(
             Operation::CleanupOldJobs,
-            &[Arg::Integer(days), Arg::Boolean(keep_failed)],
+            &[Arg::Integer(Some(days)), Arg::Boolean(keep_failed)],
         )
     }
     fn refresh_job_cache(&self) -> Result<i64> {
@@ -452,17 +452,26 @@ impl JobApi for PgStore {
     fn get_dataset_stats_cached(&self, dataset_name: &str) -> Result<DatasetStats> {
         self.value(Operation::GetDatasetStatsCached, &[Arg::text(dataset_name)])
     }
-    fn get_all_jobs_optimized(&self, lim: i32) -> Result<Vec<Job>> {
-        self.rows(Operation::GetAllJobsOptimized, &[Arg::Integer(lim)])
+    fn get_all_jobs_optimized(&self, lim: i32, after: Option<&str>) -> Result<Vec<Job>> {
+        self.rows(
+            Operation::GetAllJobsOptimized,
+            &[Arg::Integer(Some(lim)), Arg::Text(after.map(str::to_owned))],
+        )
     }
     fn get_recent_jobs_optimized(&self, lim: i32) -> Result<Vec<Job>> {
-        self.rows(Operation::GetRecentJobsOptimized, &[Arg::Integer(lim)])
+        self.rows(
+            Operation::GetRecentJobsOptimized,
+            &[Arg::Integer(Some(lim))],
+        )
     }
     fn get_recent_jobs_cached(&self, lim: i32) -> Result<Vec<Job>> {
-        self.rows(Operation::GetRecentJobsCached, &[Arg::Integer(lim)])
+        self.rows(Operation::GetRecentJobsCached, &[Arg::Integer(Some(lim))])
     }
-    fn get_running_jobs(&self) -> Result<Vec<RunningJob>> {
-        self.rows(Operation::GetRunningJobs, &[])
+    fn get_running_jobs(&self, lim: Option<i32>, after: Option<&str>) -> Result<Vec<RunningJob>> {
+        self.rows(
+            Operation::GetRunningJobs,
+            &[Arg::Integer(lim), Arg::Text(after.map(str::to_owned))],
+        )
     }
     fn get_cache_stats(&self) -> Result<CacheStats> {
         self.value(Operation::GetCacheStats, &[])

@@ -25,10 +25,17 @@
 //! records nothing, so entries survive it.
 //!
 //! The cache is bypassed (the call computes, counted as a miss) by a
-//! transaction with a transaction id of its own (it may see its own
-//! uncommitted changes), under REPEATABLE READ or SERIALIZABLE (the cache
-//! serves READ COMMITTED only), during recovery (a standby runs no
-//! triggers), and when `jobtrack.cache_enabled` is off.
+//! transaction that changed jobs itself (it may see its own uncommitted
+//! changes), under REPEATABLE READ or SERIALIZABLE (the cache serves READ
+//! COMMITTED only), during recovery (a standby runs no triggers), and when
+//! `jobtrack.cache_enabled` is off. "Changed jobs" is what the triggers
+//! noted: a BEFORE STATEMENT trigger on each of the four tables notes the
+//! change before the first row is written, so a read in the middle of the
+//! writing statement (from a user's row trigger, say) bypasses too. A
+//! transaction that wrote only other tables, or holds a transaction id for
+//! another reason, is served like any reader: the committed writers its
+//! snapshot sees are checked as for every reader, and none of its own
+//! changes touch the data behind an entry.
 //!
 //! # Security
 //! A hit is served only when the current user has `SELECT` on the tables the
@@ -131,6 +138,7 @@ pub fn init() {
     // the process; registered once per process (in the postmaster when
     // preloading, inherited by every backend).
     unsafe { pg_sys::RegisterXactCallback(Some(xact_callback), ptr::null_mut()) };
+    register_verdict_callbacks();
     // SAFETY: set by PostgreSQL before it loads preloaded libraries.
     if unsafe { pg_sys::process_shared_preload_libraries_in_progress } {
         shared::init_preloaded();
@@ -210,6 +218,92 @@ impl Ticket {
     }
 }
 
+/// Whether the current user may be served hits, and the scope of the
+/// entries: remembered per session for one user, because the check reads 13
+/// catalog entries (a namespace, four relations, their privileges and
+/// row-level security), a few per cent of a hit. Forgotten whenever the
+/// catalog entries it read may have changed: PostgreSQL calls
+/// [`forget_verdict`] on every invalidation of a relation (privileges,
+/// owner, row-level security, the tables dropped or re-created), a
+/// namespace, a role's attributes or a role membership — the events after
+/// which the uncached check, which reads the same catalog caches, would
+/// answer differently.
+#[derive(Clone, Copy)]
+struct Verdict {
+    user: pg_sys::Oid,
+    /// `jobtrack.executions`, the first table of the scope; `None`: no hits
+    /// for this user.
+    relation: Option<pg_sys::Oid>,
+}
+
+thread_local! {
+    static VERDICT: Cell<Option<Verdict>> = const { Cell::new(None) };
+}
+
+/// The syscache callback: drops the remembered verdict. Runs inside
+/// invalidation processing, so it only clears a thread-local cell.
+#[pg_guard]
+unsafe extern "C-unwind" fn forget_verdict(_arg: pg_sys::Datum, _cache: i32, _hash: u32) {
+    let _ = VERDICT.try_with(|v| v.set(None));
+}
+
+/// Registers [`forget_verdict`] for the catalog caches the check reads. Once
+/// per process, from `init`.
+fn register_verdict_callbacks() {
+    use pg_sys::SysCacheIdentifier::*;
+    for cache in [
+        RELOID,
+        NAMESPACEOID,
+        AUTHOID,
+        AUTHMEMROLEMEM,
+        AUTHMEMMEMROLE,
+    ] {
+        // SAFETY: adds to the process's fixed callback list (sized for
+        // dozens of entries); the function lives as long as the library.
+        unsafe {
+            pg_sys::CacheRegisterSyscacheCallback(
+                cache as i32,
+                Some(forget_verdict),
+                pg_sys::Datum::from(0),
+            )
+        };
+    }
+}
+
+/// The relation of the scope when the current user may be served hits
+/// (`SELECT` on the four tables, row-level security on none).
+///
+/// # Safety
+/// Catalog cache lookups: in a transaction.
+unsafe fn hits_allowed_on() -> Option<pg_sys::Oid> {
+    // SAFETY: as for the function.
+    let user = unsafe { pg_sys::GetUserId() };
+    if let Some(v) = VERDICT.with(Cell::get).filter(|v| v.user == user) {
+        return v.relation;
+    }
+    // SAFETY: catalog cache lookups by name and OID.
+    let relation = unsafe {
+        let namespace = pg_sys::get_namespace_oid(c"jobtrack".as_ptr(), true);
+        let mut first = None;
+        let mut allowed = namespace != pg_sys::InvalidOid;
+        for table in READ_TABLES {
+            if !allowed {
+                break;
+            }
+            let relid = pg_sys::get_relname_relid(table.as_ptr(), namespace);
+            allowed = relid != pg_sys::InvalidOid
+                && pg_sys::pg_class_aclcheck(relid, user, pg_sys::ACL_SELECT as pg_sys::AclMode)
+                    == pg_sys::AclResult::ACLCHECK_OK
+                && pg_sys::check_enable_rls(relid, pg_sys::InvalidOid, true)
+                    != pg_sys::CheckEnableRlsResult::RLS_ENABLED as i32;
+            first = first.or(Some(relid));
+        }
+        allowed.then_some(first).flatten()
+    };
+    VERDICT.with(|v| v.set(Some(Verdict { user, relation })));
+    relation
+}
+
 /// The caller's scope and snapshot when the cache may serve this call;
 /// `None` when it must compute (see the module documentation).
 fn ticket(h: &shared::Header) -> Option<Ticket> {
@@ -220,7 +314,6 @@ fn ticket(h: &shared::Header) -> Option<Ticket> {
     // (valid for the whole call) and catalog cache lookups.
     unsafe {
         if pg_sys::XactIsoLevel >= pg_sys::XACT_REPEATABLE_READ as i32
-            || pg_sys::GetTopTransactionIdIfAny() != pg_sys::InvalidTransactionId
             || pg_sys::RecoveryInProgress()
         {
             return None;
@@ -231,26 +324,7 @@ fn ticket(h: &shared::Header) -> Option<Ticket> {
         {
             return None;
         }
-        let namespace = pg_sys::get_namespace_oid(c"jobtrack".as_ptr(), true);
-        if namespace == pg_sys::InvalidOid {
-            return None;
-        }
-        let user = pg_sys::GetUserId();
-        let mut relation = pg_sys::InvalidOid;
-        for table in READ_TABLES {
-            let relid = pg_sys::get_relname_relid(table.as_ptr(), namespace);
-            if relid == pg_sys::InvalidOid
-                || pg_sys::pg_class_aclcheck(relid, user, pg_sys::ACL_SELECT as pg_sys::AclMode)
-                    != pg_sys::AclResult::ACLCHECK_OK
-                || pg_sys::check_enable_rls(relid, pg_sys::InvalidOid, true)
-                    == pg_sys::CheckEnableRlsResult::RLS_ENABLED as i32
-            {
-                return None;
-            }
-            if relation == pg_sys::InvalidOid {
-                relation = relid;
-            }
-        }
+        let relation = hits_allowed_on()?;
         let next = pg_sys::ReadNextFullTransactionId().value;
         h.start_logs(next);
         let running = if snapshot.xcnt == 0 || snapshot.xip.is_null() {
@@ -291,6 +365,42 @@ fn notice_once() {
     .report(PgLogLevel::NOTICE);
 }
 
+/// Runs `compute` (a miss) with `search_path` pinned to `jobtrack,
+/// pg_catalog, pg_temp`, restored afterwards.
+///
+/// The `*_cached` functions carry no `SET search_path` clause: on a hit they
+/// run no SQL, and the clause cost a GUC save and restore on every call, and
+/// made the plan cache recheck the caller's path (about a tenth of a hit's
+/// time, measured with perf). A miss runs the uncached function's queries,
+/// whose result may be stored for every role, so those must resolve names
+/// exactly as the uncached functions' pinned path does, whatever the
+/// caller's path: otherwise a caller's own function or operator shadowing a
+/// built-in could put its result in the shared cache. An ERROR inside is
+/// cleaned up by the (sub)transaction's abort, which unwinds every GUC nest
+/// level above it, as for a function's SET clause.
+fn compute_pinned<T>(compute: impl FnOnce() -> Result<T, Error>) -> Result<T, Error> {
+    // SAFETY: GUC calls of the backend, nested and unwound in this function
+    // (or by the abort of the transaction, see above).
+    let level = unsafe {
+        let level = pg_sys::NewGUCNestLevel();
+        pg_sys::set_config_option(
+            c"search_path".as_ptr(),
+            c"jobtrack, pg_catalog, pg_temp".as_ptr(),
+            pg_sys::GucContext::PGC_USERSET,
+            pg_sys::GucSource::PGC_S_SESSION,
+            pg_sys::GucAction::GUC_ACTION_SAVE,
+            true,
+            0,
+            false,
+        );
+        level
+    };
+    let result = compute();
+    // SAFETY: pops the nest level opened above.
+    unsafe { pg_sys::AtEOXact_GUC(true, level) };
+    result
+}
+
 /// Returns the cached bytes under `key` or computes them, storing them when
 /// allowed. `log`: the writer log the result depends on.
 fn read_through(
@@ -302,7 +412,7 @@ fn read_through(
     let Some(h) = shared::header() else {
         notice_once();
         SESSION_MISSES.with(|m| m.set(m.get() + 1));
-        return compute();
+        return compute_pinned(compute);
     };
     let ticket = ticket(h);
     if let Some(t) = &ticket {
@@ -312,7 +422,7 @@ fn read_through(
         }
     }
     h.misses.fetch_add(1, SeqCst);
-    let value = compute()?;
+    let value = compute_pinned(compute)?;
     if let Some(t) = &ticket {
         h.store(
             t.scope,
@@ -392,7 +502,6 @@ unsafe impl BoxRet for JsonbBytes {
 
 /// `get_statistics_optimized()` through the cache.
 #[pg_extern(schema = "jobtrack", stable, parallel_unsafe)]
-#[search_path(jobtrack, pg_catalog, pg_temp)]
 fn get_statistics_cached() -> JsonbBytes {
     read_through(
         &cache_key::statistics(),
@@ -406,7 +515,6 @@ fn get_statistics_cached() -> JsonbBytes {
 
 /// `get_dataset_stats_optimized(dataset_name)` through the cache.
 #[pg_extern(schema = "jobtrack", stable, parallel_unsafe, strict)]
-#[search_path(jobtrack, pg_catalog, pg_temp)]
 fn get_dataset_stats_cached(dataset_name: &str) -> JsonbBytes {
     read_through(
         &cache_key::dataset_stats(dataset_name),
@@ -421,7 +529,6 @@ fn get_dataset_stats_cached(dataset_name: &str) -> JsonbBytes {
 rows::job_table_function! {
     /// `get_recent_jobs_optimized(lim)` through the cache.
     #[pg_extern(schema = "jobtrack", stable, parallel_unsafe, strict)]
-    #[search_path(jobtrack, pg_catalog, pg_temp)]
     fn get_recent_jobs_cached(lim: default!(i32, 10)) {
         // A bad limit is an error, not a cache request.
         let lim = check_limit(lim.into()).or_raise();

@@ -34,6 +34,12 @@ extension_sql_file!("../../sql/pg/schema.sql", name = "schema", bootstrap);
 /// Declared for pgrx's SQL generator; `sql/pg/schema.sql` creates it.
 #[pg_schema]
 mod jobtrack {}
+// The listings, SQL functions that call two helpers of this library.
+extension_sql_file!(
+    "../../sql/pg/listings.sql",
+    name = "listings",
+    requires = [reads::listing_limit, reads::listing_cursor]
+);
 extension_sql_file!("../../sql/pg/comments.sql", name = "comments", finalize);
 
 /// Library initialisation. Safe whether the library is preloaded

@@ -5,14 +5,14 @@
 use std::borrow::Cow;
 
 use jobtrack_core::{
-    check_limit, Counts, DatasetAggregate, DatasetStats, Error, Job, JobType, RunningJob,
-    Statistics, Status,
+    check_limit, unknown_cursor, Counts, DatasetAggregate, DatasetStats, Error, Job, JobType, Page,
+    RunningJob, Statistics, Status,
 };
 use pgrx::datum::TimestampWithTimeZone;
 use pgrx::prelude::*;
 use pgrx::spi::SpiHeapTupleData;
 
-use crate::error::OrRaise;
+use crate::error::{raise, OrRaise};
 use crate::rows::{self, from_pg, get, req};
 use crate::{queries, statement_read};
 
@@ -151,9 +151,61 @@ fn get_dataset_stats_optimized(dataset_name: &str) -> pgrx::JsonB {
         .or_raise()
 }
 
+/// `lim` of a listing (`sql/pg/listings.sql`), checked as core checks it
+/// (0..=10000; NULL is every row when `null_means_all`, else 22023), after
+/// the cursor `after` is checked to name a job: the LIMIT is computed before
+/// any row is read, so this is where every argument error of a listing is
+/// raised, whatever `lim` and the plan.
+#[pg_extern(schema = "jobtrack", name = "_listing_limit", stable, parallel_safe)]
+#[search_path(jobtrack, pg_catalog, pg_temp)]
+fn listing_limit(
+    lim: Option<i32>,
+    null_means_all: Option<bool>,
+    after: Option<&str>,
+) -> Option<i64> {
+    let lim = match (lim, null_means_all) {
+        (None, Some(true)) => None,
+        (None, _) => raise(&Error::invalid(None, "lim", "is required")),
+        (Some(lim), _) => Some(i64::from(lim)),
+    };
+    let page = Page::new(lim, after).or_raise();
+    if let Some(after) = page.after {
+        cursor_created_at(after).or_raise();
+    }
+    page.lim.map(i64::from)
+}
+
+/// Where a listing's page starts (`sql/pg/listings.sql`): the `created_at`
+/// of job `after`, or `infinity`, after every job, when there is no cursor.
+#[pg_extern(schema = "jobtrack", name = "_listing_cursor", stable, parallel_safe)]
+#[search_path(jobtrack, pg_catalog, pg_temp)]
+fn listing_cursor(after: Option<&str>) -> TimestampWithTimeZone {
+    match after {
+        Some(after) => cursor_created_at(after).or_raise(),
+        None => TimestampWithTimeZone::positive_infinity(),
+    }
+}
+
+/// The `created_at` of job `after`, looked up by primary key in both base
+/// tables with the caller's rights; 22023 naming `after` when there is no
+/// such job, as in the other backend.
+fn cursor_created_at(after: &str) -> Result<TimestampWithTimeZone, Error> {
+    Page::new(None, Some(after))?;
+    Spi::connect(|client| {
+        let rows = statement_read::select(client, queries::LISTING_CURSOR, &[after.into()])?;
+        match rows.first() {
+            Some(row) => req::<TimestampWithTimeZone>(row, 1),
+            None => Err(unknown_cursor(after)),
+        }
+    })
+}
+
+// The listings of catalogs before 0.4.0, which declare these two C
+// functions, until ALTER EXTENSION UPDATE replaces them with the SQL
+// functions of `sql/pg/listings.sql` (no SQL of their own: `sql = false`).
 rows::job_table_function! {
     /// Up to `lim` jobs of both kinds, newest `created_at` first.
-    #[pg_extern(schema = "jobtrack", stable, parallel_safe, strict)]
+    #[pg_extern(schema = "jobtrack", stable, parallel_safe, strict, sql = false)]
     #[search_path(jobtrack, pg_catalog, pg_temp)]
     fn get_all_jobs_optimized(lim: default!(i32, 100)) {
         TableIterator::new(all_jobs(lim).or_raise().into_iter().map(rows::job_tuple))
@@ -174,7 +226,7 @@ rows::job_table_function! {
 // pgrx reads the column names from `name!` in the signature itself, so
 // the row type cannot be a type alias.
 #[allow(clippy::type_complexity)]
-#[pg_extern(schema = "jobtrack", stable, parallel_safe, strict)]
+#[pg_extern(schema = "jobtrack", stable, parallel_safe, strict, sql = false)]
 #[search_path(jobtrack, pg_catalog, pg_temp)]
 fn get_running_jobs() -> TableIterator<
     'static,

@@ -338,12 +338,23 @@ impl Header {
     /// Called at pre-commit / pre-prepare, before the writer is visible.
     pub fn record_writer(&self, xid: u64, datasets: u64, every_dataset: bool) {
         let _held = self.lock_cache(pg_sys::LWLockMode::LW_EXCLUSIVE);
+        // Whether the writer a new one pushes out of a ring is still running
+        // (WriterLog::record). Reads the process array under its own lock,
+        // which is never held while this one is taken, and raises no error.
+        // An id far enough back to be ambiguous in 32 bits can only be
+        // judged running, which costs hits, never exactness.
+        let running = |old: u64| {
+            // SAFETY: a lookup in the process array, in a transaction.
+            unsafe {
+                pg_sys::TransactionIdIsInProgress(pg_sys::TransactionId::from_inner(old as u32))
+            }
+        };
         // SAFETY: exclusive lock held; indexes within the array.
         unsafe {
-            (*self.logs().add(ALL_JOBS)).record(xid);
+            (*self.logs().add(ALL_JOBS)).record(xid, running);
             for b in 0..DATASET_BUCKETS {
                 if every_dataset || datasets & (1 << b) != 0 {
-                    (*self.logs().add(b)).record(xid);
+                    (*self.logs().add(b)).record(xid, running);
                 }
             }
         }

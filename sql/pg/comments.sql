@@ -36,14 +36,14 @@ COMMENT ON FUNCTION jobtrack.get_dataset_stats_optimized(text) IS
     'Statistics of the jobs of one dataset; zeros and nulls for an unknown dataset';
 COMMENT ON FUNCTION jobtrack.get_dataset_stats_cached(text) IS
     'get_dataset_stats_optimized(dataset_name) through the result cache';
-COMMENT ON FUNCTION jobtrack.get_all_jobs_optimized(integer) IS
-    'Up to lim (0..10000) jobs of both kinds, newest created_at first, ties on job_id descending';
+COMMENT ON FUNCTION jobtrack.get_all_jobs_optimized(integer, text) IS
+    'Up to lim (0..10000) jobs of both kinds, newest created_at first, ties on job_id descending; after: the job_id of the last row of the previous page';
 COMMENT ON FUNCTION jobtrack.get_recent_jobs_optimized(integer) IS
     'Up to lim (0..10000) jobs of both kinds, newest updated_at first, ties on job_id descending';
 COMMENT ON FUNCTION jobtrack.get_recent_jobs_cached(integer) IS
     'get_recent_jobs_optimized(lim) through the result cache';
-COMMENT ON FUNCTION jobtrack.get_running_jobs() IS
-    'Every job in an active status with its progress, newest created_at first';
+COMMENT ON FUNCTION jobtrack.get_running_jobs(integer, text) IS
+    'Jobs in an active status with their progress, newest created_at first, ties on job_id descending: up to lim (every one when NULL) after the job_id after';
 COMMENT ON FUNCTION jobtrack.get_cache_stats() IS
     'Size, counters and hit rate of the result cache; "shared" says whether a cache shared by all sessions is in effect';
 COMMENT ON FUNCTION jobtrack.invalidate_cache(text) IS
@@ -66,8 +66,15 @@ COMMENT ON FUNCTION jobtrack.summary_after_truncate() IS
     'Trigger: removes the truncated kind from job_summary_cache and job_counters';
 COMMENT ON FUNCTION jobtrack._cache_note_change(text[]) IS
     'jobtrack internal, for the triggers: notes that the current transaction changed jobs (in the datasets named; NULL: any dataset), published to the shared cache just before the transaction commits';
-COMMENT ON FUNCTION jobtrack.cache_after_write() IS
-    'Trigger: notes a change of jobs for the shared result cache';
+-- The listing helpers stay executable by PUBLIC: the listings, SQL
+-- functions inlined into the caller's query, call them as the caller. Both
+-- only check an argument or read a job's created_at with the caller's rights.
+COMMENT ON FUNCTION jobtrack._listing_limit(integer, boolean, text) IS
+    'jobtrack internal, for the listings: lim checked (0..10000; NULL is every row when null_means_all, else an error), and the cursor after (an error when it names no job)';
+COMMENT ON FUNCTION jobtrack._listing_cursor(text) IS
+    'jobtrack internal, for the listings: where a page starts, the created_at of the job named by the cursor (infinity when NULL; an error when it names no job)';
+COMMENT ON FUNCTION jobtrack.cache_before_write() IS
+    'Trigger: notes, before a statement writes, that the transaction changes jobs, for the shared result cache (its own cached reads compute from then on)';
 COMMENT ON FUNCTION jobtrack.cache_after_summary_write() IS
     'Trigger: notes a change of the summary table, and of which datasets, for the shared result cache';
 COMMENT ON FUNCTION jobtrack.cache_after_counters_write() IS

@@ -667,13 +667,19 @@ COMMENT ON FUNCTION jobtrack._fold_counters(text, text[], text[]) IS
 -- Statement-level triggers note, in the writing transaction, that jobs
 -- changed (jobtrack._cache_note_change); the transaction callback publishes
 -- the note to the shared cache just before the transaction becomes visible
--- (pg_ext/src/cache.rs). Base tables: any change (statistics and recent jobs
--- depend on every job). The summary table, which every base write reaches
--- through the triggers above and from which the dataset statistics are
--- read: also which datasets changed, so that other datasets' entries stay.
+-- (pg_ext/src/cache.rs). Every table, BEFORE each writing statement: that
+-- this transaction changes jobs (statistics and recent jobs depend on every
+-- job), noted before its first row is written, so that the transaction's
+-- own cached reads bypass the cache from then on, even in the middle of the
+-- statement; on the derived tables only for a statement of the user's own
+-- (trigger depth 0), since jobtrack's triggers write them for a base-table
+-- statement noted already. The summary table, which every base write
+-- reaches through the triggers above and from which the dataset statistics
+-- are read: also, after the statement, which datasets changed, so that
+-- other datasets' entries stay.
 -- SECURITY DEFINER for the reason given for the summary triggers, and
 -- because _cache_note_change is not executable by PUBLIC.
-CREATE FUNCTION jobtrack.cache_after_write() RETURNS trigger
+CREATE FUNCTION jobtrack.cache_before_write() RETURNS trigger
 LANGUAGE plpgsql
 SECURITY DEFINER
 SET search_path = pg_catalog, pg_temp
@@ -724,10 +730,14 @@ BEGIN
 END
 $$;
 
-CREATE TRIGGER cache_after_write AFTER INSERT OR UPDATE OR DELETE OR TRUNCATE ON jobtrack.executions
-    FOR EACH STATEMENT EXECUTE FUNCTION jobtrack.cache_after_write();
-CREATE TRIGGER cache_after_write AFTER INSERT OR UPDATE OR DELETE OR TRUNCATE ON jobtrack.variations
-    FOR EACH STATEMENT EXECUTE FUNCTION jobtrack.cache_after_write();
+CREATE TRIGGER cache_before_write BEFORE INSERT OR UPDATE OR DELETE OR TRUNCATE ON jobtrack.executions
+    FOR EACH STATEMENT EXECUTE FUNCTION jobtrack.cache_before_write();
+CREATE TRIGGER cache_before_write BEFORE INSERT OR UPDATE OR DELETE OR TRUNCATE ON jobtrack.variations
+    FOR EACH STATEMENT EXECUTE FUNCTION jobtrack.cache_before_write();
+CREATE TRIGGER cache_before_write BEFORE INSERT OR UPDATE OR DELETE OR TRUNCATE ON jobtrack.job_summary_cache
+    FOR EACH STATEMENT WHEN (pg_trigger_depth() = 0) EXECUTE FUNCTION jobtrack.cache_before_write();
+CREATE TRIGGER cache_before_write BEFORE INSERT OR UPDATE OR DELETE OR TRUNCATE ON jobtrack.job_counters
+    FOR EACH STATEMENT WHEN (pg_trigger_depth() = 0) EXECUTE FUNCTION jobtrack.cache_before_write();
 CREATE TRIGGER cache_after_insert AFTER INSERT ON jobtrack.job_summary_cache
     REFERENCING NEW TABLE AS new_rows
     FOR EACH STATEMENT EXECUTE FUNCTION jobtrack.cache_after_summary_write();
@@ -747,6 +757,6 @@ CREATE TRIGGER cache_after_write AFTER INSERT OR UPDATE OR DELETE OR TRUNCATE ON
 REVOKE EXECUTE ON FUNCTION jobtrack._fold_counters(text, text[], text[]),
     jobtrack.summary_after_insert(), jobtrack.summary_after_update(),
     jobtrack.summary_after_delete(), jobtrack.summary_after_truncate(),
-    jobtrack.summary_replica_row(), jobtrack.cache_after_write(),
+    jobtrack.summary_replica_row(), jobtrack.cache_before_write(),
     jobtrack.cache_after_summary_write(), jobtrack.cache_after_counters_write()
     FROM PUBLIC;

@@ -1,5 +1,5 @@
--- jobtrack schema for SQLite (3.38 or later), version 4: the current schema,
--- complete. A new file gets exactly this, with `PRAGMA user_version = 4`, in
+-- jobtrack schema for SQLite (3.38 or later), version 5: the current schema,
+-- complete. A new file gets exactly this, with `PRAGMA user_version = 5`, in
 -- one transaction; migrations/000N_*.sql take an older file to version N,
 -- and a test checks that a file migrated from every earlier version ends
 -- with the same schema as a new one (sqlite_schema, normalised).
@@ -258,6 +258,21 @@ FROM variations;
 --   - a duration beyond ±1e12 s (22003): its microseconds would not fit
 --     the exact integer sums. jobtrack itself never writes one.
 --
+-- jobtrack's own status changes (sql/sqlite/queries/status_*.sql) skip the
+-- UPDATE triggers, per row, and keep the summary and the counters exact
+-- set-based instead: one aggregated counter step and one summary step per
+-- call, in the same savepoint as the UPDATE. The triggers tell that UPDATE
+-- by the value of last_insert_rowid() on the writing connection: jobtrack's
+-- writer sets it to -7669456942709957483 (the bytes of 'jobtrack',
+-- negated) for that one statement and back right after it, which the
+-- library does through the C API. No other connection has that value: it
+-- is set only by an INSERT that names that very rowid (automatic rowids
+-- are positive, and jobtrack names none), so every other program's writes,
+-- and jobtrack's others, fire the triggers as before.
+-- The BEFORE UPDATE guards can let that statement through too: it changes
+-- neither a job_id nor a rowid, and its durations lie between two stored
+-- timestamps (years 1 to 9999, within ±3.2e11 s).
+--
 -- REPLACE: when INSERT OR REPLACE or UPDATE OR REPLACE removes a row that
 -- holds the same job_id, SQLite does not fire its DELETE trigger (unless the
 -- writing connection set PRAGMA recursive_triggers). Its summary row is then
@@ -328,6 +343,7 @@ BEGIN
 END;
 
 CREATE TRIGGER executions_before_update BEFORE UPDATE ON executions
+WHEN last_insert_rowid() <> -7669456942709957483
 BEGIN
     SELECT RAISE(ABORT, '23505: job_id exists as a variation: a job_id is unique across executions and variations')
     WHERE NEW.job_id IS NOT OLD.job_id
@@ -351,6 +367,7 @@ BEGIN
 END;
 
 CREATE TRIGGER executions_after_update AFTER UPDATE ON executions
+WHEN last_insert_rowid() <> -7669456942709957483
 BEGIN
     -- Out with the old row's counts, in with the new (below), when a
     -- counted column changed (update_progress changes none).
@@ -489,6 +506,7 @@ BEGIN
 END;
 
 CREATE TRIGGER variations_before_update BEFORE UPDATE ON variations
+WHEN last_insert_rowid() <> -7669456942709957483
 BEGIN
     SELECT RAISE(ABORT, '23505: job_id exists as an execution: a job_id is unique across executions and variations')
     WHERE NEW.job_id IS NOT OLD.job_id
@@ -512,6 +530,7 @@ BEGIN
 END;
 
 CREATE TRIGGER variations_after_update AFTER UPDATE ON variations
+WHEN last_insert_rowid() <> -7669456942709957483
 BEGIN
     -- Out with the old row's counts, in with the new (below), when a
     -- counted column changed (update_progress changes none).

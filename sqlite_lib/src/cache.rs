@@ -31,6 +31,9 @@ use rusqlite::Connection;
 use crate::error::DbResultExt;
 use crate::pool::lock;
 
+/// Changes whenever a connection other than the one asking commits.
+const DATA_VERSION: &str = "PRAGMA data_version";
+
 /// A cached result.
 #[derive(Debug, Clone)]
 pub(crate) enum CachedValue {
@@ -114,8 +117,12 @@ impl State {
         let Some(monitor) = &self.monitor else {
             return Ok(());
         };
+        // A kept statement: preparing the pragma anew would cost more
+        // than the whole rest of a hit.
         let version: i64 = monitor
-            .pragma_query_value(None, "data_version", |row| row.get(0))
+            .prepare_cached(DATA_VERSION)
+            .db()?
+            .query_row([], |row| row.get(0))
             .db()?;
         if version != self.data_version {
             self.data_version = version;

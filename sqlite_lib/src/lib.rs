@@ -25,7 +25,7 @@
 //!
 //! let stats = store.get_statistics_cached()?;
 //! assert_eq!(stats.total_successful, 1);
-//! assert_eq!(store.get_all_jobs_optimized(10)?[0].mode, PipelineMode::Single.as_str());
+//! assert_eq!(store.get_all_jobs_optimized(10, None)?[0].mode, PipelineMode::Single.as_str());
 //! # Ok(())
 //! # }
 //! ```
@@ -77,6 +77,39 @@
 //! writes change only what they say: they do not apply the status-change
 //! effects below, nor touch `updated_at`.
 //!
+//! ## Listings and pages
+//!
+//! [`JobStore::get_all_jobs_optimized`] and [`JobStore::get_running_jobs`]
+//! list jobs newest `created_at` first, ties on `job_id` descending (binary
+//! order), and page by keyset: `lim` rows after the job `after`, the job_id
+//! of the last row of the previous page. Each page costs one index seek
+//! plus its rows, however deep it lies; the cursor's job may be of either
+//! kind, and need not be active any more (its `created_at` is read from its
+//! base table); a job_id that names no job is 22023 naming `after`. A page
+//! shorter than `lim` is the last one.
+//!
+//! ```
+//! # use jobtrack_sqlite::{JobStore, NewExecution, PipelineMode, Status};
+//! # fn main() -> jobtrack_sqlite::Result<()> {
+//! # let store = JobStore::open_in_memory()?;
+//! # let jobs: Vec<_> = (0..5).map(|i| NewExecution { job_id: format!("run-{i}"),
+//! #     pipeline_mode: PipelineMode::Single, dataset_name: "mnist".into(),
+//! #     preset: "fast".into(), total_steps: None, status: Status::Pending }).collect();
+//! # store.batch_create_executions(&jobs)?;
+//! let mut seen = Vec::new();
+//! loop {
+//!     let page = store.get_running_jobs(Some(2), seen.last().map(String::as_str))?;
+//!     let last_page = page.len() < 2;
+//!     seen.extend(page.into_iter().map(|j| j.job_id));
+//!     if last_page {
+//!         break;
+//!     }
+//! }
+//! assert_eq!(seen, ["run-4", "run-3", "run-2", "run-1", "run-0"]);
+//! # Ok(())
+//! # }
+//! ```
+//!
 //! ## Transactions and durability
 //!
 //! Every write method is one transaction; [`JobStore::transaction`] runs
@@ -102,8 +135,17 @@
 //! The counters are exact, not estimated:
 //!
 //! - triggers on both base tables change them in the writing transaction,
-//!   for jobtrack's writes and any program's plain SQL alike, so a rolled
-//!   back transaction or savepoint takes its counter changes with it;
+//!   for any program's plain SQL and for jobtrack's own writes, so a rolled
+//!   back transaction or savepoint takes its counter changes with it. Only
+//!   jobtrack's status changes (`update_*_status`, `batch_update_*_status`)
+//!   do it differently: one statement for the call's jobs, one aggregated
+//!   counter step per (dataset, status) and one set-based summary step,
+//!   with the UPDATE triggers standing aside for that one statement — they
+//!   recognise it by a value of `last_insert_rowid()` that only jobtrack's
+//!   writer ever has, and only while it runs. The whole call is one
+//!   savepoint: if any step fails, all of it is undone and the call is done
+//!   again the triggers' way, row by row, whose result or error is the
+//!   call's (`sqlite_lib/src/status.rs` has the argument);
 //!   `DELETE FROM executions` fires them too (SQLite skips its truncate
 //!   shortcut on tables with triggers), and `INSERT OR REPLACE` / `UPDATE OR
 //!   REPLACE`, which remove a row without its delete trigger, are accounted
@@ -156,6 +198,7 @@ mod error;
 mod pool;
 mod queries;
 mod schema;
+mod status;
 mod store;
 
 pub use jobtrack_core;

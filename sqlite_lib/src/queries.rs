@@ -8,7 +8,7 @@ use jobtrack_core::{
 };
 
 use crate::store::SummaryProblem;
-use rusqlite::types::Type;
+use rusqlite::types::{Type, ValueRef};
 use rusqlite::Row;
 
 // One constant per file of `sql/sqlite/queries/`, named after it (written
@@ -26,30 +26,92 @@ pub(crate) const SUMMARY_COLUMNS: [&str; 7] = [
     "last_updated",
 ];
 
-/// Reads a column through `FromStr`, reporting a value the schema should
-/// have refused as a conversion failure.
+fn conversion_failure(
+    idx: usize,
+    e: impl std::error::Error + Send + Sync + 'static,
+) -> rusqlite::Error {
+    rusqlite::Error::FromSqlConversionFailure(idx, Type::Text, Box::new(e))
+}
+
+/// Reads a text column through `FromStr` without copying it, reporting a
+/// value the schema should have refused as a conversion failure.
 fn parsed<T>(row: &Row<'_>, idx: usize) -> rusqlite::Result<T>
 where
     T: FromStr,
     T::Err: std::error::Error + Send + Sync + 'static,
 {
-    let text: String = row.get(idx)?;
-    text.parse()
-        .map_err(|e| rusqlite::Error::FromSqlConversionFailure(idx, Type::Text, Box::new(e)))
+    let text = row.get_ref(idx)?.as_str()?;
+    text.parse().map_err(|e| conversion_failure(idx, e))
 }
 
-fn parsed_opt<T>(row: &Row<'_>, idx: usize) -> rusqlite::Result<Option<T>>
-where
-    T: FromStr,
-    T::Err: std::error::Error + Send + Sync + 'static,
-{
-    match row.get::<_, Option<String>>(idx)? {
-        None => Ok(None),
-        Some(text) => text
-            .parse()
-            .map(Some)
-            .map_err(|e| rusqlite::Error::FromSqlConversionFailure(idx, Type::Text, Box::new(e))),
+/// A timestamp column. The schema's CHECKs keep every stored timestamp in
+/// one fixed-width form, `YYYY-MM-DDTHH:MM:SS.ffffffZ`, which is read here
+/// digit by digit; the general parser (`Timestamp::from_str`, built on the
+/// `time` crate's format descriptions) costs several times as much, and a
+/// listing reads three per row. Any other text goes to the general parser,
+/// which refuses it.
+fn timestamp(row: &Row<'_>, idx: usize) -> rusqlite::Result<Timestamp> {
+    let text = row.get_ref(idx)?.as_str()?;
+    match fixed_width_timestamp(text) {
+        Some(t) => Ok(t),
+        None => text.parse().map_err(|e| conversion_failure(idx, e)),
     }
+}
+
+fn timestamp_opt(row: &Row<'_>, idx: usize) -> rusqlite::Result<Option<Timestamp>> {
+    match row.get_ref(idx)? {
+        ValueRef::Null => Ok(None),
+        _ => timestamp(row, idx).map(Some),
+    }
+}
+
+/// Days from 1970-01-01 to the proleptic Gregorian date `y-m-d` (Howard
+/// Hinnant's `days_from_civil`).
+fn days_from_civil(y: i64, m: i64, d: i64) -> i64 {
+    let y = if m <= 2 { y - 1 } else { y };
+    let era = y.div_euclid(400);
+    let yoe = y - era * 400;
+    let doy = (153 * (m + if m > 2 { -3 } else { 9 }) + 2) / 5 + d - 1;
+    let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
+    era * 146_097 + doe - 719_468
+}
+
+/// `YYYY-MM-DDTHH:MM:SS.ffffffZ` (a real date, hour below 24, minute and
+/// second below 60), or `None`.
+pub(crate) fn fixed_width_timestamp(text: &str) -> Option<Timestamp> {
+    let b = text.as_bytes();
+    if b.len() != 27
+        || b[4] != b'-'
+        || b[7] != b'-'
+        || b[10] != b'T'
+        || b[13] != b':'
+        || b[16] != b':'
+        || b[19] != b'.'
+        || b[26] != b'Z'
+    {
+        return None;
+    }
+    let number = |from: usize, to: usize| {
+        b[from..to].iter().try_fold(0i64, |n, &c| {
+            c.is_ascii_digit().then(|| n * 10 + i64::from(c - b'0'))
+        })
+    };
+    let (year, month, day) = (number(0, 4)?, number(5, 7)?, number(8, 10)?);
+    let (hour, minute, second) = (number(11, 13)?, number(14, 16)?, number(17, 19)?);
+    let micros = number(20, 26)?;
+    let leap = year % 4 == 0 && (year % 100 != 0 || year % 400 == 0);
+    let days_in_month = match month {
+        1 | 3 | 5 | 7 | 8 | 10 | 12 => 31,
+        4 | 6 | 9 | 11 => 30,
+        2 if leap => 29,
+        2 => 28,
+        _ => return None,
+    };
+    if day < 1 || day > days_in_month || hour > 23 || minute > 59 || second > 59 {
+        return None;
+    }
+    let seconds = days_from_civil(year, month, day) * 86_400 + hour * 3_600 + minute * 60 + second;
+    Some(Timestamp::from_unix_micros(seconds * 1_000_000 + micros))
 }
 
 /// A row of `ALL_JOBS`, `RECENT_JOBS` or `GET_JOB`.
@@ -69,9 +131,9 @@ pub(crate) fn job(row: &Row<'_>) -> rusqlite::Result<Job> {
         output_path: row.get(11)?,
         total_steps: row.get(12)?,
         current_step: row.get(13)?,
-        start_time: parsed_opt::<Timestamp>(row, 14)?,
-        created_at: parsed::<Timestamp>(row, 15)?,
-        updated_at: parsed::<Timestamp>(row, 16)?,
+        start_time: timestamp_opt(row, 14)?,
+        created_at: timestamp(row, 15)?,
+        updated_at: timestamp(row, 16)?,
     })
 }
 
@@ -84,7 +146,7 @@ pub(crate) fn running_job(row: &Row<'_>) -> rusqlite::Result<RunningJob> {
         job_type: parsed::<JobType>(row, 1)?,
         status: parsed::<Status>(row, 2)?,
         dataset_name: row.get(3)?,
-        start_time: parsed_opt::<Timestamp>(row, 4)?,
+        start_time: timestamp_opt(row, 4)?,
         current_step,
         total_steps,
         progress: progress(current_step, total_steps),
@@ -112,8 +174,8 @@ pub(crate) fn dataset_row(row: &Row<'_>) -> rusqlite::Result<DatasetAggregate> {
     Ok(DatasetAggregate {
         min_duration: row.get(10)?,
         max_duration: row.get(11)?,
-        first_run: parsed_opt::<Timestamp>(row, 12)?,
-        last_run: parsed_opt::<Timestamp>(row, 13)?,
+        first_run: timestamp_opt(row, 12)?,
+        last_run: timestamp_opt(row, 13)?,
         ..DatasetAggregate::from_counters(counts(row, 0)?, counts(row, 5)?)
     })
 }
@@ -236,12 +298,41 @@ mod tests {
                 ],
             ),
             (
+                // A deeper page: each arm seeks its index to the cursor's
+                // key instead of reading from the top.
+                "all_jobs_after",
+                ALL_JOBS_AFTER,
+                vec![&10, &NOW, &"a"],
+                vec![
+                    "SEARCH executions USING INDEX idx_executions_created ((created_at,job_id)<(?,?))",
+                    "SEARCH variations USING INDEX idx_variations_created ((created_at,job_id)<(?,?))",
+                ],
+            ),
+            (
                 "running_jobs",
                 RUNNING_JOBS,
-                vec![],
+                vec![&-1],
                 vec![
                     "SCAN executions USING INDEX idx_executions_active",
                     "SCAN variations USING INDEX idx_variations_active",
+                ],
+            ),
+            (
+                "running_jobs_after",
+                RUNNING_JOBS_AFTER,
+                vec![&10, &NOW, &"a"],
+                vec![
+                    "SEARCH executions USING INDEX idx_executions_active ((created_at,job_id)<(?,?))",
+                    "SEARCH variations USING INDEX idx_variations_active ((created_at,job_id)<(?,?))",
+                ],
+            ),
+            (
+                "job_cursor",
+                JOB_CURSOR,
+                vec![&"a"],
+                vec![
+                    "SEARCH executions USING INDEX sqlite_autoindex_executions_1 (job_id=?)",
+                    "SEARCH variations USING INDEX sqlite_autoindex_variations_1 (job_id=?)",
                 ],
             ),
             (
@@ -275,16 +366,69 @@ mod tests {
                 ],
             ),
             (
+                // A status change costs seeks by primary key for its jobs,
+                // however many jobs the tables hold: the working table
+                // drives every step.
                 "update_execution_status",
                 UPDATE_EXECUTION_STATUS,
-                vec![&"a", &"done", &None::<String>, &NOW, &false, &true, &true, &true],
-                vec!["SEARCH executions USING INDEX sqlite_autoindex_executions_1 (job_id=?)"],
+                vec![&NOW],
+                vec![
+                    "SEARCH executions USING COVERING INDEX sqlite_autoindex_executions_1 (job_id=?)",
+                    "USING INDEX sqlite_autoindex_job_status_change_1 FOR IN-OPERATOR",
+                    "SEARCH c USING PRIMARY KEY (job_id=?)",
+                ],
             ),
             (
                 "update_variation_status",
                 UPDATE_VARIATION_STATUS,
-                vec![&"a", &"done", &None::<String>, &NOW, &false, &true, &true, &true],
-                vec!["SEARCH variations USING INDEX sqlite_autoindex_variations_1 (job_id=?)"],
+                vec![&NOW],
+                vec![
+                    "SEARCH variations USING COVERING INDEX sqlite_autoindex_variations_1 (job_id=?)",
+                    "USING INDEX sqlite_autoindex_job_status_change_1 FOR IN-OPERATOR",
+                    "SEARCH c USING PRIMARY KEY (job_id=?)",
+                ],
+            ),
+            (
+                "status_counters_executions",
+                STATUS_COUNTERS_EXECUTIONS,
+                vec![&-1],
+                vec![
+                    "SCAN c",
+                    "SEARCH j USING INDEX sqlite_autoindex_executions_1 (job_id=?)",
+                ],
+            ),
+            (
+                "status_counters_variations",
+                STATUS_COUNTERS_VARIATIONS,
+                vec![&1],
+                vec![
+                    "SCAN c",
+                    "SEARCH j USING INDEX sqlite_autoindex_variations_1 (job_id=?)",
+                ],
+            ),
+            (
+                "status_summary_executions",
+                STATUS_SUMMARY_EXECUTIONS,
+                vec![],
+                vec![
+                    "SCAN c",
+                    "SEARCH j USING INDEX sqlite_autoindex_executions_1 (job_id=?)",
+                ],
+            ),
+            (
+                "status_summary_variations",
+                STATUS_SUMMARY_VARIATIONS,
+                vec![],
+                vec![
+                    "SCAN c",
+                    "SEARCH j USING INDEX sqlite_autoindex_variations_1 (job_id=?)",
+                ],
+            ),
+            (
+                "counters_drop_zero",
+                COUNTERS_DROP_ZERO,
+                vec![&"mnist", &"execution", &"done"],
+                vec!["SEARCH job_counters USING PRIMARY KEY (dataset_name=? AND job_type=? AND status=?)"],
             ),
             (
                 "update_execution_progress",
@@ -303,6 +447,7 @@ mod tests {
 
     fn schema() -> Connection {
         let mut conn = Connection::open_in_memory().unwrap();
+        crate::schema::configure(&conn, Default::default()).unwrap();
         crate::schema::migrate(&mut conn).unwrap();
         conn
     }
@@ -329,7 +474,17 @@ mod tests {
                     && !l.starts_with("SCAN job_counters_recount")
                     && !expected.contains(&l);
                 assert!(!full_scan, "{name}: full table scan {l:?}:\n{plan}");
-                if name == "dataset_stats" {
+                // The listings deliver their order from the indexes: a page
+                // costs a seek plus its rows, never a sort of every match
+                // (recent_jobs sorts only the ?1 rows it fetched).
+                let ordered = [
+                    "dataset_stats",
+                    "all_jobs",
+                    "all_jobs_after",
+                    "running_jobs",
+                    "running_jobs_after",
+                ];
+                if ordered.contains(&name) {
                     assert!(!l.contains("TEMP B-TREE"), "{name}: sorts {l:?}:\n{plan}");
                 }
             }
@@ -370,6 +525,69 @@ mod tests {
     }
 
     #[test]
+    fn the_fixed_width_reader_agrees_with_the_general_parser() {
+        let mut rng = fastrand::Rng::with_seed(7);
+        // The years the schema stores, 0001 to 9999, and the year 0 that
+        // Display writes in the same width.
+        let first = "0000-01-01T00:00:00.000000Z"
+            .parse::<Timestamp>()
+            .unwrap()
+            .unix_micros();
+        let last = "9999-12-31T23:59:59.999999Z"
+            .parse::<Timestamp>()
+            .unwrap()
+            .unix_micros();
+        let mut texts: Vec<String> = (0..20_000)
+            .map(|_| Timestamp::from_unix_micros(rng.i64(first..=last)).to_string())
+            .collect();
+        texts.extend(
+            [
+                "1970-01-01T00:00:00.000000Z",
+                "1969-12-31T23:59:59.999999Z",
+                "0001-01-01T00:00:00.000000Z",
+                "2000-02-29T12:00:00.000001Z",
+                "2024-02-29T23:59:59.999999Z",
+                "1900-02-28T00:00:00.000000Z",
+            ]
+            .map(str::to_owned),
+        );
+        for text in &texts {
+            assert_eq!(text.len(), 27, "{text}");
+            let general: Timestamp = text.parse().unwrap();
+            assert_eq!(fixed_width_timestamp(text), Some(general), "{text}");
+        }
+        // Impossible dates and times, and every other spelling: none from
+        // the fixed-width reader (the general one refuses the impossible
+        // and reads the rest).
+        for text in [
+            "2023-02-29T00:00:00.000000Z",
+            "1900-02-29T00:00:00.000000Z",
+            "2024-02-30T00:00:00.000000Z",
+            "2024-04-31T00:00:00.000000Z",
+            "2024-13-01T00:00:00.000000Z",
+            "2024-00-01T00:00:00.000000Z",
+            "2024-01-00T00:00:00.000000Z",
+            "2024-01-01T24:00:00.000000Z",
+            "2024-01-01T23:60:00.000000Z",
+            "2024-01-01T23:59:60.000000Z",
+            "2024-01-01T23:59:5x.000000Z",
+            "2024-01-01 23:59:59.000000Z",
+            "2024-01-01T23:59:59.000000+",
+            "2024-01-01T23:59:59.00000Z",
+            "2024-01-01T23:59:59.0000000Z",
+            "2024-01-01T23:59:59Z",
+            "+2024-01-01T23:59:59.000000Z",
+            "2024-01-01T23:59:59.000000",
+            "",
+        ] {
+            assert_eq!(fixed_width_timestamp(text), None, "{text}");
+        }
+        for impossible in ["2023-02-29T00:00:00.000000Z", "2024-01-01T24:00:00.000000Z"] {
+            assert!(impossible.parse::<Timestamp>().is_err(), "{impossible}");
+        }
+    }
+
+    #[test]
     fn duration_is_exact_to_the_microsecond() {
         let conn = schema();
         let cases = [
@@ -387,10 +605,12 @@ mod tests {
             )
             .unwrap();
             conn.execute(
-                UPDATE_EXECUTION_STATUS,
-                rusqlite::params!["d", "done", None::<String>, end, false, true, true, true],
+                STATUS_CHANGE_ADD,
+                rusqlite::params!["d", "done", None::<String>, false, true, true, true],
             )
             .unwrap();
+            conn.execute(UPDATE_EXECUTION_STATUS, [end]).unwrap();
+            conn.execute(STATUS_CHANGE_CLEAR, []).unwrap();
             let got: f64 = conn
                 .query_row("SELECT duration_seconds FROM executions", [], |r| r.get(0))
                 .unwrap();

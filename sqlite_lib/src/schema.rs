@@ -55,6 +55,10 @@ const MIGRATIONS: &[Migration] = &[
         script: include_str!("../../sql/sqlite/migrations/0004_jobs_view.sql"),
         precheck: None,
     },
+    Migration {
+        script: include_str!("../../sql/sqlite/migrations/0005_batch_status.sql"),
+        precheck: None,
+    },
 ];
 
 /// The schema version this release writes.
@@ -145,7 +149,7 @@ const TABLES: &[(&str, i32, &[&str])] = &[
 
 /// Statements prepared once per connection and kept: every runtime query
 /// plus a margin.
-const STATEMENT_CACHE_CAPACITY: usize = 32;
+const STATEMENT_CACHE_CAPACITY: usize = 64;
 
 /// What a file needs, found by [`inspect`].
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -393,7 +397,16 @@ pub(crate) fn configure(conn: &Connection, synchronous: Synchronous) -> Result<(
         .db()?;
     // No foreign keys today; on so that a later schema's are enforced.
     conn.pragma_update(None, "foreign_keys", true).db()?;
+    // Statement journals, and the working table of status changes, in
+    // memory rather than in temporary files: a write statement inside a
+    // transaction copies each page it first touches to its statement
+    // journal.
+    conn.pragma_update(None, "temp_store", "MEMORY").db()?;
     conn.set_prepared_statement_cache_capacity(STATEMENT_CACHE_CAPACITY);
+    // Private to this connection and empty between calls; creating it
+    // writes nothing to the file.
+    conn.execute_batch(crate::queries::STATUS_CHANGE_TABLE)
+        .db()?;
     Ok(())
 }
 

@@ -6,10 +6,10 @@ use std::time::{Duration, Instant};
 
 use jobtrack_core::usecase::{self, NewJob, StatusChange, StoredParameters, WriteBackend};
 use jobtrack_core::{
-    cache_key, check_limit, statistics_differences, ttl, CacheStats, CleanupReport, DatasetStats,
-    Job, JobApi, JobTransaction, JobType, MetricsRecorder, NewExecution, NewVariation, Operation,
-    PoolStatus, Result, RunningJob, Statistics, StatisticsDifference, Status, StatusUpdate,
-    Timestamp, TransactionMetrics,
+    cache_key, check_limit, statistics_differences, ttl, unknown_cursor, CacheStats, CleanupReport,
+    DatasetStats, Job, JobApi, JobTransaction, JobType, MetricsRecorder, NewExecution,
+    NewVariation, Operation, Page, PoolStatus, Result, RunningJob, Statistics,
+    StatisticsDifference, Status, StatusUpdate, Timestamp, TransactionMetrics,
 };
 use rusqlite::{params, Connection, OptionalExtension, TransactionBehavior};
 use serde::Serialize;
@@ -19,6 +19,7 @@ use crate::error::{insert_error, DbResultExt};
 use crate::pool::{lock, ConnectionPool};
 use crate::queries;
 use crate::schema;
+use crate::status;
 
 /// How hard a commit insists on reaching the disk (`PRAGMA synchronous` of
 /// the writer connection). The database file is in WAL mode either way.
@@ -268,28 +269,7 @@ impl WriteBackend for SqliteWriter<'_> {
     }
 
     fn update_status(&mut self, job_type: JobType, changes: &[StatusChange<'_>]) -> Result<u64> {
-        let sql = match job_type {
-            JobType::Execution => queries::UPDATE_EXECUTION_STATUS,
-            JobType::Variation => queries::UPDATE_VARIATION_STATUS,
-        };
-        let mut update = self.conn.prepare_cached(sql).db()?;
-        let mut changed = 0;
-        for c in changes {
-            let fx = &c.effects;
-            changed += update
-                .execute(params![
-                    c.job_id,
-                    fx.status,
-                    c.error_message,
-                    self.now_text,
-                    fx.starts_clock,
-                    fx.terminal,
-                    fx.success,
-                    fx.clears_error_message,
-                ])
-                .db()? as u64;
-        }
-        Ok(changed)
+        status::apply(self.conn, job_type, changes, &self.now_text)
     }
 
     fn update_progress(&mut self, job_id: &str, current_step: i32) -> Result<bool> {
@@ -818,11 +798,27 @@ impl JobStore {
         )
     }
 
-    /// Up to `lim` (0..=10000) jobs of both kinds, newest `created_at` first.
-    pub fn get_all_jobs_optimized(&self, lim: i32) -> Result<Vec<Job>> {
-        let lim = check_limit(lim.into())?;
-        self.pool
-            .with_reader(|c| Self::jobs(c, queries::ALL_JOBS, lim))
+    /// Up to `lim` (0..=10000) jobs of both kinds, newest `created_at`
+    /// first, ties on `job_id` descending: the first page, or with `after`
+    /// (the job_id of the last row of the previous page) the page after
+    /// that job. Each page costs one index seek plus its rows, however
+    /// deep it lies. The cursor's job may be of either kind; a job_id that
+    /// names no job is 22023 naming `after`.
+    pub fn get_all_jobs_optimized(&self, lim: i32, after: Option<&str>) -> Result<Vec<Job>> {
+        let page = Page::new(Some(lim.into()), after)?;
+        // Always given here; LIMIT -1 would be none.
+        let lim = page.lim.unwrap_or(-1);
+        self.pool.with_reader(|conn| match page.after {
+            None => Self::jobs(conn, queries::ALL_JOBS, lim),
+            Some(after) => {
+                let created_at = Self::cursor(conn, after)?;
+                let mut stmt = conn.prepare_cached(queries::ALL_JOBS_AFTER).db()?;
+                let rows = stmt
+                    .query_map(params![lim, created_at, after], queries::job)
+                    .db()?;
+                rows.collect::<rusqlite::Result<_>>().db()
+            }
+        })
     }
 
     /// Up to `lim` (0..=10000) jobs of both kinds, newest `updated_at` first.
@@ -843,13 +839,47 @@ impl JobStore {
         )
     }
 
-    /// Every job in an active status, newest `created_at` first.
-    pub fn get_running_jobs(&self) -> Result<Vec<RunningJob>> {
+    /// The jobs in an active status, newest `created_at` first, ties on
+    /// `job_id` descending: every one with `lim` `None` (0..=10000 caps the
+    /// page), after the job `after` when given, as in
+    /// [`get_all_jobs_optimized`](Self::get_all_jobs_optimized). The
+    /// cursor's job need not be active any more, nor of either kind.
+    pub fn get_running_jobs(
+        &self,
+        lim: Option<i32>,
+        after: Option<&str>,
+    ) -> Result<Vec<RunningJob>> {
+        let page = Page::new(lim.map(i64::from), after)?;
+        // LIMIT -1: no limit.
+        let lim = page.lim.unwrap_or(-1);
         self.pool.with_reader(|conn| {
-            let mut stmt = conn.prepare_cached(queries::RUNNING_JOBS).db()?;
-            let rows = stmt.query_map([], queries::running_job).db()?;
+            let (mut stmt, created_at) = match page.after {
+                None => (conn.prepare_cached(queries::RUNNING_JOBS).db()?, None),
+                Some(after) => (
+                    conn.prepare_cached(queries::RUNNING_JOBS_AFTER).db()?,
+                    Some(Self::cursor(conn, after)?),
+                ),
+            };
+            let rows = match &created_at {
+                None => stmt.query_map([lim], queries::running_job),
+                Some(created_at) => {
+                    stmt.query_map(params![lim, created_at, page.after], queries::running_job)
+                }
+            }
+            .db()?;
             rows.collect::<rusqlite::Result<_>>().db()
         })
+    }
+
+    /// The `created_at` of the cursor job `after` as stored (text), from
+    /// either base table; 22023 naming `after` when there is no such job.
+    fn cursor(conn: &Connection, after: &str) -> Result<String> {
+        conn.prepare_cached(queries::JOB_CURSOR)
+            .db()?
+            .query_row([after], |r| r.get(0))
+            .optional()
+            .db()?
+            .ok_or_else(|| unknown_cursor(after))
     }
 
     /// The differences between the statistics counters and a full recount
@@ -1017,8 +1047,8 @@ impl JobApi for JobStore {
     fn get_dataset_stats_cached(&self, dataset_name: &str) -> Result<DatasetStats> {
         JobStore::get_dataset_stats_cached(self, dataset_name)
     }
-    fn get_all_jobs_optimized(&self, lim: i32) -> Result<Vec<Job>> {
-        JobStore::get_all_jobs_optimized(self, lim)
+    fn get_all_jobs_optimized(&self, lim: i32, after: Option<&str>) -> Result<Vec<Job>> {
+        JobStore::get_all_jobs_optimized(self, lim, after)
     }
     fn get_recent_jobs_optimized(&self, lim: i32) -> Result<Vec<Job>> {
         JobStore::get_recent_jobs_optimized(self, lim)
@@ -1026,8 +1056,8 @@ impl JobApi for JobStore {
     fn get_recent_jobs_cached(&self, lim: i32) -> Result<Vec<Job>> {
         JobStore::get_recent_jobs_cached(self, lim)
     }
-    fn get_running_jobs(&self) -> Result<Vec<RunningJob>> {
-        JobStore::get_running_jobs(self)
+    fn get_running_jobs(&self, lim: Option<i32>, after: Option<&str>) -> Result<Vec<RunningJob>> {
+        JobStore::get_running_jobs(self, lim, after)
     }
     fn get_cache_stats(&self) -> Result<CacheStats> {
         Ok(JobStore::get_cache_stats(self))

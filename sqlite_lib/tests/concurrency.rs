@@ -208,7 +208,7 @@ fn concurrent_writers_and_readers_end_exact() {
                 assert!(recent
                     .windows(2)
                     .all(|w| w[0].updated_at >= w[1].updated_at));
-                s.get_running_jobs().unwrap();
+                s.get_running_jobs(None, None).unwrap();
                 s.get_pool_status();
                 reads.fetch_add(1, Ordering::Relaxed);
             }
@@ -314,7 +314,7 @@ fn readers_wait_for_a_free_connection() {
             let s = Arc::clone(&store);
             std::thread::spawn(move || {
                 for _ in 0..20 {
-                    assert_eq!(s.get_all_jobs_optimized(500).unwrap().len(), 500);
+                    assert_eq!(s.get_all_jobs_optimized(500, None).unwrap().len(), 500);
                 }
             })
         })

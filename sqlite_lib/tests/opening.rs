@@ -19,6 +19,7 @@ const V1: &str = include_str!("../../sql/sqlite/migrations/0001_initial.sql");
 const V2: &str = include_str!("../../sql/sqlite/migrations/0002_counters.sql");
 const V3: &str = include_str!("../../sql/sqlite/migrations/0003_guards.sql");
 const V4: &str = include_str!("../../sql/sqlite/migrations/0004_jobs_view.sql");
+const V5: &str = include_str!("../../sql/sqlite/migrations/0005_batch_status.sql");
 
 fn quick(busy_timeout: Duration) -> JobStoreOptions {
     JobStoreOptions {
@@ -79,8 +80,8 @@ fn reads_work_while_another_process_holds_the_write_lock() {
     assert_eq!(store.verify_statistics().unwrap(), []);
     assert_eq!(store.verify_summary().unwrap(), []);
     assert_eq!(store.get_recent_jobs_optimized(10).unwrap().len(), 3);
-    assert_eq!(store.get_all_jobs_optimized(10).unwrap().len(), 3);
-    assert_eq!(store.get_running_jobs().unwrap().len(), 3);
+    assert_eq!(store.get_all_jobs_optimized(10, None).unwrap().len(), 3);
+    assert_eq!(store.get_running_jobs(None, None).unwrap().len(), 3);
     assert_eq!(
         store
             .get_dataset_stats_optimized("mnist")
@@ -331,7 +332,7 @@ fn foreign_and_newer_files_are_refused_before_anything_is_written() {
 fn old_file(path: &Path, version: i32) -> Connection {
     let conn = Connection::open(path).unwrap();
     conn.execute_batch("PRAGMA journal_mode = WAL").unwrap();
-    for script in [V1, V2, V3, V4].iter().take(version as usize) {
+    for script in [V1, V2, V3, V4, V5].iter().take(version as usize) {
         conn.execute_batch(script).unwrap();
     }
     conn.pragma_update(None, "user_version", version).unwrap();
@@ -382,11 +383,11 @@ fn a_file_migrated_from_every_version_has_the_schema_of_a_new_file() {
     let chain_path = dir.path().join("chain.db");
     {
         let conn = Connection::open(&chain_path).unwrap();
-        for script in [V1, V2, V3, V4] {
+        for script in [V1, V2, V3, V4, V5] {
             conn.execute_batch(script).unwrap();
         }
     }
-    assert_eq!(normalised_schema(&raw(&chain_path)), fresh, "0001..0004");
+    assert_eq!(normalised_schema(&raw(&chain_path)), fresh, "0001..0005");
 
     for version in 1..SCHEMA_VERSION {
         let path = dir.path().join(format!("v{version}.db"));

@@ -51,7 +51,7 @@ fn statistics_count_and_average() {
     );
     assert_eq!((s.total_successful, s.total_failed), (2, 1));
     assert!((s.success_rate - 200.0 / 3.0).abs() < 1e-9);
-    let jobs = store.get_all_jobs_optimized(10).unwrap();
+    let jobs = store.get_all_jobs_optimized(10, None).unwrap();
     let durations: Vec<f64> = jobs
         .iter()
         .filter(|j| j.job_type == JobType::Execution)
@@ -91,7 +91,7 @@ fn dataset_stats_cover_both_kinds() {
         (d.successful_jobs, d.failed_jobs, d.success_rate),
         (1, 1, 50.0)
     );
-    let all = store.get_all_jobs_optimized(10).unwrap();
+    let all = store.get_all_jobs_optimized(10, None).unwrap();
     let get = |id: &str| all.iter().find(|j| j.job_id == id).unwrap().clone();
     let (a, b, v) = (get("a"), get("b"), get("v"));
     let min = a.duration_seconds.unwrap().min(b.duration_seconds.unwrap());
@@ -134,10 +134,13 @@ fn listings_order_and_limits() {
         .unwrap();
     std::thread::sleep(std::time::Duration::from_millis(2));
     store.create_variation(&var("v1")).unwrap();
-    let all = store.get_all_jobs_optimized(100).unwrap();
+    let all = store.get_all_jobs_optimized(100, None).unwrap();
     assert_eq!(ids(&all), ["v1", "e3", "e2", "e1"]);
-    assert_eq!(ids(&store.get_all_jobs_optimized(2).unwrap()), ["v1", "e3"]);
-    assert!(store.get_all_jobs_optimized(0).unwrap().is_empty());
+    assert_eq!(
+        ids(&store.get_all_jobs_optimized(2, None).unwrap()),
+        ["v1", "e3"]
+    );
+    assert!(store.get_all_jobs_optimized(0, None).unwrap().is_empty());
 
     std::thread::sleep(std::time::Duration::from_millis(2));
     store.update_progress("e1", 1).unwrap();
@@ -149,7 +152,7 @@ fn listings_order_and_limits() {
 
     for lim in [-1, 10_001, i32::MIN, i32::MAX] {
         for result in [
-            store.get_all_jobs_optimized(lim),
+            store.get_all_jobs_optimized(lim, None),
             store.get_recent_jobs_optimized(lim),
             store.get_recent_jobs_cached(lim),
         ] {
@@ -161,7 +164,7 @@ fn listings_order_and_limits() {
             );
         }
     }
-    assert_eq!(store.get_all_jobs_optimized(10_000).unwrap().len(), 4);
+    assert_eq!(store.get_all_jobs_optimized(10_000, None).unwrap().len(), 4);
 }
 
 #[test]
@@ -178,7 +181,7 @@ fn running_jobs_are_the_active_ones() {
     store
         .update_execution_status("done", Status::Done, None)
         .unwrap();
-    let running = store.get_running_jobs().unwrap();
+    let running = store.get_running_jobs(None, None).unwrap();
     assert_eq!(
         running
             .iter()
@@ -200,7 +203,7 @@ fn running_jobs_are_the_active_ones() {
     for status in Status::ALL {
         store.update_execution_status("e", status, None).unwrap();
         let listed = store
-            .get_running_jobs()
+            .get_running_jobs(None, None)
             .unwrap()
             .iter()
             .any(|r| r.job_id == "e");

@@ -7,7 +7,7 @@ use jobtrack_sqlite::{Error, JobStore, JobType, Status, StatusUpdate, Timestamp}
 
 fn job_row(store: &JobStore, job_id: &str) -> jobtrack_sqlite::Job {
     store
-        .get_all_jobs_optimized(10_000)
+        .get_all_jobs_optimized(10_000, None)
         .unwrap()
         .into_iter()
         .find(|j| j.job_id == job_id)
@@ -453,7 +453,7 @@ fn cleanup_deletes_only_old_terminal_jobs() {
         (2, 2, 4)
     );
     let left: Vec<String> = store
-        .get_all_jobs_optimized(100)
+        .get_all_jobs_optimized(100, None)
         .unwrap()
         .into_iter()
         .map(|j| j.job_id)
@@ -480,7 +480,7 @@ fn cleanup_deletes_only_old_terminal_jobs() {
     let r = store.cleanup_old_jobs(0, false).unwrap();
     assert_eq!((r.executions_deleted, r.variations_deleted), (1, 1));
     let mut left: Vec<String> = store
-        .get_all_jobs_optimized(100)
+        .get_all_jobs_optimized(100, None)
         .unwrap()
         .into_iter()
         .map(|j| j.job_id)

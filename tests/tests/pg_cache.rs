@@ -332,6 +332,30 @@ fn pg_cache_permissions_and_row_level_security() {
     assert_eq!(cold[0].0, "42501");
     assert_eq!(cold, warm);
 
+    // A session remembers whether its role may be served hits: a REVOKE,
+    // a GRANT or row-level security committed by another session must reach
+    // that verdict before its next call.
+    let mut alice = connect(&url);
+    alice.batch_execute("SET ROLE jt_alice").unwrap();
+    assert_eq!(both_statistics(&mut alice)["total_jobs"], 3);
+    let before = hits(&mut alice);
+    assert_eq!(both_statistics(&mut alice)["total_jobs"], 3);
+    if shared(&mut alice) {
+        assert_eq!(hits(&mut alice), before + 1, "alice is served hits");
+    }
+    admin
+        .batch_execute("REVOKE SELECT ON jobtrack.job_counters FROM jt_alice")
+        .unwrap();
+    assert_eq!(
+        error_of(&mut alice, "SELECT jobtrack.get_statistics_cached()").0,
+        "42501",
+        "a hit after REVOKE"
+    );
+    admin
+        .batch_execute("GRANT SELECT ON jobtrack.job_counters TO jt_alice")
+        .unwrap();
+    assert_eq!(both_statistics(&mut alice)["total_jobs"], 3);
+
     // Row-level security on the tables the statistics are read from (the
     // summary table and the counters): each role sees its own dataset.
     admin
@@ -345,6 +369,11 @@ fn pg_cache_permissions_and_row_level_security() {
     let all = both_statistics(&mut admin);
     assert_eq!(all["total_jobs"], 3);
     both_statistics(&mut admin);
+    assert_eq!(
+        both_statistics(&mut alice)["total_jobs"],
+        1,
+        "alice, whose session was served hits, after row-level security"
+    );
     for (role, jobs) in [
         ("jt_alice", 1),
         ("jt_bob", 2),
@@ -364,7 +393,6 @@ fn pg_cache_permissions_and_row_level_security() {
     assert_eq!(both_statistics(&mut admin)["total_jobs"], 3);
 }
 
-const STRESS_FOR: Duration = Duration::from_secs(30);
 const DATASETS: [&str; 3] = ["ds0", "ds1", "ds2"];
 // No "training": start_time stays NULL, so durations come only from the
 // plain-SQL writes below, in halves, whose sums are exact in any order.
@@ -377,17 +405,55 @@ const STATUSES: [&str; 6] = [
     "preparing_dataset",
 ];
 
+/// What else runs during a stress run.
+#[derive(Clone, Copy)]
+struct Stress {
+    seconds: u64,
+    /// Sessions also run transactions that write an unrelated table (and so
+    /// hold a transaction id) and read through the cache inside them.
+    other_writes: bool,
+}
+
 /// One session: random writes and checked cached reads; returns (reads,
 /// mismatches).
-fn stress_session(url: &str, n: u64, start: &Barrier) -> (u64, u64) {
+fn stress_session(url: &str, n: u64, start: &Barrier, stress: Stress) -> (u64, u64) {
     let mut c = connect(url);
     let mut rng = Rng::with_seed(n);
     let (mut reads, mut mismatches, mut created) = (0u64, 0u64, 0u64);
     start.wait();
     let started = Instant::now();
-    while started.elapsed() < STRESS_FOR {
+    while started.elapsed() < Duration::from_secs(stress.seconds) {
         let ds = DATASETS[rng.usize(..3)];
-        match rng.usize(..10) {
+        match rng.usize(..if stress.other_writes { 12 } else { 10 }) {
+            10 | 11 => {
+                // A transaction with a transaction id that changes no job:
+                // it writes another table, or creates a temporary one from a
+                // query, then reads through the cache, which serves it.
+                let mut tx = c.transaction().unwrap();
+                if rng.bool() {
+                    tx.execute(
+                        "INSERT INTO public.stress_other VALUES ($1)",
+                        &[&(n as i64)],
+                    )
+                    .unwrap();
+                } else {
+                    tx.batch_execute("CREATE TEMP TABLE scratch ON COMMIT DROP AS SELECT 1 AS x")
+                        .unwrap();
+                }
+                let row = tx
+                    .query_one(
+                        "SELECT jobtrack.get_statistics_cached()::text, jobtrack.get_statistics_optimized()::text",
+                        &[],
+                    )
+                    .unwrap();
+                let (cached, fresh): (String, String) = (row.get(0), row.get(1));
+                reads += 1;
+                if cached != fresh {
+                    mismatches += 1;
+                    eprintln!("session {n}: statistics mismatch in a transaction writing another table\n  cached: {cached}\n  fresh:  {fresh}");
+                }
+                tx.commit().unwrap();
+            }
             0 => {
                 created += 1;
                 let id = format!("s{n}-{created}");
@@ -479,13 +545,23 @@ fn stress_session(url: &str, n: u64, start: &Barrier) -> (u64, u64) {
     (reads, mismatches)
 }
 
-#[test]
-fn pg_cache_stress_cached_reads_match_uncached() {
-    let _serial = serial();
-    let url = jobtrack_tests::fresh_database("jobtrack_cache_stress");
+/// Runs the stress sessions on a fresh database; returns (checked reads,
+/// mismatches, hits, shared).
+fn stress(name: &str, stress: Stress, long_transaction: bool) -> (u64, u64, u64, bool) {
+    let url = jobtrack_tests::fresh_database(name);
     let mut setup = connect(&url);
+    setup
+        .batch_execute("CREATE TABLE public.stress_other (n bigint)")
+        .unwrap();
     for i in 0..60 {
         create(&mut setup, &format!("pool{i}"), DATASETS[i % 3], "pending");
+    }
+    // A transaction that holds a transaction id (and so every snapshot's
+    // xmin) for the whole run, in a session of its own.
+    let mut long = connect(&url);
+    if long_transaction {
+        long.batch_execute("BEGIN; INSERT INTO public.stress_other VALUES (-1)")
+            .unwrap();
     }
     let before = stats(&mut setup);
     const SESSIONS: u64 = 4;
@@ -494,7 +570,7 @@ fn pg_cache_stress_cached_reads_match_uncached() {
         .map(|n| {
             let url = url.clone();
             let start = Arc::clone(&start);
-            thread::spawn(move || stress_session(&url, n, &start))
+            thread::spawn(move || stress_session(&url, n, &start, stress))
         })
         .collect();
     let results: Vec<(u64, u64)> = handles.into_iter().map(|h| h.join().unwrap()).collect();
@@ -502,15 +578,160 @@ fn pg_cache_stress_cached_reads_match_uncached() {
     let mismatches: u64 = results.iter().map(|r| r.1).sum();
     let after = stats(&mut setup);
     let hits = after["hits"].as_u64().unwrap() - before["hits"].as_u64().unwrap();
+    if long_transaction {
+        long.batch_execute("COMMIT").unwrap();
+    }
     eprintln!(
-        "pg_cache stress: {SESSIONS} sessions, {}s, {reads} checked cached reads, {hits} hits, mismatches: {mismatches}",
-        STRESS_FOR.as_secs()
+        "pg_cache stress ({name}): {SESSIONS} sessions, {}s, {reads} checked cached reads, {hits} hits, mismatches: {mismatches}",
+        stress.seconds
+    );
+    (reads, mismatches, hits, after["shared"] == true)
+}
+
+#[test]
+fn pg_cache_stress_cached_reads_match_uncached() {
+    let _serial = serial();
+    let (reads, mismatches, hits, shared) = stress(
+        "jobtrack_cache_stress",
+        Stress {
+            seconds: 30,
+            other_writes: false,
+        },
+        false,
     );
     assert!(reads > 100, "too few reads: {reads}");
     assert_eq!(mismatches, 0, "cached reads differing from uncached ones");
-    if after["shared"] == true {
+    if shared {
         assert!(hits > 0, "the shared cache never hit");
     }
+}
+
+/// The same with a transaction holding an id open elsewhere for the whole
+/// run, and with transactions that write other tables and read through the
+/// cache: still exact, and still served (hits).
+#[test]
+fn pg_cache_stress_with_a_long_transaction_and_other_writes() {
+    let _serial = serial();
+    let (reads, mismatches, hits, shared) = stress(
+        "jobtrack_cache_stress_long",
+        Stress {
+            seconds: 15,
+            other_writes: true,
+        },
+        true,
+    );
+    assert!(reads > 100, "too few reads: {reads}");
+    assert_eq!(mismatches, 0, "cached reads differing from uncached ones");
+    if shared {
+        assert!(hits > 0, "the shared cache never hit");
+    }
+}
+
+/// Hits after many writers while a transaction with an id stays open
+/// elsewhere (before 0.4.0: none once eight writers had committed), and in
+/// transactions that hold an id without changing jobs (before: bypassed);
+/// a transaction that changes jobs bypasses from its first row on, even in
+/// the middle of the writing statement.
+#[test]
+fn pg_cache_serves_around_unrelated_transactions() {
+    let _serial = serial();
+    let url = jobtrack_tests::fresh_database("jobtrack_cache_unrelated");
+    let mut r = connect(&url);
+    if !shared(&mut r) {
+        return;
+    }
+    let mut w = connect(&url);
+    let mut long = connect(&url);
+    r.batch_execute("CREATE TABLE public.other (n int)")
+        .unwrap();
+    // The first cached read since the server started treats every
+    // transaction running then as a possible writer (a transaction prepared
+    // before a restart may commit later): read once before the long
+    // transaction begins, as any server that has served a while has.
+    both_statistics(&mut r);
+    long.batch_execute("BEGIN; INSERT INTO public.other VALUES (0)")
+        .unwrap();
+    for i in 0..20 {
+        create(&mut w, &format!("u{i}"), "alpha", "pending");
+    }
+    both_statistics(&mut r);
+    let before = hits(&mut r);
+    assert_eq!(both_statistics(&mut r)["total_jobs"], 20);
+    assert_eq!(
+        hits(&mut r),
+        before + 1,
+        "no hit while another transaction holds an id"
+    );
+
+    for setup in [
+        "INSERT INTO public.other VALUES (1)",
+        "CREATE TEMP TABLE scratch ON COMMIT DROP AS SELECT 1 AS x",
+    ] {
+        let mut tx = r.transaction().unwrap();
+        tx.batch_execute(setup).unwrap();
+        let before = hits_in(&mut tx);
+        let row = tx
+            .query_one(
+                "SELECT jobtrack.get_statistics_cached()::text, jobtrack.get_statistics_optimized()::text",
+                &[],
+            )
+            .unwrap();
+        assert_eq!(row.get::<_, String>(0), row.get::<_, String>(1));
+        assert_eq!(hits_in(&mut tx), before + 1, "no hit after {setup}");
+        tx.commit().unwrap();
+    }
+    long.batch_execute("COMMIT").unwrap();
+
+    // A user's row trigger reads through the cache while the statement that
+    // fires it has changed rows: the recent jobs' rows come from the base
+    // tables, so the uncached function sees the change; so must the cached
+    // one (warm before the statement). Before the change is noted BEFORE the
+    // statement, the note came at its end, after the row triggers.
+    r.batch_execute(
+        "CREATE TABLE public.seen (cached text, fresh text);
+         CREATE FUNCTION public.look() RETURNS trigger LANGUAGE plpgsql AS $$
+         BEGIN
+             INSERT INTO public.seen
+             SELECT ARRAY(SELECT t::text FROM jobtrack.get_recent_jobs_cached(100) AS t)::text,
+                    ARRAY(SELECT t::text FROM jobtrack.get_recent_jobs_optimized(100) AS t)::text;
+             RETURN NULL;
+         END $$;
+         CREATE TRIGGER look AFTER UPDATE ON jobtrack.executions
+             FOR EACH ROW EXECUTE FUNCTION public.look();",
+    )
+    .unwrap();
+    let recent =
+        "SELECT ARRAY(SELECT t::text FROM jobtrack.get_recent_jobs_cached(100) AS t)::text";
+    let warm: String = r.query_one(recent, &[]).unwrap().get(0);
+    let before = hits(&mut r);
+    let again: String = r.query_one(recent, &[]).unwrap().get(0);
+    assert_eq!((warm.as_str(), hits(&mut r)), (again.as_str(), before + 1));
+    r.batch_execute(
+        "UPDATE jobtrack.executions SET error_message = 'changed' WHERE job_id IN ('u1', 'u2')",
+    )
+    .unwrap();
+    let seen = r
+        .query("SELECT cached, fresh FROM public.seen", &[])
+        .unwrap();
+    assert_eq!(seen.len(), 2);
+    for row in seen {
+        let (cached, fresh): (String, String) = (row.get(0), row.get(1));
+        assert!(
+            fresh.contains("changed"),
+            "the trigger sees the change: {fresh}"
+        );
+        assert_eq!(cached, fresh, "a cached read inside the writing statement");
+    }
+}
+
+fn hits_in(tx: &mut postgres::Transaction<'_>) -> u64 {
+    let text: String = tx
+        .query_one("SELECT jobtrack.get_cache_stats()::text", &[])
+        .unwrap()
+        .get(0);
+    serde_json::from_str::<Value>(&text).unwrap()["hits"]
+        .as_u64()
+        .unwrap()
 }
 
 #[test]

@@ -218,6 +218,6 @@ fn pg_client_hands_back_clean_connections() {
         })
         .unwrap_err();
     assert_eq!(err.sqlstate(), "P0001");
-    assert!(store.get_all_jobs_optimized(10).unwrap().is_empty());
+    assert!(store.get_all_jobs_optimized(10, None).unwrap().is_empty());
     jobtrack_tests::drop_database("jobtrack_pool_reset");
 }

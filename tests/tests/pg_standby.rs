@@ -45,6 +45,11 @@ const READS: &[(&str, &str)] = &[
         "SELECT COALESCE(string_agg(j::text, E'\\n'), '') FROM jobtrack.get_running_jobs() AS j",
     ),
     (
+        "a page of running jobs after a cursor",
+        "SELECT COALESCE(string_agg(j::text, E'\\n'), '') FROM jobtrack.get_running_jobs(3, \
+         (SELECT r.job_id FROM jobtrack.get_running_jobs() AS r OFFSET 1 LIMIT 1)) AS j",
+    ),
+    (
         "verify",
         "SELECT count(*)::text FROM jobtrack.verify_statistics()",
     ),

@@ -265,7 +265,9 @@ pub fn demo(
     out.jobs(&recent)?;
 
     out.line("\n== running jobs")?;
-    let running = step("running jobs", &mut timings, || store.get_running_jobs())?;
+    let running = step("running jobs", &mut timings, || {
+        store.get_running_jobs(None, None)
+    })?;
     let shown = running.len().min(8);
     out.running(&running[..shown])?;
     if running.len() > shown {

@@ -1,22 +1,27 @@
--- update_execution_status and batch_update_execution_status, one job per
--- execution: ?1 job_id, ?2 status, ?3 error_message or NULL, ?4 now, and
--- the effects of the new status from jobtrack-core (Status::effects):
--- ?5 starts_clock, ?6 terminal, ?7 success, ?8 clears_error_message. SET
--- expressions see the row as it was, so start_time below is the old one.
--- The duration is computed in whole microseconds, then scaled, exactly as
+-- update_execution_status and batch_update_execution_status: every change in
+-- temp.job_status_change (status_change_add.sql) applied to the executions
+-- of those job_ids, in one statement; ?1 now. Each job's SET values come
+-- from its change through one row-value subquery (evaluated once per
+-- row), and the IN list drives primary-key seeks. SET expressions see the
+-- row as it was, so start_time below is the old one. The duration is
+-- computed in whole microseconds, then scaled, exactly as
 -- Timestamp::seconds_since does. unixepoch() sees only the whole seconds:
 -- SQLite's date functions round the fraction to milliseconds, which would
 -- turn .999999 into the next second.
 UPDATE executions
-SET status           = ?2,
-    updated_at       = ?4,
-    start_time       = CASE WHEN ?5 THEN coalesce(start_time, ?4) ELSE start_time END,
-    end_time         = CASE WHEN ?6 THEN ?4 END,
-    duration_seconds = CASE WHEN ?6 AND start_time IS NOT NULL
-                            THEN ((unixepoch(substr(?4, 1, 19)) - unixepoch(substr(start_time, 1, 19))) * 1000000
-                                  + (CAST(substr(?4, 21, 6) AS INTEGER)
-                                     - CAST(substr(start_time, 21, 6) AS INTEGER))) / 1e6
-                            END,
-    success          = ?7,
-    error_message    = CASE WHEN ?8 THEN NULL ELSE coalesce(?3, error_message) END
-WHERE job_id = ?1
+SET (status, updated_at, start_time, end_time, duration_seconds, success, error_message) = (
+    SELECT c.status,
+           ?1,
+           CASE WHEN c.starts_clock THEN coalesce(executions.start_time, ?1) ELSE executions.start_time END,
+           CASE WHEN c.terminal THEN ?1 END,
+           CASE WHEN c.terminal AND executions.start_time IS NOT NULL
+                THEN ((unixepoch(substr(?1, 1, 19)) - unixepoch(substr(executions.start_time, 1, 19))) * 1000000
+                      + (CAST(substr(?1, 21, 6) AS INTEGER)
+                         - CAST(substr(executions.start_time, 21, 6) AS INTEGER))) / 1e6
+                END,
+           c.success,
+           CASE WHEN c.clears_error_message THEN NULL ELSE coalesce(c.error_message, executions.error_message) END
+    FROM temp.job_status_change AS c
+    WHERE c.job_id = executions.job_id
+)
+WHERE job_id IN (SELECT job_id FROM temp.job_status_change)

@@ -55,6 +55,28 @@ EXPLAIN (COSTS OFF) EXECUTE recent_jobs(10);
 PREPARE running_jobs AS :q;
 EXPLAIN (COSTS OFF) EXECUTE running_jobs;
 
+-- The listings are SQL functions inlined into the calling query
+-- (sql/pg/listings.sql): their plans are those of the plain query. A page
+-- is one Merge Append that stops after lim rows, and seeks to its cursor
+-- (after = the last job_id of the previous page; none: 'infinity') in the
+-- same indexes, in a generic plan too. Running jobs merge one LIMITed scan
+-- of each partial index. The cursor itself is one primary-key probe per
+-- table (listing_cursor.sql).
+EXPLAIN (COSTS OFF) SELECT * FROM jobtrack.get_all_jobs_optimized(100);
+EXPLAIN (COSTS OFF) SELECT * FROM jobtrack.get_all_jobs_optimized(100, 'e1000');
+EXPLAIN (COSTS OFF) SELECT * FROM jobtrack.get_running_jobs();
+EXPLAIN (COSTS OFF) SELECT * FROM jobtrack.get_running_jobs(10, 'e1000');
+PREPARE all_jobs_page(integer, text) AS SELECT * FROM jobtrack.get_all_jobs_optimized($1, $2);
+PREPARE running_page(integer, text) AS SELECT * FROM jobtrack.get_running_jobs($1, $2);
+SET plan_cache_mode = force_generic_plan;
+EXPLAIN (COSTS OFF) EXECUTE all_jobs_page(100, 'e1000');
+EXPLAIN (COSTS OFF) EXECUTE running_page(10, 'e1000');
+RESET plan_cache_mode;
+
+\set q `cat sql/pg/queries/listing_cursor.sql`
+PREPARE listing_cursor(text) AS :q;
+EXPLAIN (COSTS OFF) EXECUTE listing_cursor('e1');
+
 \set q `cat sql/pg/queries/get_job.sql`
 PREPARE get_job(text) AS :q;
 EXPLAIN (COSTS OFF) EXECUTE get_job('e1');

@@ -63,4 +63,28 @@ SELECT * FROM jobtrack.get_all_jobs_optimized(10001);
 SELECT * FROM jobtrack.get_all_jobs_optimized(-1);
 SELECT * FROM jobtrack.get_recent_jobs_optimized(-1);
 SELECT * FROM jobtrack.get_recent_jobs_optimized(10001);
+-- lim NULL is an error for all jobs; for running jobs it is every row.
 SELECT count(*) FROM jobtrack.get_all_jobs_optimized(NULL);
+SELECT count(*) FROM jobtrack.get_running_jobs(NULL);
+
+-- Pages: after is the job_id of the last row of the previous page. Walking
+-- with pages of 2 returns every job once, in the order of one big page.
+WITH RECURSIVE pages(n, last, ids) AS (
+    SELECT 1, NULL::text, ARRAY[]::text[]
+    UNION ALL
+    SELECT p.n + 1, page.ids[cardinality(page.ids)], p.ids || page.ids
+    FROM pages AS p,
+         LATERAL (SELECT array_agg(j.job_id ORDER BY o) AS ids
+                  FROM jobtrack.get_all_jobs_optimized(2, p.last) WITH ORDINALITY AS j(job_id, job_type, status, dataset_name, preset, mode, experiment_name, variation_id, success, duration_seconds, error_message, output_path, total_steps, current_step, start_time, created_at, updated_at, o)) AS page
+    WHERE page.ids IS NOT NULL
+)
+SELECT (SELECT max(n) FROM pages) AS calls,
+       (SELECT ids FROM pages ORDER BY n DESC LIMIT 1)
+       = (SELECT array_agg(job_id ORDER BY o) FROM jobtrack.get_all_jobs_optimized(10000) WITH ORDINALITY AS j(job_id, job_type, status, dataset_name, preset, mode, experiment_name, variation_id, success, duration_seconds, error_message, output_path, total_steps, current_step, start_time, created_at, updated_at, o)) AS same_order;
+SELECT job_id FROM jobtrack.get_running_jobs(2) WITH ORDINALITY ORDER BY ordinality;
+SELECT job_id FROM jobtrack.get_running_jobs(2, (SELECT job_id FROM jobtrack.get_running_jobs(2) OFFSET 1)) WITH ORDINALITY ORDER BY ordinality;
+-- A cursor names a job, active or not, of either kind; an unknown one is
+-- an error whatever lim.
+SELECT * FROM jobtrack.get_all_jobs_optimized(1, 'no such job');
+SELECT * FROM jobtrack.get_running_jobs(0, 'no such job');
+SELECT * FROM jobtrack.get_all_jobs_optimized(1, '');

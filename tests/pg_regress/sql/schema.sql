@@ -79,7 +79,7 @@ SELECT p.proname,
                WITH ORDINALITY AS o(name, type, mode, n)
           WHERE o.mode = 't') AS view_has_its_columns
 FROM pg_proc AS p
-WHERE p.oid IN ('jobtrack.get_all_jobs_optimized(integer)'::regprocedure,
+WHERE p.oid IN ('jobtrack.get_all_jobs_optimized(integer, text)'::regprocedure,
                 'jobtrack.get_recent_jobs_optimized(integer)'::regprocedure,
                 'jobtrack.get_recent_jobs_cached(integer)'::regprocedure)
 ORDER BY 1;
