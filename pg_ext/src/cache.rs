@@ -365,7 +365,7 @@ fn notice_once() {
     .report(PgLogLevel::NOTICE);
 }
 
-/// Runs `compute` (a miss) with `search_path` pinned to `jobtrack,
+/// Runs `compute` (a miss, or the listings' cursor lookup) with `search_path` pinned to `jobtrack,
 /// pg_catalog, pg_temp`, restored afterwards.
 ///
 /// The `*_cached` functions carry no `SET search_path` clause: on a hit they
@@ -378,7 +378,7 @@ fn notice_once() {
 /// built-in could put its result in the shared cache. An ERROR inside is
 /// cleaned up by the (sub)transaction's abort, which unwinds every GUC nest
 /// level above it, as for a function's SET clause.
-fn compute_pinned<T>(compute: impl FnOnce() -> Result<T, Error>) -> Result<T, Error> {
+pub fn with_pinned_search_path<T>(compute: impl FnOnce() -> Result<T, Error>) -> Result<T, Error> {
     // SAFETY: GUC calls of the backend, nested and unwound in this function
     // (or by the abort of the transaction, see above).
     let level = unsafe {
@@ -412,7 +412,7 @@ fn read_through(
     let Some(h) = shared::header() else {
         notice_once();
         SESSION_MISSES.with(|m| m.set(m.get() + 1));
-        return compute_pinned(compute);
+        return with_pinned_search_path(compute);
     };
     let ticket = ticket(h);
     if let Some(t) = &ticket {
@@ -422,7 +422,7 @@ fn read_through(
         }
     }
     h.misses.fetch_add(1, SeqCst);
-    let value = compute_pinned(compute)?;
+    let value = with_pinned_search_path(compute)?;
     if let Some(t) = &ticket {
         h.store(
             t.scope,

@@ -38,7 +38,11 @@ mod jobtrack {}
 extension_sql_file!(
     "../../sql/pg/listings.sql",
     name = "listings",
-    requires = [reads::listing_limit, reads::listing_cursor]
+    requires = [
+        reads::listing_limit,
+        reads::listing_page_limit,
+        reads::listing_cursor
+    ]
 );
 extension_sql_file!("../../sql/pg/comments.sql", name = "comments", finalize);
 

@@ -12,7 +12,7 @@ use pgrx::datum::TimestampWithTimeZone;
 use pgrx::prelude::*;
 use pgrx::spi::SpiHeapTupleData;
 
-use crate::error::{raise, OrRaise};
+use crate::error::OrRaise;
 use crate::rows::{self, from_pg, get, req};
 use crate::{queries, statement_read};
 
@@ -152,38 +152,52 @@ fn get_dataset_stats_optimized(dataset_name: &str) -> pgrx::JsonB {
 }
 
 /// `lim` of a listing (`sql/pg/listings.sql`), checked as core checks it
-/// (0..=10000; NULL is every row when `null_means_all`, else 22023), after
-/// the cursor `after` is checked to name a job: the LIMIT is computed before
-/// any row is read, so this is where every argument error of a listing is
-/// raised, whatever `lim` and the plan.
-#[pg_extern(schema = "jobtrack", name = "_listing_limit", stable, parallel_safe)]
-#[search_path(jobtrack, pg_catalog, pg_temp)]
-fn listing_limit(
+/// (0..=10000); NULL is every row when `null_means_all`, else 22023.
+/// IMMUTABLE, so that a constant `lim` is folded when the call is planned.
+// No SET search_path on the helpers, for every call of a listing plans
+// them (a custom plan: its LIMIT is only known then) and the planner calls
+// them while estimating; the clause's GUC save and restore would cost more
+// than the rest of the helper. The one query they run pins the path itself.
+#[pg_extern(schema = "jobtrack", name = "_listing_limit", immutable, parallel_safe)]
+fn listing_limit(lim: Option<i32>, null_means_all: Option<bool>) -> Option<i64> {
+    checked_limit(lim, null_means_all).or_raise()
+}
+
+/// [`listing_limit`] for a later page, after the cursor `after` is checked
+/// to name a job: the outermost LIMIT of the page, computed before any row
+/// is read, so that every argument error of a listing is raised whatever
+/// `lim` and the plan.
+#[pg_extern(
+    schema = "jobtrack",
+    name = "_listing_page_limit",
+    stable,
+    parallel_safe
+)]
+fn listing_page_limit(
     lim: Option<i32>,
     null_means_all: Option<bool>,
     after: Option<&str>,
 ) -> Option<i64> {
-    let lim = match (lim, null_means_all) {
-        (None, Some(true)) => None,
-        (None, _) => raise(&Error::invalid(None, "lim", "is required")),
-        (Some(lim), _) => Some(i64::from(lim)),
-    };
-    let page = Page::new(lim, after).or_raise();
-    if let Some(after) = page.after {
+    let lim = checked_limit(lim, null_means_all).or_raise();
+    if let Some(after) = after {
         cursor_created_at(after).or_raise();
     }
-    page.lim.map(i64::from)
+    lim
 }
 
-/// Where a listing's page starts (`sql/pg/listings.sql`): the `created_at`
-/// of job `after`, or `infinity`, after every job, when there is no cursor.
-#[pg_extern(schema = "jobtrack", name = "_listing_cursor", stable, parallel_safe)]
-#[search_path(jobtrack, pg_catalog, pg_temp)]
-fn listing_cursor(after: Option<&str>) -> TimestampWithTimeZone {
-    match after {
-        Some(after) => cursor_created_at(after).or_raise(),
-        None => TimestampWithTimeZone::positive_infinity(),
+fn checked_limit(lim: Option<i32>, null_means_all: Option<bool>) -> Result<Option<i64>, Error> {
+    match (lim, null_means_all) {
+        (None, Some(true)) => Ok(None),
+        (None, _) => Err(Error::invalid(None, "lim", "is required")),
+        (Some(lim), _) => Ok(Page::new(Some(lim.into()), None)?.lim.map(i64::from)),
     }
+}
+
+/// The `created_at` of job `after`, where a later page of a listing
+/// (`sql/pg/listings.sql`) seeks; NULL for NULL.
+#[pg_extern(schema = "jobtrack", name = "_listing_cursor", stable, parallel_safe)]
+fn listing_cursor(after: Option<&str>) -> Option<TimestampWithTimeZone> {
+    Some(cursor_created_at(after?).or_raise())
 }
 
 /// The `created_at` of job `after`, looked up by primary key in both base
@@ -191,12 +205,14 @@ fn listing_cursor(after: Option<&str>) -> TimestampWithTimeZone {
 /// such job, as in the other backend.
 fn cursor_created_at(after: &str) -> Result<TimestampWithTimeZone, Error> {
     Page::new(None, Some(after))?;
-    Spi::connect(|client| {
-        let rows = statement_read::select(client, queries::LISTING_CURSOR, &[after.into()])?;
-        match rows.first() {
-            Some(row) => req::<TimestampWithTimeZone>(row, 1),
-            None => Err(unknown_cursor(after)),
-        }
+    crate::cache::with_pinned_search_path(|| {
+        Spi::connect(|client| {
+            let rows = statement_read::select(client, queries::LISTING_CURSOR, &[after.into()])?;
+            match rows.first() {
+                Some(row) => req::<TimestampWithTimeZone>(row, 1),
+                None => Err(unknown_cursor(after)),
+            }
+        })
     })
 }
 

@@ -62,7 +62,7 @@ const PUBLIC_API: &[&str] = &[
 /// Internal helpers of the listings (`sql/pg/listings.sql`), executable by
 /// PUBLIC: they check an argument or read a job's `created_at` with the
 /// caller's rights, nothing more.
-const LISTING_HELPERS: &[&str] = &["_listing_limit", "_listing_cursor"];
+const LISTING_HELPERS: &[&str] = &["_listing_limit", "_listing_page_limit", "_listing_cursor"];
 
 const ADMIN_FUNCTIONS: &[(&str, &str)] = &[
     (

@@ -57,11 +57,12 @@ EXPLAIN (COSTS OFF) EXECUTE running_jobs;
 
 -- The listings are SQL functions inlined into the calling query
 -- (sql/pg/listings.sql): their plans are those of the plain query. A page
--- is one Merge Append that stops after lim rows, and seeks to its cursor
--- (after = the last job_id of the previous page; none: 'infinity') in the
--- same indexes, in a generic plan too. Running jobs merge one LIMITed scan
--- of each partial index. The cursor itself is one primary-key probe per
--- table (listing_cursor.sql).
+-- is one Merge Append that stops after lim rows; a later page (after = the
+-- last job_id of the previous page) seeks to its cursor in the same
+-- indexes, in a generic plan too, where a one-time filter on after picks
+-- the branch (with constants the other branch is a constant-false Result).
+-- Running jobs merge one LIMITed scan of each partial index. The cursor
+-- itself is one primary-key probe per table (listing_cursor.sql).
 EXPLAIN (COSTS OFF) SELECT * FROM jobtrack.get_all_jobs_optimized(100);
 EXPLAIN (COSTS OFF) SELECT * FROM jobtrack.get_all_jobs_optimized(100, 'e1000');
 EXPLAIN (COSTS OFF) SELECT * FROM jobtrack.get_running_jobs();
