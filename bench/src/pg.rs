@@ -34,6 +34,7 @@ const AFTER_DATASET: &str = include_str!("../sql/after/dataset_stats.sql");
 const AFTER_ALL: &str = include_str!("../sql/after/all_jobs.sql");
 const AFTER_RECENT: &str = include_str!("../sql/after/recent_jobs.sql");
 const AFTER_RUNNING: &str = include_str!("../sql/after/running_jobs.sql");
+const AFTER_RUNNING_PAGE: &str = include_str!("../sql/after/running_page.sql");
 const AFTER_UPDATE_E: &str = include_str!("../sql/after/update_status_executions.sql");
 const AFTER_UPDATE_V: &str = include_str!("../sql/after/update_status_variations.sql");
 const AFTER_MESSAGE_E: &str = include_str!("../sql/after/error_message_executions.sql");
@@ -495,6 +496,37 @@ pub fn operations(c: &mut Client, w: &Workload, smoke: bool) -> Res<(Vec<Row>, V
             }),
         ],
     });
+
+    // ----- a page of running jobs after a cursor, halfway down the list
+    // (keyset pagination: the cost of one page, wherever it is)
+    let middle = c.query(
+        "SELECT j.job_id, j.created_at
+         FROM jobtrack.jobs AS j
+         WHERE j.job_id = (SELECT r.job_id FROM jobtrack.get_running_jobs() AS r
+                           OFFSET (SELECT count(*) / 2 FROM jobtrack.get_running_jobs())
+                           LIMIT 1)",
+        &[],
+    )?;
+    if let Some(cursor) = middle.first() {
+        let (cursor_id, cursor_at): (String, std::time::SystemTime) =
+            (cursor.get(0), cursor.get(1));
+        let ap = prepare_all(c, AFTER_RUNNING_PAGE)?;
+        let jp = c.prepare("SELECT * FROM jobtrack.get_running_jobs($1, $2)")?;
+        let id = cursor_id.clone();
+        ops.push(Op {
+            operation: "running jobs, a page (100)",
+            variants: vec![
+                read(
+                    "after",
+                    "keyset page, cursor kept by the client",
+                    move |c| Ok(ids(&c.query(&ap[0], &[&cursor_at, &id, &100i64])?).join(",")),
+                ),
+                read("jobtrack", "get_running_jobs(100, after)", move |c| {
+                    Ok(ids(&c.query(&jp, &[&100i32, &cursor_id])?).join(","))
+                }),
+            ],
+        });
+    }
 
     // ----- status updates
     let bue = c.prepare(strip(BEFORE_UPDATE_E))?;
