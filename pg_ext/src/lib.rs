@@ -14,6 +14,7 @@ mod cache;
 mod counters;
 mod error;
 mod json_input;
+mod listings;
 mod memory;
 mod metrics;
 mod monitoring;
@@ -34,16 +35,9 @@ extension_sql_file!("../../sql/pg/schema.sql", name = "schema", bootstrap);
 /// Declared for pgrx's SQL generator; `sql/pg/schema.sql` creates it.
 #[pg_schema]
 mod jobtrack {}
-// The listings, SQL functions that call two helpers of this library.
-extension_sql_file!(
-    "../../sql/pg/listings.sql",
-    name = "listings",
-    requires = [
-        reads::listing_limit,
-        reads::listing_page_limit,
-        reads::listing_cursor
-    ]
-);
+// The listings, C functions of `listings` declared by hand: pgrx does not
+// generate materialize-mode set-returning functions.
+extension_sql_file!("../../sql/pg/listings.sql", name = "listings");
 extension_sql_file!("../../sql/pg/comments.sql", name = "comments", finalize);
 
 /// Library initialisation. Safe whether the library is preloaded

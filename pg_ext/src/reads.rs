@@ -5,10 +5,9 @@
 use std::borrow::Cow;
 
 use jobtrack_core::{
-    check_limit, unknown_cursor, Counts, DatasetAggregate, DatasetStats, Error, Job, JobType, Page,
-    RunningJob, Statistics, Status,
+    check_limit, Counts, DatasetAggregate, DatasetStats, Error, Job, JobType, Statistics, Status,
 };
-use pgrx::datum::TimestampWithTimeZone;
+use pgrx::datum::{DatumWithOid, TimestampWithTimeZone};
 use pgrx::prelude::*;
 use pgrx::spi::SpiHeapTupleData;
 
@@ -103,35 +102,33 @@ pub fn on_catalog(query: &'static str) -> Result<Cow<'static, str>, Error> {
     }
 }
 
-fn jobs(query: &'static str, lim: i32) -> Result<Vec<Job>, Error> {
+/// The rows of `query` (a listing of Job rows, `$1` lim and then `args`)
+/// as Jobs.
+fn jobs(query: &'static str, lim: i32, mut args: Vec<DatumWithOid<'_>>) -> Result<Vec<Job>, Error> {
     let lim = check_limit(lim.into())?;
     let query = on_catalog(query)?;
+    args.insert(0, i64::from(lim).into());
     Spi::connect(|client| {
-        statement_read::select(client, &query, &[i64::from(lim).into()])?
+        statement_read::select(client, &query, &args)?
             .iter()
             .map(rows::job)
             .collect()
     })
 }
 
-/// Up to `lim` jobs, newest `created_at` first.
+/// Up to `lim` jobs, newest `created_at` first: the first page of
+/// `all_jobs.sql`, for the catalogs before 0.4.0.
 pub fn all_jobs(lim: i32) -> Result<Vec<Job>, Error> {
-    jobs(queries::ALL_JOBS, lim)
+    jobs(
+        queries::ALL_JOBS,
+        lim,
+        vec![TimestampWithTimeZone::positive_infinity().into(), "".into()],
+    )
 }
 
 /// Up to `lim` jobs, newest `updated_at` first.
 pub fn recent_jobs(lim: i32) -> Result<Vec<Job>, Error> {
-    jobs(queries::RECENT_JOBS, lim)
-}
-
-/// Every job in an active status, newest `created_at` first.
-pub fn running_jobs() -> Result<Vec<RunningJob>, Error> {
-    Spi::connect(|client| {
-        statement_read::select(client, queries::RUNNING_JOBS, &[])?
-            .iter()
-            .map(rows::running_job)
-            .collect()
-    })
+    jobs(queries::RECENT_JOBS, lim, Vec::new())
 }
 
 /// Statistics over every job: counts per kind and status, successes,
@@ -151,74 +148,10 @@ fn get_dataset_stats_optimized(dataset_name: &str) -> pgrx::JsonB {
         .or_raise()
 }
 
-/// `lim` of a listing (`sql/pg/listings.sql`), checked as core checks it
-/// (0..=10000); NULL is every row when `null_means_all`, else 22023.
-/// IMMUTABLE, so that a constant `lim` is folded when the call is planned.
-// No SET search_path on the helpers, for every call of a listing plans
-// them (a custom plan: its LIMIT is only known then) and the planner calls
-// them while estimating; the clause's GUC save and restore would cost more
-// than the rest of the helper. The one query they run pins the path itself.
-#[pg_extern(schema = "jobtrack", name = "_listing_limit", immutable, parallel_safe)]
-fn listing_limit(lim: Option<i32>, null_means_all: Option<bool>) -> Option<i64> {
-    checked_limit(lim, null_means_all).or_raise()
-}
-
-/// [`listing_limit`] for a later page, after the cursor `after` is checked
-/// to name a job: the outermost LIMIT of the page, computed before any row
-/// is read, so that every argument error of a listing is raised whatever
-/// `lim` and the plan.
-#[pg_extern(
-    schema = "jobtrack",
-    name = "_listing_page_limit",
-    stable,
-    parallel_safe
-)]
-fn listing_page_limit(
-    lim: Option<i32>,
-    null_means_all: Option<bool>,
-    after: Option<&str>,
-) -> Option<i64> {
-    let lim = checked_limit(lim, null_means_all).or_raise();
-    if let Some(after) = after {
-        cursor_created_at(after).or_raise();
-    }
-    lim
-}
-
-fn checked_limit(lim: Option<i32>, null_means_all: Option<bool>) -> Result<Option<i64>, Error> {
-    match (lim, null_means_all) {
-        (None, Some(true)) => Ok(None),
-        (None, _) => Err(Error::invalid(None, "lim", "is required")),
-        (Some(lim), _) => Ok(Page::new(Some(lim.into()), None)?.lim.map(i64::from)),
-    }
-}
-
-/// The `created_at` of job `after`, where a later page of a listing
-/// (`sql/pg/listings.sql`) seeks; NULL for NULL.
-#[pg_extern(schema = "jobtrack", name = "_listing_cursor", stable, parallel_safe)]
-fn listing_cursor(after: Option<&str>) -> Option<TimestampWithTimeZone> {
-    Some(cursor_created_at(after?).or_raise())
-}
-
-/// The `created_at` of job `after`, looked up by primary key in both base
-/// tables with the caller's rights; 22023 naming `after` when there is no
-/// such job, as in the other backend.
-fn cursor_created_at(after: &str) -> Result<TimestampWithTimeZone, Error> {
-    Page::new(None, Some(after))?;
-    crate::cache::with_pinned_search_path(|| {
-        Spi::connect(|client| {
-            let rows = statement_read::select(client, queries::LISTING_CURSOR, &[after.into()])?;
-            match rows.first() {
-                Some(row) => req::<TimestampWithTimeZone>(row, 1),
-                None => Err(unknown_cursor(after)),
-            }
-        })
-    })
-}
-
-// The listings of catalogs before 0.4.0, which declare these two C
-// functions, until ALTER EXTENSION UPDATE replaces them with the SQL
-// functions of `sql/pg/listings.sql` (no SQL of their own: `sql = false`).
+// The listing of catalogs before 0.4.0, until ALTER EXTENSION UPDATE
+// replaces it with the function of `listings` (no SQL of its own:
+// `sql = false`). Their get_running_jobs() is served by
+// `listings::get_running_jobs_wrapper`.
 rows::job_table_function! {
     /// Up to `lim` jobs of both kinds, newest `created_at` first.
     #[pg_extern(schema = "jobtrack", stable, parallel_safe, strict, sql = false)]
@@ -235,34 +168,4 @@ rows::job_table_function! {
     fn get_recent_jobs_optimized(lim: default!(i32, 10)) {
         TableIterator::new(recent_jobs(lim).or_raise().into_iter().map(rows::job_tuple))
     }
-}
-
-/// Every job in an active status, newest `created_at` first, with its
-/// progress in percent.
-// pgrx reads the column names from `name!` in the signature itself, so
-// the row type cannot be a type alias.
-#[allow(clippy::type_complexity)]
-#[pg_extern(schema = "jobtrack", stable, parallel_safe, strict, sql = false)]
-#[search_path(jobtrack, pg_catalog, pg_temp)]
-fn get_running_jobs() -> TableIterator<
-    'static,
-    (
-        name!(job_id, String),
-        name!(job_type, String),
-        name!(status, String),
-        name!(dataset_name, String),
-        name!(start_time, Option<TimestampWithTimeZone>),
-        name!(current_step, Option<i32>),
-        name!(total_steps, Option<i32>),
-        name!(progress, f64),
-        name!(experiment_name, Option<String>),
-        name!(variation_id, Option<String>),
-    ),
-> {
-    TableIterator::new(
-        running_jobs()
-            .or_raise()
-            .into_iter()
-            .map(rows::running_job_tuple),
-    )
 }

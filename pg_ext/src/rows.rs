@@ -3,7 +3,7 @@
 //! value, and a future shared cache can hold them); timestamps cross as
 //! PostgreSQL's microseconds, exactly.
 
-use jobtrack_core::{Error, Job, JobType, RunningJob, Status, Timestamp};
+use jobtrack_core::{Error, Job, JobType, Status, Timestamp};
 use pgrx::datum::TimestampWithTimeZone;
 use pgrx::pg_sys;
 use pgrx::spi::{SpiHeapTupleData, SpiResult};
@@ -101,24 +101,6 @@ pub fn job(row: &SpiHeapTupleData) -> Result<Job, Error> {
     })
 }
 
-/// A RunningJob from a row of `running_jobs.sql`.
-pub fn running_job(row: &SpiHeapTupleData) -> Result<RunningJob, Error> {
-    let current_step = get(row, 6)?;
-    let total_steps = get(row, 7)?;
-    Ok(RunningJob {
-        job_id: req(row, 1)?,
-        job_type: req::<String>(row, 2)?.parse::<JobType>()?,
-        status: req::<String>(row, 3)?.parse::<Status>()?,
-        dataset_name: req(row, 4)?,
-        start_time: ts(row, 5)?,
-        current_step,
-        total_steps,
-        progress: jobtrack_core::progress(current_step, total_steps),
-        experiment_name: get(row, 8)?,
-        variation_id: get(row, 9)?,
-    })
-}
-
 /// The columns of a Job row in a TABLE result.
 pub type JobTuple = (
     String,
@@ -160,36 +142,6 @@ pub fn job_tuple(j: Job) -> JobTuple {
         j.start_time.map(to_pg),
         to_pg(j.created_at),
         to_pg(j.updated_at),
-    )
-}
-
-/// The columns of a RunningJob row in a TABLE result.
-pub type RunningJobTuple = (
-    String,
-    String,
-    String,
-    String,
-    Option<TimestampWithTimeZone>,
-    Option<i32>,
-    Option<i32>,
-    f64,
-    Option<String>,
-    Option<String>,
-);
-
-/// A RunningJob as a TABLE row.
-pub fn running_job_tuple(j: RunningJob) -> RunningJobTuple {
-    (
-        j.job_id,
-        j.job_type.as_str().to_owned(),
-        j.status.as_str().to_owned(),
-        j.dataset_name,
-        j.start_time.map(to_pg),
-        j.current_step,
-        j.total_steps,
-        j.progress,
-        j.experiment_name,
-        j.variation_id,
     )
 }
 

@@ -13,7 +13,8 @@
 //! kept (`SPI_keepplan`) and run again with new arguments. The plan cache
 //! revalidates a kept plan when a relation it reads changes (an ALTER, the
 //! view created by an upgrade), and chooses between custom and generic plans
-//! as for any prepared statement. Planning a listing through the Job view
+//! as for any prepared statement, unless the caller asks for the generic
+//! plan ([`Planning::Generic`]). Planning a listing through the Job view
 //! costs more than running it, so this matters on every call.
 
 use std::cell::RefCell;
@@ -34,18 +35,8 @@ pub fn select<'conn>(
     query: &str,
     args: &[DatumWithOid<'_>],
 ) -> Result<Vec<SpiHeapTupleData<'conn>>, Error> {
-    let plan = kept_plan(query, args)?;
-    let mut datums: Vec<pg_sys::Datum> = args
-        .iter()
-        .map(|a| {
-            a.datum()
-                .map_or(pg_sys::Datum::from(0usize), |d| d.sans_lifetime())
-        })
-        .collect();
-    let nulls: Vec<std::ffi::c_char> = args
-        .iter()
-        .map(|a| if a.datum().is_some() { b' ' } else { b'n' } as std::ffi::c_char)
-        .collect();
+    let plan = kept_plan(query, args, Planning::Chosen)?;
+    let (mut datums, nulls) = values(args);
     // SAFETY: SPI is connected (we hold its client); the argument arrays
     // have `args.len()` elements and outlive the call; the tuple table is
     // read before any other SPI call and lives until the connection ends.
@@ -53,10 +44,7 @@ pub fn select<'conn>(
         pg_sys::SPI_tuptable = std::ptr::null_mut();
         let status = pg_sys::SPI_execute_plan(plan, datums.as_mut_ptr(), nulls.as_ptr(), true, 0);
         if status != pg_sys::SPI_OK_SELECT as i32 {
-            return Err(Error::database(
-                "XX000",
-                format!("jobtrack: a read query returned SPI status {status}"),
-            ));
+            return Err(not_a_select(status));
         }
         let table = pg_sys::SPI_tuptable;
         if table.is_null() {
@@ -74,15 +62,131 @@ pub fn select<'conn>(
     }
 }
 
+/// The datums and the null flags (`'n'`, `' '`) of `args`, as SPI takes them.
+fn values(args: &[DatumWithOid<'_>]) -> (Vec<pg_sys::Datum>, Vec<std::ffi::c_char>) {
+    let datums: Vec<pg_sys::Datum> = args
+        .iter()
+        .map(|a| {
+            a.datum()
+                .map_or(pg_sys::Datum::from(0usize), |d| d.sans_lifetime())
+        })
+        .collect();
+    let nulls: Vec<std::ffi::c_char> = args
+        .iter()
+        .map(|a| if a.datum().is_some() { b' ' } else { b'n' } as std::ffi::c_char)
+        .collect();
+    (datums, nulls)
+}
+
+fn not_a_select(status: i32) -> Error {
+    Error::database(
+        "XX000",
+        format!("jobtrack: a read query returned SPI status {status}"),
+    )
+}
+
+// executor/tstoreReceiver.h, which pgrx's bindings leave out. It only
+// fills in the receiver's fields and raises no ERROR, so it needs no guard.
+extern "C-unwind" {
+    fn SetTuplestoreDestReceiverParams(
+        receiver: *mut pg_sys::DestReceiver,
+        store: *mut pg_sys::Tuplestorestate,
+        context: pg_sys::MemoryContext,
+        detoast: bool,
+        target: pg_sys::TupleDesc,
+        map_failure_msg: *const std::ffi::c_char,
+    );
+}
+
+/// Runs `query` read-only with `args` in the active snapshot, with its
+/// generic plan, into the result of the set-returning call `rsinfo`, whose
+/// tuplestore and descriptor `InitMaterializedSRF` made: the executor
+/// stores each row as it produces it, as PL/pgSQL's RETURN QUERY does. No
+/// column becomes a Rust value and back, which is what the listings cost
+/// when their rows went through Rust (about 4× the query, measured).
+///
+/// The generic plan: a listing's LIMIT is an argument, which a custom plan
+/// knows and a generic one estimates, so the plan cache would find every
+/// custom plan cheaper and plan each call, and planning a listing costs
+/// several times its execution. The listings' plans read their indexes in
+/// order whatever the LIMIT (the pg_regress test `explain` shows the generic
+/// plans).
+///
+/// # Safety
+/// `rsinfo` is the ReturnSetInfo of the running call, after
+/// `InitMaterializedSRF`.
+pub unsafe fn into_result_set(
+    _client: &SpiClient<'_>,
+    query: &str,
+    args: &[DatumWithOid<'_>],
+    rsinfo: *mut pg_sys::ReturnSetInfo,
+) -> Result<(), Error> {
+    let plan = kept_plan(query, args, Planning::Generic)?;
+    let (datums, nulls) = values(args);
+    // SAFETY: SPI is connected (we hold its client). The parameter list is
+    // allocated in SPI's procedure context and filled within its length;
+    // the tuplestore and its memory context are the call's, which outlive
+    // this execution; the receiver is destroyed after it.
+    unsafe {
+        let params = pg_sys::makeParamList(args.len() as i32);
+        let slots = (*params).params.as_mut_slice(args.len());
+        for (i, slot) in slots.iter_mut().enumerate() {
+            *slot = pg_sys::ParamExternData {
+                value: datums[i],
+                isnull: nulls[i] == b'n' as std::ffi::c_char,
+                pflags: pg_sys::PARAM_FLAG_CONST as u16,
+                ptype: args[i].oid(),
+            };
+        }
+        let receiver = pg_sys::CreateDestReceiver(pg_sys::CommandDest::DestTuplestore);
+        SetTuplestoreDestReceiverParams(
+            receiver,
+            (*rsinfo).setResult,
+            (*(*rsinfo).econtext).ecxt_per_query_memory,
+            false,
+            (*rsinfo).setDesc,
+            c"jobtrack: a listing's query does not match the function's result type".as_ptr(),
+        );
+        let options = pg_sys::SPIExecuteOptions {
+            params,
+            read_only: true,
+            dest: receiver,
+            ..Default::default()
+        };
+        let status = pg_sys::SPI_execute_plan_extended(plan, &options);
+        if let Some(destroy) = (*receiver).rDestroy {
+            destroy(receiver);
+        }
+        if status != pg_sys::SPI_OK_SELECT as i32 {
+            return Err(not_a_select(status));
+        }
+    }
+    Ok(())
+}
+
 thread_local! {
-    // A backend is one thread: the plans of this session, by query text.
-    static PLANS: RefCell<HashMap<String, pg_sys::SPIPlanPtr>> = RefCell::new(HashMap::new());
+    // A backend is one thread: the plans of this session, by planning
+    // (`Planning as usize`) and query text.
+    static PLANS: RefCell<[HashMap<String, pg_sys::SPIPlanPtr>; 2]> = RefCell::default();
+}
+
+/// How the plan cache plans a kept query's executions.
+#[derive(Clone, Copy)]
+enum Planning {
+    /// Custom or generic plans, as for a prepared statement.
+    Chosen,
+    /// Always the generic plan, planned once (`CURSOR_OPT_GENERIC_PLAN`).
+    Generic,
 }
 
 /// The kept plan of `query` for arguments of the types of `args`, planned
 /// on first use in this session.
-fn kept_plan(query: &str, args: &[DatumWithOid<'_>]) -> Result<pg_sys::SPIPlanPtr, Error> {
-    if let Some(plan) = PLANS.with(|plans| plans.borrow().get(query).copied()) {
+fn kept_plan(
+    query: &str,
+    args: &[DatumWithOid<'_>],
+    planning: Planning,
+) -> Result<pg_sys::SPIPlanPtr, Error> {
+    if let Some(plan) = PLANS.with(|plans| plans.borrow()[planning as usize].get(query).copied()) {
         return Ok(plan);
     }
     let cmd = CString::new(query)
@@ -93,7 +197,17 @@ fn kept_plan(query: &str, args: &[DatumWithOid<'_>]) -> Result<pg_sys::SPIPlanPt
     // by pgrx's guard and nothing is kept. SPI_keepplan moves the plan out of
     // the SPI procedure's memory into the session's, where it stays.
     let plan = unsafe {
-        let plan = pg_sys::SPI_prepare(cmd.as_ptr(), args.len() as i32, types.as_mut_ptr());
+        let options = match planning {
+            // SPI_prepare's options.
+            Planning::Chosen => pg_sys::CURSOR_OPT_PARALLEL_OK,
+            Planning::Generic => pg_sys::CURSOR_OPT_PARALLEL_OK | pg_sys::CURSOR_OPT_GENERIC_PLAN,
+        } as i32;
+        let plan = pg_sys::SPI_prepare_cursor(
+            cmd.as_ptr(),
+            args.len() as i32,
+            types.as_mut_ptr(),
+            options,
+        );
         if plan.is_null() || pg_sys::SPI_keepplan(plan) != 0 {
             let result = pg_sys::SPI_result;
             return Err(Error::database(
@@ -103,6 +217,6 @@ fn kept_plan(query: &str, args: &[DatumWithOid<'_>]) -> Result<pg_sys::SPIPlanPt
         }
         plan
     };
-    PLANS.with(|plans| plans.borrow_mut().insert(query.to_owned(), plan));
+    PLANS.with(|plans| plans.borrow_mut()[planning as usize].insert(query.to_owned(), plan));
     Ok(plan)
 }

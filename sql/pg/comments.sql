@@ -66,15 +66,6 @@ COMMENT ON FUNCTION jobtrack.summary_after_truncate() IS
     'Trigger: removes the truncated kind from job_summary_cache and job_counters';
 COMMENT ON FUNCTION jobtrack._cache_note_change(text[]) IS
     'jobtrack internal, for the triggers: notes that the current transaction changed jobs (in the datasets named; NULL: any dataset), published to the shared cache just before the transaction commits';
--- The listing helpers stay executable by PUBLIC: the listings, SQL
--- functions inlined into the caller's query, call them as the caller. Both
--- only check an argument or read a job's created_at with the caller's rights.
-COMMENT ON FUNCTION jobtrack._listing_limit(integer, boolean) IS
-    'jobtrack internal, for the listings: lim checked (0..10000); NULL is every row when null_means_all, else an error';
-COMMENT ON FUNCTION jobtrack._listing_page_limit(integer, boolean, text) IS
-    'jobtrack internal, for the listings: lim checked as by _listing_limit, and the cursor after (an error when it names no job)';
-COMMENT ON FUNCTION jobtrack._listing_cursor(text) IS
-    'jobtrack internal, for the listings: the created_at of the job named by a page cursor (an error when it names no job)';
 COMMENT ON FUNCTION jobtrack.cache_before_write() IS
     'Trigger: notes, before a statement writes, that the transaction changes jobs, for the shared result cache (its own cached reads compute from then on)';
 COMMENT ON FUNCTION jobtrack.cache_after_summary_write() IS

@@ -58,12 +58,8 @@ const PUBLIC_API: &[&str] = &[
     "get_pool_status",
     "get_transaction_metrics",
 ];
-/// Administration: not for PUBLIC, granted to the admin role.
-/// Internal helpers of the listings (`sql/pg/listings.sql`), executable by
-/// PUBLIC: they check an argument or read a job's `created_at` with the
-/// caller's rights, nothing more.
-const LISTING_HELPERS: &[&str] = &["_listing_limit", "_listing_page_limit", "_listing_cursor"];
 
+/// Administration: not for PUBLIC, granted to the admin role.
 const ADMIN_FUNCTIONS: &[(&str, &str)] = &[
     (
         "refresh_job_cache",
@@ -245,13 +241,6 @@ impl Function {
         self.name.starts_with('_')
     }
 
-    /// An internal helper that the listings, SQL functions inlined into the
-    /// caller's query, call with the caller's rights: PUBLIC must be able to
-    /// execute it, or every listing fails with 42501.
-    fn listing_helper(&self) -> bool {
-        LISTING_HELPERS.contains(&self.name.as_str())
-    }
-
     fn admin(&self) -> bool {
         ADMIN_FUNCTIONS.iter().any(|(name, _)| *name == self.name)
     }
@@ -332,14 +321,7 @@ fn check_execute_privileges(
             continue;
         };
         let may = *may;
-        if f.listing_helper() {
-            checks.check(may, || {
-                format!(
-                    "{grantee} may not EXECUTE {}, which the listings call as the caller",
-                    f.signature
-                )
-            });
-        } else if f.internal() || f.trigger {
+        if f.internal() || f.trigger {
             checks.check(!may, || {
                 format!(
                     "{grantee} may EXECUTE {} ({}): internal helpers and trigger functions must \
@@ -533,13 +515,9 @@ fn admin_refused(checks: &mut Checks, client: &mut Client, role: &str) {
 }
 
 /// The internal helpers and trigger functions, called directly by `role`:
-/// 42501 for want of EXECUTE (the listing helpers aside, which the listings
-/// call as the caller).
+/// 42501 for want of EXECUTE.
 fn internals_refused(checks: &mut Checks, client: &mut Client, role: &str, functions: &[Function]) {
-    for f in functions
-        .iter()
-        .filter(|f| (f.internal() && !f.listing_helper()) || f.trigger)
-    {
+    for f in functions.iter().filter(|f| f.internal() || f.trigger) {
         checks.refused(
             client,
             role,

@@ -10,51 +10,23 @@
 
 \echo Use "ALTER EXTENSION jobtrack UPDATE TO '0.4.0'" to load this file. \quit
 
--- get_all_jobs_optimized and get_running_jobs become SQL functions that the
--- planner inlines (in a Rust set-returning function every row crossed the
--- function boundary), and gain keyset pagination
--- (`after`, and `lim` for get_running_jobs). Calls written for 0.3.0 keep
--- working: both new arguments have defaults, and get_running_jobs() still
--- returns every active job. The old functions are dropped rather than
--- replaced because their argument lists change (a second overload would
--- make get_all_jobs_optimized(100) ambiguous). Nothing of the tables is
--- touched: the update takes no lock writers wait for. Until this script has
--- run, the 0.4.0 library still serves the old catalog's C functions.
+-- get_all_jobs_optimized and get_running_jobs gain keyset pagination
+-- (`after`, and `lim` for get_running_jobs), and run their query with a
+-- generic plan kept for the session, the executor writing the rows straight
+-- into the result (in 0.3.0 every row went through Rust values; a plain
+-- prepared query is planned at every call, its LIMIT being a parameter).
+-- Calls written for 0.3.0 keep working: both new arguments have defaults,
+-- and get_running_jobs() still returns every active job. The old functions
+-- are dropped rather than replaced because their argument lists change (a
+-- second overload would make get_all_jobs_optimized(100) ambiguous).
+-- Nothing of the tables is touched: the update takes no lock writers wait
+-- for. Until this script has run, the 0.4.0 library still serves the old
+-- catalog's functions.
 DROP FUNCTION jobtrack.get_all_jobs_optimized(integer);
 DROP FUNCTION jobtrack.get_running_jobs();
 
--- The helpers the listings call: lim checked as jobtrack checks it, and the
--- cursor checked and its created_at read (22023 naming the argument, as in
--- SQLite). No SET search_path: each call of a listing is planned, and the
--- planner calls them while estimating; the one query they run pins the
--- path itself.
-CREATE FUNCTION jobtrack."_listing_limit"(
-	"lim" INT, /* Option < i32 > */
-	"null_means_all" bool /* Option < bool > */
-) RETURNS bigint /* Option < i64 > */
-IMMUTABLE PARALLEL SAFE
-LANGUAGE c /* Rust */
-AS 'MODULE_PATHNAME', 'listing_limit_wrapper';
-
-CREATE FUNCTION jobtrack."_listing_page_limit"(
-	"lim" INT, /* Option < i32 > */
-	"null_means_all" bool, /* Option < bool > */
-	"after" TEXT /* Option < & str > */
-) RETURNS bigint /* Option < i64 > */
-STABLE PARALLEL SAFE
-LANGUAGE c /* Rust */
-AS 'MODULE_PATHNAME', 'listing_page_limit_wrapper';
-
-CREATE FUNCTION jobtrack."_listing_cursor"(
-	"after" TEXT /* Option < & str > */
-) RETURNS timestamp with time zone /* TimestampWithTimeZone */
-STABLE PARALLEL SAFE
-LANGUAGE c /* Rust */
-AS 'MODULE_PATHNAME', 'listing_cursor_wrapper';
-
 -- The listings, as in sql/pg/listings.sql of 0.4.0 (why each property is
 -- chosen is written there).
-
 CREATE FUNCTION jobtrack.get_all_jobs_optimized(lim integer DEFAULT 100, after text DEFAULT NULL)
 RETURNS TABLE (
     job_id text, job_type text, status text, dataset_name text, preset text, mode text,
@@ -63,26 +35,9 @@ RETURNS TABLE (
     total_steps integer, current_step integer, start_time timestamptz,
     created_at timestamptz, updated_at timestamptz
 )
-LANGUAGE sql STABLE PARALLEL SAFE
-BEGIN ATOMIC
-    (SELECT j.*
-     FROM jobtrack.jobs AS j
-     WHERE after IS NULL
-     ORDER BY j.created_at DESC, j.job_id DESC
-     LIMIT jobtrack._listing_limit(lim, false))
-    UNION ALL
-    (SELECT j.*
-     FROM jobtrack.jobs AS j
-     WHERE after IS NOT NULL
-       AND (j.created_at, j.job_id) < (jobtrack._listing_cursor(after), after COLLATE "C")
-     ORDER BY j.created_at DESC, j.job_id DESC
-     LIMIT jobtrack._listing_page_limit(lim, false, after));
-END;
+LANGUAGE c STABLE PARALLEL SAFE
+AS 'MODULE_PATHNAME', 'get_all_jobs_optimized_page';
 
--- Each branch merges one LIMITed branch per table: PostgreSQL does not read
--- a partial index in order for a branch of a UNION ALL (it sorts every
--- active job), but does for a single table. The active statuses repeat the
--- partial indexes' WHERE clauses, which is what lets the planner use them.
 -- lim NULL (the default): every active job, as get_running_jobs() returned
 -- before it had pages.
 CREATE FUNCTION jobtrack.get_running_jobs(lim integer DEFAULT NULL, after text DEFAULT NULL)
@@ -91,78 +46,13 @@ RETURNS TABLE (
     start_time timestamptz, current_step integer, total_steps integer,
     progress double precision, experiment_name text, variation_id text
 )
-LANGUAGE sql STABLE PARALLEL SAFE
-BEGIN ATOMIC
-    -- progress as jobtrack_core::progress computes it for SQLite:
-    -- 100 × current / total, 0 when either is unknown or total is 0.
-    SELECT p.job_id, p.job_type, p.status, p.dataset_name, p.start_time,
-           p.current_step, p.total_steps,
-           CASE WHEN p.total_steps > 0 AND p.current_step IS NOT NULL
-                THEN 100.0::double precision * p.current_step / p.total_steps
-                ELSE 0::double precision
-           END,
-           p.experiment_name, p.variation_id
-    FROM ((SELECT a.*
-          FROM ((SELECT e.job_id, 'execution'::text AS job_type, e.status, e.dataset_name,
-                        e.start_time, e.current_step, e.total_steps,
-                        NULL::text AS experiment_name, NULL::text AS variation_id, e.created_at
-                 FROM jobtrack.executions AS e
-                 WHERE e.status IN ('pending', 'in_queue', 'preparing_dataset', 'configuring_preset',
-                                    'ready_for_training', 'training', 'generating_preview')
-                   AND after IS NULL
-                 ORDER BY e.created_at DESC, e.job_id DESC
-                 LIMIT jobtrack._listing_limit(lim, true))
-                UNION ALL
-                (SELECT v.job_id, 'variation'::text, v.status, v.dataset_name,
-                        v.start_time, v.current_step, v.total_steps,
-                        v.experiment_name, v.variation_id, v.created_at
-                 FROM jobtrack.variations AS v
-                 WHERE v.status IN ('pending', 'in_queue', 'preparing_dataset', 'configuring_preset',
-                                    'ready_for_training', 'training', 'generating_preview')
-                   AND after IS NULL
-                 ORDER BY v.created_at DESC, v.job_id DESC
-                 LIMIT jobtrack._listing_limit(lim, true))) AS a
-          ORDER BY a.created_at DESC, a.job_id DESC
-          LIMIT jobtrack._listing_limit(lim, true))
-          UNION ALL
-          (SELECT a.*
-          FROM ((SELECT e.job_id, 'execution'::text AS job_type, e.status, e.dataset_name,
-                        e.start_time, e.current_step, e.total_steps,
-                        NULL::text AS experiment_name, NULL::text AS variation_id, e.created_at
-                 FROM jobtrack.executions AS e
-                 WHERE e.status IN ('pending', 'in_queue', 'preparing_dataset', 'configuring_preset',
-                                    'ready_for_training', 'training', 'generating_preview')
-                   AND after IS NOT NULL
-                   AND (e.created_at, e.job_id)
-                       < (jobtrack._listing_cursor(after), after COLLATE "C")
-                 ORDER BY e.created_at DESC, e.job_id DESC
-                 LIMIT jobtrack._listing_limit(lim, true))
-                UNION ALL
-                (SELECT v.job_id, 'variation'::text, v.status, v.dataset_name,
-                        v.start_time, v.current_step, v.total_steps,
-                        v.experiment_name, v.variation_id, v.created_at
-                 FROM jobtrack.variations AS v
-                 WHERE v.status IN ('pending', 'in_queue', 'preparing_dataset', 'configuring_preset',
-                                    'ready_for_training', 'training', 'generating_preview')
-                   AND after IS NOT NULL
-                   AND (v.created_at, v.job_id)
-                       < (jobtrack._listing_cursor(after), after COLLATE "C")
-                 ORDER BY v.created_at DESC, v.job_id DESC
-                 LIMIT jobtrack._listing_limit(lim, true))) AS a
-          ORDER BY a.created_at DESC, a.job_id DESC
-          LIMIT jobtrack._listing_page_limit(lim, true, after))) AS p;
-END;
+LANGUAGE c STABLE PARALLEL SAFE
+AS 'MODULE_PATHNAME', 'get_running_jobs_wrapper';
 
 COMMENT ON FUNCTION jobtrack.get_all_jobs_optimized(integer, text) IS
     'Up to lim (0..10000) jobs of both kinds, newest created_at first, ties on job_id descending; after: the job_id of the last row of the previous page';
 COMMENT ON FUNCTION jobtrack.get_running_jobs(integer, text) IS
     'Jobs in an active status with their progress, newest created_at first, ties on job_id descending: up to lim (every one when NULL) after the job_id after';
-COMMENT ON FUNCTION jobtrack._listing_limit(integer, boolean) IS
-    'jobtrack internal, for the listings: lim checked (0..10000); NULL is every row when null_means_all, else an error';
-COMMENT ON FUNCTION jobtrack._listing_page_limit(integer, boolean, text) IS
-    'jobtrack internal, for the listings: lim checked as by _listing_limit, and the cursor after (an error when it names no job)';
-COMMENT ON FUNCTION jobtrack._listing_cursor(text) IS
-    'jobtrack internal, for the listings: the created_at of the job named by a page cursor (an error when it names no job)';
 
 -- The shared result cache bypassed every transaction that had a transaction
 -- id, including one that had written only other tables, or had run CREATE

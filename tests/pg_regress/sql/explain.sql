@@ -43,36 +43,26 @@ EXPLAIN (COSTS OFF) EXECUTE statistics;
 PREPARE dataset_stats(text) AS :q;
 EXPLAIN (COSTS OFF) EXECUTE dataset_stats('ds7');
 
+-- The listings (pg_ext/src/listings.rs) run all_jobs.sql and
+-- running_jobs.sql with their generic plan, planned once per session:
+-- these are the plans they run. $1 is lim, ($2, $3) the cursor: the first
+-- page is the page after ('infinity', ''). A page is one Merge Append that
+-- stops after lim rows, each index scan starting at the cursor; running
+-- jobs merge one LIMITed scan of each partial index. The cursor itself is
+-- one primary-key probe per table (listing_cursor.sql).
+SET plan_cache_mode = force_generic_plan;
 \set q `cat sql/pg/queries/all_jobs.sql`
-PREPARE all_jobs(bigint) AS :q;
-EXPLAIN (COSTS OFF) EXECUTE all_jobs(100);
+PREPARE all_jobs(bigint, timestamptz, text) AS :q;
+EXPLAIN (COSTS OFF) EXECUTE all_jobs(100, 'infinity', '');
+
+\set q `cat sql/pg/queries/running_jobs.sql`
+PREPARE running_jobs(bigint, timestamptz, text) AS :q;
+EXPLAIN (COSTS OFF) EXECUTE running_jobs(NULL, 'infinity', '');
+RESET plan_cache_mode;
 
 \set q `cat sql/pg/queries/recent_jobs.sql`
 PREPARE recent_jobs(bigint) AS :q;
 EXPLAIN (COSTS OFF) EXECUTE recent_jobs(10);
-
-\set q `cat sql/pg/queries/running_jobs.sql`
-PREPARE running_jobs AS :q;
-EXPLAIN (COSTS OFF) EXECUTE running_jobs;
-
--- The listings are SQL functions inlined into the calling query
--- (sql/pg/listings.sql): their plans are those of the plain query. A page
--- is one Merge Append that stops after lim rows; a later page (after = the
--- last job_id of the previous page) seeks to its cursor in the same
--- indexes, in a generic plan too, where a one-time filter on after picks
--- the branch (with constants the other branch is a constant-false Result).
--- Running jobs merge one LIMITed scan of each partial index. The cursor
--- itself is one primary-key probe per table (listing_cursor.sql).
-EXPLAIN (COSTS OFF) SELECT * FROM jobtrack.get_all_jobs_optimized(100);
-EXPLAIN (COSTS OFF) SELECT * FROM jobtrack.get_all_jobs_optimized(100, 'e1000');
-EXPLAIN (COSTS OFF) SELECT * FROM jobtrack.get_running_jobs();
-EXPLAIN (COSTS OFF) SELECT * FROM jobtrack.get_running_jobs(10, 'e1000');
-PREPARE all_jobs_page(integer, text) AS SELECT * FROM jobtrack.get_all_jobs_optimized($1, $2);
-PREPARE running_page(integer, text) AS SELECT * FROM jobtrack.get_running_jobs($1, $2);
-SET plan_cache_mode = force_generic_plan;
-EXPLAIN (COSTS OFF) EXECUTE all_jobs_page(100, 'e1000');
-EXPLAIN (COSTS OFF) EXECUTE running_page(10, 'e1000');
-RESET plan_cache_mode;
 
 \set q `cat sql/pg/queries/listing_cursor.sql`
 PREPARE listing_cursor(text) AS :q;

@@ -88,3 +88,10 @@ SELECT job_id FROM jobtrack.get_running_jobs(2, (SELECT job_id FROM jobtrack.get
 SELECT * FROM jobtrack.get_all_jobs_optimized(1, 'no such job');
 SELECT * FROM jobtrack.get_running_jobs(0, 'no such job');
 SELECT * FROM jobtrack.get_all_jobs_optimized(1, '');
+-- Called in a SELECT list, as a set-returning function of the target list
+-- rather than FROM: the same rows.
+SELECT (jobtrack.get_all_jobs_optimized(2)).job_id;
+SELECT (jobtrack.get_running_jobs(1)).job_id;
+-- A page after a job that a job shares created_at with: ties continue on
+-- job_id descending.
+SELECT job_id FROM jobtrack.get_all_jobs_optimized(10, 'v2') WITH ORDINALITY ORDER BY ordinality;

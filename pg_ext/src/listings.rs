@@ -1,0 +1,164 @@
+//! The listings `get_all_jobs_optimized(lim, after)` and
+//! `get_running_jobs(lim, after)` (declared in `sql/pg/listings.sql`): each
+//! runs one query of `sql/pg/queries/` with its kept generic plan, and the
+//! executor writes the rows straight into the function's result
+//! ([`statement_read::into_result_set`]). A call costs its query's execution,
+//! a lookup of the cursor, and the copy of each row into the tuplestore the
+//! function scan reads: no planning and no row through Rust.
+//!
+//! Keyset pagination: `after` is the job_id of the last row of the previous
+//! page, and a page is the rows after that job's (created_at, job_id) in the
+//! listing's order, which the created and active indexes hold, so any page
+//! costs one index seek plus its rows. The first page is the page after
+//! ('infinity', ''), which every job precedes (created_at is checked to lie
+//! in the years 1 to 9999), so that one plan serves every page.
+//!
+//! The functions are plain C-language set-returning functions in
+//! materialize mode rather than `#[pg_extern]`s, whose set-returning
+//! protocol hands over one Rust row at a time. They run with the caller's
+//! rights, read through the security_invoker view `jobtrack.jobs` or the
+//! base tables, and pin the search_path for their queries themselves
+//! ([`crate::cache::with_pinned_search_path`]).
+
+use jobtrack_core::{unknown_cursor, Error, Page};
+use pgrx::datum::{DatumWithOid, TimestampWithTimeZone};
+use pgrx::prelude::*;
+
+use crate::error::OrRaise;
+use crate::rows::req;
+use crate::{queries, statement_read};
+
+/// One listing: its query (`$1` lim, `$2` and `$3` the cursor's created_at
+/// and job_id), and whether a NULL `lim` means every row (else 22023).
+struct Listing {
+    query: &'static str,
+    null_lim_means_all: bool,
+}
+
+const ALL_JOBS: Listing = Listing {
+    query: queries::ALL_JOBS,
+    null_lim_means_all: false,
+};
+
+/// `get_running_jobs()` returned every active job before it had pages.
+const RUNNING_JOBS: Listing = Listing {
+    query: queries::RUNNING_JOBS,
+    null_lim_means_all: true,
+};
+
+/// `jobtrack.get_all_jobs_optimized(lim integer DEFAULT 100, after text
+/// DEFAULT NULL)`: up to `lim` jobs of both kinds after `after`, newest
+/// created_at first.
+#[pg_guard]
+#[no_mangle]
+pub unsafe extern "C-unwind" fn get_all_jobs_optimized_page(
+    fcinfo: pg_sys::FunctionCallInfo,
+) -> pg_sys::Datum {
+    // SAFETY: called by PostgreSQL as a V1 function with this fcinfo.
+    unsafe { list(fcinfo, &ALL_JOBS) }
+}
+
+/// `jobtrack.get_running_jobs(lim integer DEFAULT NULL, after text DEFAULT
+/// NULL)`: the active jobs after `after`, newest created_at first, with
+/// their progress. The symbol is the one the catalogs of 0.1.0 to 0.3.0
+/// declare for `get_running_jobs()` (no arguments, every active job), which
+/// it serves too until ALTER EXTENSION UPDATE.
+#[pg_guard]
+#[no_mangle]
+pub unsafe extern "C-unwind" fn get_running_jobs_wrapper(
+    fcinfo: pg_sys::FunctionCallInfo,
+) -> pg_sys::Datum {
+    // SAFETY: called by PostgreSQL as a V1 function with this fcinfo.
+    unsafe { list(fcinfo, &RUNNING_JOBS) }
+}
+
+#[no_mangle]
+#[doc(hidden)]
+pub extern "C" fn pg_finfo_get_all_jobs_optimized_page() -> &'static pg_sys::Pg_finfo_record {
+    &V1
+}
+
+#[no_mangle]
+#[doc(hidden)]
+pub extern "C" fn pg_finfo_get_running_jobs_wrapper() -> &'static pg_sys::Pg_finfo_record {
+    &V1
+}
+
+const V1: pg_sys::Pg_finfo_record = pg_sys::Pg_finfo_record { api_version: 1 };
+
+/// Checks the arguments, then runs `listing` into the call's result.
+///
+/// # Safety
+/// `fcinfo` is the running call's.
+unsafe fn list(fcinfo: pg_sys::FunctionCallInfo, listing: &Listing) -> pg_sys::Datum {
+    // SAFETY: argument `i` exists when the call has more than `i`; absent
+    // arguments (a catalog that declares fewer) are NULL.
+    let (lim, after) = unsafe {
+        let nargs = (*fcinfo).nargs;
+        let lim = if nargs > 0 {
+            pgrx::fcinfo::pg_getarg::<i32>(fcinfo, 0)
+        } else {
+            None
+        };
+        let after = if nargs > 1 {
+            pgrx::fcinfo::pg_getarg::<&str>(fcinfo, 1)
+        } else {
+            None
+        };
+        (lim, after)
+    };
+    let lim = checked_limit(lim, listing.null_lim_means_all).or_raise();
+    let page = Page::new(None, after).or_raise();
+    // SAFETY: InitMaterializedSRF checks that the caller accepts a
+    // materialized set (raising an ERROR otherwise) and makes the call's
+    // tuplestore and result descriptor, used only after it.
+    unsafe {
+        let rsinfo = (*fcinfo).resultinfo.cast::<pg_sys::ReturnSetInfo>();
+        let expected = !rsinfo.is_null()
+            && pgrx::is_a(rsinfo.cast(), pg_sys::NodeTag::T_ReturnSetInfo)
+            && !(*rsinfo).expectedDesc.is_null();
+        // The expected descriptor, when the caller gives one, saves
+        // building it from the catalog on every call.
+        let flags = if expected {
+            pg_sys::MAT_SRF_USE_EXPECTED_DESC
+        } else {
+            0
+        };
+        pg_sys::InitMaterializedSRF(fcinfo, flags);
+        crate::cache::with_pinned_search_path(|| {
+            let (created_at, job_id) = match page.after {
+                Some(after) => (cursor_created_at(after)?, after),
+                None => (TimestampWithTimeZone::positive_infinity(), ""),
+            };
+            let args: [DatumWithOid; 3] = [lim.into(), created_at.into(), job_id.into()];
+            Spi::connect(|client| {
+                statement_read::into_result_set(client, listing.query, &args, rsinfo)
+            })
+        })
+        .or_raise();
+    }
+    pg_sys::Datum::from(0usize)
+}
+
+/// `lim` checked as core checks it (0..=10000); NULL is every row when
+/// `null_means_all`, else 22023.
+fn checked_limit(lim: Option<i32>, null_means_all: bool) -> Result<Option<i64>, Error> {
+    match lim {
+        None if null_means_all => Ok(None),
+        None => Err(Error::invalid(None, "lim", "is required")),
+        Some(lim) => Ok(Page::new(Some(lim.into()), None)?.lim.map(i64::from)),
+    }
+}
+
+/// The `created_at` of job `after`, looked up by primary key in both base
+/// tables with the caller's rights; 22023 naming `after` when there is no
+/// such job, as in the other backend. The caller pins the search_path.
+fn cursor_created_at(after: &str) -> Result<TimestampWithTimeZone, Error> {
+    Spi::connect(|client| {
+        let rows = statement_read::select(client, queries::LISTING_CURSOR, &[after.into()])?;
+        match rows.first() {
+            Some(row) => req::<TimestampWithTimeZone>(row, 1),
+            None => Err(unknown_cursor(after)),
+        }
+    })
+}
