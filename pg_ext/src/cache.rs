@@ -365,7 +365,7 @@ fn notice_once() {
     .report(PgLogLevel::NOTICE);
 }
 
-/// Runs `compute` (a miss, or the listings' cursor lookup) with `search_path` pinned to `jobtrack,
+/// Runs `compute` (a miss) with `search_path` pinned to `jobtrack,
 /// pg_catalog, pg_temp`, restored afterwards.
 ///
 /// The `*_cached` functions carry no `SET search_path` clause: on a hit they
@@ -375,30 +375,9 @@ fn notice_once() {
 /// whose result may be stored for every role, so those must resolve names
 /// exactly as the uncached functions' pinned path does, whatever the
 /// caller's path: otherwise a caller's own function or operator shadowing a
-/// built-in could put its result in the shared cache. An ERROR inside is
-/// cleaned up by the (sub)transaction's abort, which unwinds every GUC nest
-/// level above it, as for a function's SET clause.
+/// built-in could put its result in the shared cache.
 pub fn with_pinned_search_path<T>(compute: impl FnOnce() -> Result<T, Error>) -> Result<T, Error> {
-    // SAFETY: GUC calls of the backend, nested and unwound in this function
-    // (or by the abort of the transaction, see above).
-    let level = unsafe {
-        let level = pg_sys::NewGUCNestLevel();
-        pg_sys::set_config_option(
-            c"search_path".as_ptr(),
-            c"jobtrack, pg_catalog, pg_temp".as_ptr(),
-            pg_sys::GucContext::PGC_USERSET,
-            pg_sys::GucSource::PGC_S_SESSION,
-            pg_sys::GucAction::GUC_ACTION_SAVE,
-            true,
-            0,
-            false,
-        );
-        level
-    };
-    let result = compute();
-    // SAFETY: pops the nest level opened above.
-    unsafe { pg_sys::AtEOXact_GUC(true, level) };
-    result
+    crate::settings::with_settings(&[crate::settings::PINNED_SEARCH_PATH], compute)
 }
 
 /// Returns the cached bytes under `key` or computes them, storing them when

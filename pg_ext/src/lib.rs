@@ -21,6 +21,7 @@ mod monitoring;
 mod queries;
 mod reads;
 mod rows;
+mod settings;
 mod shared;
 mod statement_read;
 mod writes;

@@ -1,6 +1,6 @@
-//! The listings `get_all_jobs_optimized(lim, after)` and
-//! `get_running_jobs(lim, after)` (declared in `sql/pg/listings.sql`): each
-//! runs one query of `sql/pg/queries/` with its kept generic plan, and the
+//! The listings `get_all_jobs_optimized(lim, after)`,
+//! `get_running_jobs(lim, after)` and `get_recent_jobs_optimized(lim)`
+//! (declared in `sql/pg/listings.sql`): each runs one query of `sql/pg/queries/` with its kept generic plan, and the
 //! executor writes the rows straight into the function's result
 //! ([`statement_read::into_result_set`]). A call costs its query's execution,
 //! a lookup of the cursor, and the copy of each row into the tuplestore the
@@ -17,16 +17,20 @@
 //! materialize mode rather than `#[pg_extern]`s, whose set-returning
 //! protocol hands over one Rust row at a time. They run with the caller's
 //! rights, read through the security_invoker view `jobtrack.jobs` or the
-//! base tables, and pin the search_path for their queries themselves
-//! ([`crate::cache::with_pinned_search_path`]).
+//! base tables, and set the search_path and the planner settings for their
+//! queries themselves ([`LISTING_SETTINGS`]).
 
-use jobtrack_core::{unknown_cursor, Error, Page};
+use std::ffi::CStr;
+
+use jobtrack_core::{check_limit, unknown_cursor, Error, Page};
 use pgrx::datum::{DatumWithOid, TimestampWithTimeZone};
 use pgrx::prelude::*;
 
 use crate::error::OrRaise;
+use crate::queries;
 use crate::rows::req;
-use crate::{queries, statement_read};
+use crate::settings::{with_settings, PINNED_SEARCH_PATH};
+use crate::statement_read::{self, Planning};
 
 /// One listing: its query (`$1` lim, `$2` and `$3` the cursor's created_at
 /// and job_id), and whether a NULL `lim` means every row (else 22023).
@@ -72,6 +76,34 @@ pub unsafe extern "C-unwind" fn get_running_jobs_wrapper(
     unsafe { list(fcinfo, &RUNNING_JOBS) }
 }
 
+/// `jobtrack.get_recent_jobs_optimized(lim integer DEFAULT 10)` (STRICT):
+/// up to `lim` jobs of both kinds, newest updated_at first. Also the symbol
+/// of the catalogs of 0.1.0 to 0.3.0, the first two without the Job view
+/// ([`crate::reads::on_catalog`]).
+#[pg_guard]
+#[no_mangle]
+pub unsafe extern "C-unwind" fn get_recent_jobs_optimized_wrapper(
+    fcinfo: pg_sys::FunctionCallInfo,
+) -> pg_sys::Datum {
+    // SAFETY: called by PostgreSQL as a V1 function with this fcinfo; the
+    // function is STRICT, so its one argument is not NULL.
+    let lim = unsafe { pgrx::fcinfo::pg_getarg::<i32>(fcinfo, 0) }.unwrap_or_default();
+    let lim = check_limit(lim.into()).or_raise();
+    let query = crate::reads::on_catalog(queries::RECENT_JOBS).or_raise();
+    // SAFETY: the running call's fcinfo.
+    unsafe {
+        materialize(fcinfo, &query, Planning::Generic, || {
+            Ok(vec![i64::from(lim).into()])
+        })
+    }
+}
+
+#[no_mangle]
+#[doc(hidden)]
+pub extern "C" fn pg_finfo_get_recent_jobs_optimized_wrapper() -> &'static pg_sys::Pg_finfo_record {
+    &V1
+}
+
 #[no_mangle]
 #[doc(hidden)]
 pub extern "C" fn pg_finfo_get_all_jobs_optimized_page() -> &'static pg_sys::Pg_finfo_record {
@@ -109,6 +141,30 @@ unsafe fn list(fcinfo: pg_sys::FunctionCallInfo, listing: &Listing) -> pg_sys::D
     };
     let lim = checked_limit(lim, listing.null_lim_means_all).or_raise();
     let page = Page::new(None, after).or_raise();
+    // SAFETY: the running call's fcinfo.
+    unsafe {
+        materialize(fcinfo, listing.query, Planning::Generic, || {
+            let (created_at, job_id) = match page.after {
+                Some(after) => (cursor_created_at(after)?, after),
+                None => (TimestampWithTimeZone::positive_infinity(), ""),
+            };
+            Ok(vec![lim.into(), created_at.into(), job_id.into()])
+        })
+    }
+}
+
+/// Runs `query`, planned as `planning` says, with the arguments `args`
+/// computes (with the search_path pinned) into the result of the running
+/// call.
+///
+/// # Safety
+/// `fcinfo` is the running call's.
+unsafe fn materialize<'a>(
+    fcinfo: pg_sys::FunctionCallInfo,
+    query: &str,
+    planning: Planning,
+    args: impl FnOnce() -> Result<Vec<DatumWithOid<'a>>, Error>,
+) -> pg_sys::Datum {
     // SAFETY: InitMaterializedSRF checks that the caller accepts a
     // materialized set (raising an ERROR otherwise) and makes the call's
     // tuplestore and result descriptor, used only after it.
@@ -125,20 +181,34 @@ unsafe fn list(fcinfo: pg_sys::FunctionCallInfo, listing: &Listing) -> pg_sys::D
             0
         };
         pg_sys::InitMaterializedSRF(fcinfo, flags);
-        crate::cache::with_pinned_search_path(|| {
-            let (created_at, job_id) = match page.after {
-                Some(after) => (cursor_created_at(after)?, after),
-                None => (TimestampWithTimeZone::positive_infinity(), ""),
-            };
-            let args: [DatumWithOid; 3] = [lim.into(), created_at.into(), job_id.into()];
+        with_settings(&LISTING_SETTINGS, || {
+            let args = args()?;
             Spi::connect(|client| {
-                statement_read::into_result_set(client, listing.query, &args, rsinfo)
+                statement_read::into_result_set(client, query, &args, planning, rsinfo)
             })
         })
         .or_raise();
     }
     pg_sys::Datum::from(0usize)
 }
+
+/// The settings a listing's queries are planned and run with.
+const LISTING_SETTINGS: [(&CStr, &CStr); 3] = [
+    PINNED_SEARCH_PATH,
+    // A generic plan estimates a LIMIT that is an argument as a tenth of the
+    // rows, and for that many, sorting the whole table can cost less than
+    // reading an index in order, as soon as the index's order is not the
+    // table's (a restore, created_at given out of order) or the LIMIT sits
+    // under a join (the recent jobs). Without sorts the plan reads the index
+    // in order whatever the data, which is right for every lim, a page or
+    // all active jobs; no listing sorts otherwise.
+    (c"enable_sort", c"off"),
+    // A generic plan's cost, computed for a tenth of the rows, passes
+    // jit_above_cost at a few million jobs: JIT would then compile the plan
+    // at every execution (milliseconds) for a query that runs in a tenth of
+    // one.
+    (c"jit", c"off"),
+];
 
 /// `lim` checked as core checks it (0..=10000); NULL is every row when
 /// `null_means_all`, else 22023.

@@ -160,12 +160,3 @@ rows::job_table_function! {
         TableIterator::new(all_jobs(lim).or_raise().into_iter().map(rows::job_tuple))
     }
 }
-
-rows::job_table_function! {
-    /// Up to `lim` jobs of both kinds, newest `updated_at` first.
-    #[pg_extern(schema = "jobtrack", stable, parallel_safe, strict)]
-    #[search_path(jobtrack, pg_catalog, pg_temp)]
-    fn get_recent_jobs_optimized(lim: default!(i32, 10)) {
-        TableIterator::new(recent_jobs(lim).or_raise().into_iter().map(rows::job_tuple))
-    }
-}

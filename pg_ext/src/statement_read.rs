@@ -98,19 +98,18 @@ extern "C-unwind" {
     );
 }
 
-/// Runs `query` read-only with `args` in the active snapshot, with its
-/// generic plan, into the result of the set-returning call `rsinfo`, whose
+/// Runs `query` read-only with `args` in the active snapshot, planned as
+/// `planning` says, into the result of the set-returning call `rsinfo`, whose
 /// tuplestore and descriptor `InitMaterializedSRF` made: the executor
 /// stores each row as it produces it, as PL/pgSQL's RETURN QUERY does. No
 /// column becomes a Rust value and back, which is what the listings cost
 /// when their rows went through Rust (about 4× the query, measured).
 ///
-/// The generic plan: a listing's LIMIT is an argument, which a custom plan
-/// knows and a generic one estimates, so the plan cache would find every
-/// custom plan cheaper and plan each call, and planning a listing costs
-/// several times its execution. The listings' plans read their indexes in
-/// order whatever the LIMIT (the pg_regress test `explain` shows the generic
-/// plans).
+/// [`Planning::Generic`] for a query whose plan is right whatever its
+/// arguments: a listing's LIMIT is an argument, which a custom plan knows
+/// and a generic one estimates (as a tenth of the rows), so the plan cache
+/// would find every custom plan cheaper and plan each call, and planning a
+/// listing costs several times its execution.
 ///
 /// # Safety
 /// `rsinfo` is the ReturnSetInfo of the running call, after
@@ -119,9 +118,10 @@ pub unsafe fn into_result_set(
     _client: &SpiClient<'_>,
     query: &str,
     args: &[DatumWithOid<'_>],
+    planning: Planning,
     rsinfo: *mut pg_sys::ReturnSetInfo,
 ) -> Result<(), Error> {
-    let plan = kept_plan(query, args, Planning::Generic)?;
+    let plan = kept_plan(query, args, planning)?;
     let (datums, nulls) = values(args);
     // SAFETY: SPI is connected (we hold its client). The parameter list is
     // allocated in SPI's procedure context and filled within its length;
@@ -172,7 +172,7 @@ thread_local! {
 
 /// How the plan cache plans a kept query's executions.
 #[derive(Clone, Copy)]
-enum Planning {
+pub enum Planning {
     /// Custom or generic plans, as for a prepared statement.
     Chosen,
     /// Always the generic plan, planned once (`CURSOR_OPT_GENERIC_PLAN`).

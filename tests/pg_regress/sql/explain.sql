@@ -43,14 +43,18 @@ EXPLAIN (COSTS OFF) EXECUTE statistics;
 PREPARE dataset_stats(text) AS :q;
 EXPLAIN (COSTS OFF) EXECUTE dataset_stats('ds7');
 
--- The listings (pg_ext/src/listings.rs) run all_jobs.sql and
--- running_jobs.sql with their generic plan, planned once per session:
--- these are the plans they run. $1 is lim, ($2, $3) the cursor: the first
--- page is the page after ('infinity', ''). A page is one Merge Append that
--- stops after lim rows, each index scan starting at the cursor; running
--- jobs merge one LIMITed scan of each partial index. The cursor itself is
--- one primary-key probe per table (listing_cursor.sql).
+-- The listings (pg_ext/src/listings.rs) run all_jobs.sql, running_jobs.sql
+-- and recent_jobs.sql with their generic plan, planned once per session
+-- with sorts and JIT off (listings.rs says why): these are the plans they
+-- run. $1 is lim, ($2, $3) the cursor: the first page is the page after
+-- ('infinity', ''). A page is one Merge Append that stops after lim rows,
+-- each index scan starting at the cursor; running jobs merge one LIMITed
+-- scan of each partial index; the recent jobs read the summary's recent
+-- index and complete each entry by one primary-key lookup. The cursor
+-- itself is one primary-key probe per table (listing_cursor.sql).
 SET plan_cache_mode = force_generic_plan;
+SET enable_sort = off;
+SET jit = off;
 \set q `cat sql/pg/queries/all_jobs.sql`
 PREPARE all_jobs(bigint, timestamptz, text) AS :q;
 EXPLAIN (COSTS OFF) EXECUTE all_jobs(100, 'infinity', '');
@@ -58,11 +62,13 @@ EXPLAIN (COSTS OFF) EXECUTE all_jobs(100, 'infinity', '');
 \set q `cat sql/pg/queries/running_jobs.sql`
 PREPARE running_jobs(bigint, timestamptz, text) AS :q;
 EXPLAIN (COSTS OFF) EXECUTE running_jobs(NULL, 'infinity', '');
-RESET plan_cache_mode;
 
 \set q `cat sql/pg/queries/recent_jobs.sql`
 PREPARE recent_jobs(bigint) AS :q;
 EXPLAIN (COSTS OFF) EXECUTE recent_jobs(10);
+RESET plan_cache_mode;
+RESET enable_sort;
+RESET jit;
 
 \set q `cat sql/pg/queries/listing_cursor.sql`
 PREPARE listing_cursor(text) AS :q;
