@@ -4,7 +4,8 @@
 //! Run it through `make bench`, which starts a throw-away PostgreSQL cluster
 //! with the extension preloaded (`tests/pg_regress/with-cluster.sh
 //! --preload`) and passes its connection string in `JOBTRACK_PG_URL`.
-//! Writes `results.json`, `results.md` and `chart.svg` to `--out`.
+//! Writes `results.json`, `results.md`, `chart.svg` and `scaling.svg` to
+//! `--out` after each size (marked partial until the last one is done).
 
 mod client;
 mod data;
@@ -14,12 +15,13 @@ mod pgbench;
 mod report;
 mod sqlite;
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
+use std::time::Instant;
 
 use clap::Parser;
 use jobtrack_core::Timestamp;
 
-use crate::report::{Machine, Report, SizeReport};
+use crate::report::{Machine, Phase, Report, SizeReport};
 
 /// The error type of the bench: it reports and exits.
 pub type Res<T> = Result<T, Box<dyn std::error::Error>>;
@@ -31,7 +33,8 @@ struct Args {
     /// Dataset sizes in jobs, comma-separated.
     #[arg(long, value_delimiter = ',', default_value = "10000,100000")]
     sizes: Vec<usize>,
-    /// Directory for results.json, results.md and chart.svg.
+    /// Directory for results.json, results.md, chart.svg and scaling.svg
+    /// (rewritten after each size).
     #[arg(long, default_value = "bench/results")]
     out: PathBuf,
     /// Seconds of each pgbench run and of each throughput run of the Rust
@@ -46,6 +49,11 @@ struct Args {
     /// own, created afresh).
     #[arg(long, env = "JOBTRACK_PG_URL")]
     pg_url: String,
+    /// Measure SQLite only at sizes up to this many jobs (default: at every
+    /// size). Loading millions of jobs through SQLite's triggers takes far
+    /// longer than the PostgreSQL part.
+    #[arg(long, value_name = "JOBS")]
+    sqlite_max_size: Option<usize>,
     /// Seed of the workload generator.
     #[arg(long, default_value_t = 20261127)]
     seed: u64,
@@ -107,22 +115,104 @@ fn machine(pg_url: &str) -> Res<Machine> {
 fn main() {
     let args = Args::parse();
     if let Err(e) = run(&args) {
-        let mut msg = e.to_string();
-        let mut source = e.source();
-        while let Some(s) = source {
-            msg.push_str(&format!(": {s}"));
-            source = s.source();
-        }
-        eprintln!("jobtrack-bench: {msg}");
+        eprintln!("jobtrack-bench: {}", error_chain(e.as_ref()));
         std::process::exit(1);
     }
 }
 
+/// The error and its sources, on one line.
+fn error_chain(e: &(dyn std::error::Error + 'static)) -> String {
+    let mut msg = e.to_string();
+    let mut source = e.source();
+    while let Some(s) = source {
+        msg.push_str(&format!(": {s}"));
+        source = s.source();
+    }
+    msg
+}
+
+/// Prints the progress lines of one size, each with the seconds since the
+/// run began (the largest sizes run long), and times its parts for the
+/// report.
+struct Progress {
+    run_started: Instant,
+    jobs: usize,
+    current: Option<(String, Instant)>,
+    phases: Vec<Phase>,
+}
+
+impl Progress {
+    fn new(run_started: Instant, jobs: usize) -> Progress {
+        Progress {
+            run_started,
+            jobs,
+            current: None,
+            phases: Vec::new(),
+        }
+    }
+
+    fn line(&self, what: &str) {
+        println!(
+            "== {} jobs: {what} (at {:.0} s)",
+            self.jobs,
+            self.run_started.elapsed().as_secs_f64()
+        );
+    }
+
+    fn start(&mut self, name: &str) {
+        self.end_current();
+        self.line(name);
+        self.current = Some((name.to_owned(), Instant::now()));
+    }
+
+    fn end_current(&mut self) {
+        if let Some((name, since)) = self.current.take() {
+            self.phases.push(Phase {
+                name,
+                seconds: since.elapsed().as_secs_f64(),
+            });
+        }
+    }
+
+    fn finish(mut self) -> Vec<Phase> {
+        self.end_current();
+        self.phases
+    }
+}
+
+/// Writes results.json, results.md, chart.svg and scaling.svg, each through
+/// a temporary file and a rename, so that a run killed while writing leaves
+/// the previous complete file rather than half a file. Returns the Markdown.
+fn write_report(out: &Path, report: &Report) -> Res<String> {
+    let md = report::markdown(report);
+    let files = [
+        ("results.json", serde_json::to_string_pretty(report)? + "\n"),
+        ("results.md", md.clone()),
+        ("chart.svg", report::svg(report)),
+        ("scaling.svg", report::scaling_svg(report)),
+    ];
+    for (name, text) in files {
+        let path = out.join(name);
+        let tmp = out.join(format!(".{name}.tmp"));
+        std::fs::write(&tmp, text)
+            .and_then(|()| std::fs::rename(&tmp, &path))
+            .map_err(|e| format!("writing {}: {e}", path.display()))?;
+    }
+    Ok(md)
+}
+
 fn run(args: &Args) -> Res<()> {
-    let started = std::time::Instant::now();
+    let started = Instant::now();
+    if args.sizes.is_empty() {
+        return Err("--sizes names no size".into());
+    }
     if let Some(bad) = args.sizes.iter().find(|n| !(100..=20_000_000).contains(*n)) {
         return Err(format!("size {bad} is outside 100..=20000000 jobs").into());
     }
+    // Before the long part: a directory that cannot be made fails now, not
+    // after the first size.
+    std::fs::create_dir_all(&args.out)
+        .map_err(|e| format!("creating {}: {e}", args.out.display()))?;
     let machine = machine(&args.pg_url)?;
     println!("jobtrack-bench: {}", report::machine_line(&machine));
     let mut notes = vec![
@@ -137,63 +227,143 @@ fn run(args: &Args) -> Res<()> {
          jobtrack's indexes in place. SQLite's writes use bench/sql/sqlite/*.sql."
             .to_owned(),
     ];
-    let mut sizes = Vec::new();
+    if let Some(max) = args.sqlite_max_size {
+        notes.push(format!(
+            "SQLite is measured only at sizes up to {} jobs (--sqlite-max-size); at larger sizes \
+             it was not run.",
+            report::thousands(max)
+        ));
+    }
+    let mut report = Report {
+        generated_at: Timestamp::now().to_string(),
+        machine,
+        smoke: args.smoke,
+        notes,
+        sizes_planned: args.sizes.clone(),
+        sqlite_max_size: args.sqlite_max_size,
+        complete: false,
+        stopped_by: None,
+        sizes: Vec::new(),
+    };
     let now = Timestamp::now();
     for &jobs in &args.sizes {
-        println!("== {jobs} jobs: generating");
-        let w = data::Workload::generate(jobs, args.seed, now);
-        println!("== {jobs} jobs: PostgreSQL (load, per call)");
-        let mut c = pg::setup(&args.pg_url, &w)?;
-        let cache_shared: bool = {
-            let v: serde_json::Value = c
-                .query_one("SELECT jobtrack.get_cache_stats()", &[])?
-                .get(0);
-            v.get("shared").and_then(|s| s.as_bool()).unwrap_or(false)
-        };
-        let note = if cache_shared {
-            "PostgreSQL: the shared-memory result cache is in effect (get_cache_stats().shared = \
-             true): the cached rows are cache hits."
-        } else {
-            "PostgreSQL: the shared-memory result cache is not in effect (get_cache_stats().shared \
-             = false: the library is not in shared_preload_libraries): the *_cached functions \
-             compute every call, so their rows measure the uncached path plus the cache's \
-             bookkeeping."
-        };
-        if !notes.iter().any(|n| n == note) {
-            notes.push(note.to_owned());
+        match run_size(args, jobs, now, started, &mut report.notes) {
+            Ok(size) => report.sizes.push(size),
+            Err(e) => {
+                // What the finished sizes measured stays readable; with none
+                // finished, the previous run's files are left as they are.
+                if !report.sizes.is_empty() {
+                    report.stopped_by = Some(format!(
+                        "{} jobs: {}",
+                        report::thousands(jobs),
+                        error_chain(e.as_ref())
+                    ));
+                    report.generated_at = Timestamp::now().to_string();
+                    write_report(&args.out, &report)?;
+                    eprintln!(
+                        "jobtrack-bench: the report of the finished sizes is in {}",
+                        args.out.display()
+                    );
+                }
+                return Err(e);
+            }
         }
-        let (mut postgres, mut mismatches) = pg::operations(&mut c, &w, args.smoke)?;
-        report::add_ratios(&mut postgres);
-        println!("== {jobs} jobs: PostgreSQL write cost");
-        // The per-call writes left dead rows behind: vacuum (untimed) so that
-        // the write-cost comparison and pgbench start from clean tables, as
-        // the fresh primary-key-only copy does.
-        c.batch_execute("VACUUM ANALYZE")?;
-        let write_cost = pg::write_cost(&args.pg_url, &mut c, &w, args.smoke)?;
-        c.batch_execute("VACUUM ANALYZE")?;
-        println!("== {jobs} jobs: PostgreSQL counters under 4 writers");
-        let seconds = if args.smoke { 1 } else { args.pgbench_seconds };
-        let counter_writers = pgbench::counter_writers(
-            &mut c,
-            pg::DATABASE,
-            seconds,
-            if args.smoke { 20 } else { 500 },
-        )?;
-        c.batch_execute("VACUUM ANALYZE")?;
-        println!("== {jobs} jobs: PostgreSQL through the Rust client (PgStore)");
-        let (client, client_mismatches) =
-            client::run(&args.pg_url, &w, args.smoke, args.pgbench_seconds)?;
-        mismatches.extend(
-            client_mismatches
-                .into_iter()
-                .map(|m| format!("Rust client: {m}")),
-        );
-        c.batch_execute("VACUUM ANALYZE")?;
-        drop(c);
-        println!("== {jobs} jobs: pgbench");
-        let seconds = if args.smoke { 1 } else { args.pgbench_seconds };
-        let pgbench = pgbench::run(pg::DATABASE, w.executions.len(), seconds)?;
-        println!("== {jobs} jobs: SQLite");
+        report.generated_at = Timestamp::now().to_string();
+        report.complete = report.sizes.len() == args.sizes.len();
+        let md = write_report(&args.out, &report)?;
+        if report.complete {
+            println!("{md}");
+        } else {
+            println!(
+                "== {jobs} jobs: done (at {:.0} s); the report so far is in {}",
+                started.elapsed().as_secs_f64(),
+                args.out.display()
+            );
+        }
+    }
+    println!(
+        "jobtrack-bench: wrote {}/results.{{json,md}}, chart.svg and scaling.svg in {:.0} s",
+        args.out.display(),
+        started.elapsed().as_secs_f64()
+    );
+    let mut admin = postgres::Client::connect(&args.pg_url, postgres::NoTls)?;
+    admin.batch_execute(&format!(
+        "DROP DATABASE IF EXISTS {} WITH (FORCE)",
+        pg::DATABASE
+    ))?;
+    let bad: usize = report.sizes.iter().map(|s| s.mismatches.len()).sum();
+    if bad > 0 {
+        return Err(format!("{bad} answers differ between variants (see the report)").into());
+    }
+    Ok(())
+}
+
+/// Measures everything at one size. Adds the note on the result cache to
+/// `notes` when it is not there yet.
+fn run_size(
+    args: &Args,
+    jobs: usize,
+    now: Timestamp,
+    started: Instant,
+    notes: &mut Vec<String>,
+) -> Res<SizeReport> {
+    let mut progress = Progress::new(started, jobs);
+    progress.start("generating");
+    let w = data::Workload::generate(jobs, args.seed, now);
+    progress.start("PostgreSQL: load");
+    let mut c = pg::setup(&args.pg_url, &w)?;
+    let cache_shared: bool = {
+        let v: serde_json::Value = c
+            .query_one("SELECT jobtrack.get_cache_stats()", &[])?
+            .get(0);
+        v.get("shared").and_then(|s| s.as_bool()).unwrap_or(false)
+    };
+    let note = if cache_shared {
+        "PostgreSQL: the shared-memory result cache is in effect (get_cache_stats().shared = \
+         true): the cached rows are cache hits."
+    } else {
+        "PostgreSQL: the shared-memory result cache is not in effect (get_cache_stats().shared \
+         = false: the library is not in shared_preload_libraries): the *_cached functions \
+         compute every call, so their rows measure the uncached path plus the cache's \
+         bookkeeping."
+    };
+    if !notes.iter().any(|n| n == note) {
+        notes.push(note.to_owned());
+    }
+    progress.start("PostgreSQL: per call");
+    let (mut postgres, mut mismatches) = pg::operations(&mut c, &w, args.smoke)?;
+    report::add_ratios(&mut postgres);
+    progress.start("PostgreSQL: write cost");
+    // The per-call writes left dead rows behind: vacuum (untimed) so that
+    // the write-cost comparison and pgbench start from clean tables, as
+    // the fresh primary-key-only copy does.
+    c.batch_execute("VACUUM ANALYZE")?;
+    let write_cost = pg::write_cost(&args.pg_url, &mut c, &w, args.smoke)?;
+    c.batch_execute("VACUUM ANALYZE")?;
+    progress.start("PostgreSQL: counters under 4 writers");
+    let seconds = if args.smoke { 1 } else { args.pgbench_seconds };
+    let counter_writers = pgbench::counter_writers(
+        &mut c,
+        pg::DATABASE,
+        seconds,
+        if args.smoke { 20 } else { 500 },
+    )?;
+    c.batch_execute("VACUUM ANALYZE")?;
+    progress.start("PostgreSQL: through the Rust client (PgStore)");
+    let (client, client_mismatches) =
+        client::run(&args.pg_url, &w, args.smoke, args.pgbench_seconds)?;
+    mismatches.extend(
+        client_mismatches
+            .into_iter()
+            .map(|m| format!("Rust client: {m}")),
+    );
+    c.batch_execute("VACUUM ANALYZE")?;
+    drop(c);
+    progress.start("pgbench");
+    let pgbench = pgbench::run(pg::DATABASE, w.executions.len(), seconds)?;
+    let sqlite_measured = args.sqlite_max_size.is_none_or(|max| jobs <= max);
+    let sqlite = if sqlite_measured {
+        progress.start("SQLite");
         let (mut sqlite, sqlite_mismatches) = sqlite::run(&std::env::temp_dir(), &w, args.smoke)?;
         report::add_ratios(&mut sqlite);
         mismatches.extend(
@@ -201,50 +371,28 @@ fn run(args: &Args) -> Res<()> {
                 .into_iter()
                 .map(|m| format!("SQLite: {m}")),
         );
-        sizes.push(SizeReport {
-            jobs,
-            executions: w.executions.len(),
-            variations: w.variations.len(),
-            postgres,
-            pgbench,
-            write_cost,
-            counter_writers,
-            client,
-            sqlite,
-            mismatches,
-        });
-    }
-    let mut admin = postgres::Client::connect(&args.pg_url, postgres::NoTls)?;
-    admin.batch_execute(&format!(
-        "DROP DATABASE IF EXISTS {} WITH (FORCE)",
-        pg::DATABASE
-    ))?;
-    let report = Report {
-        generated_at: Timestamp::now().to_string(),
-        machine,
-        smoke: args.smoke,
-        notes,
-        sizes,
+        sqlite
+    } else {
+        progress.line(&format!(
+            "SQLite not run (above --sqlite-max-size {})",
+            args.sqlite_max_size.unwrap_or_default()
+        ));
+        Vec::new()
     };
-    std::fs::create_dir_all(&args.out)?;
-    let md = report::markdown(&report);
-    std::fs::write(
-        args.out.join("results.json"),
-        serde_json::to_string_pretty(&report)? + "\n",
-    )?;
-    std::fs::write(args.out.join("results.md"), &md)?;
-    std::fs::write(args.out.join("chart.svg"), report::svg(&report))?;
-    println!("{md}");
-    println!(
-        "jobtrack-bench: wrote {}/results.{{json,md}} and chart.svg in {:.0} s",
-        args.out.display(),
-        started.elapsed().as_secs_f64()
-    );
-    let bad: usize = report.sizes.iter().map(|s| s.mismatches.len()).sum();
-    if bad > 0 {
-        return Err(format!("{bad} answers differ between variants (see the report)").into());
-    }
-    Ok(())
+    Ok(SizeReport {
+        jobs,
+        executions: w.executions.len(),
+        variations: w.variations.len(),
+        postgres,
+        pgbench,
+        write_cost,
+        counter_writers,
+        client,
+        sqlite_measured,
+        sqlite,
+        mismatches,
+        phases: progress.finish(),
+    })
 }
 
 #[cfg(test)]

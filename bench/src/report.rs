@@ -1,4 +1,5 @@
-//! What a run measured, and its three renderings: JSON, Markdown, SVG.
+//! What a run measured, and its renderings: JSON, Markdown and two SVG
+//! charts (ratios at the largest size; time per call against the size).
 
 use std::fmt::Write as _;
 
@@ -116,9 +117,21 @@ pub struct SizeReport {
     pub write_cost: Vec<WriteCost>,
     pub counter_writers: Vec<WriterRun>,
     pub client: ClientReport,
+    /// False when SQLite was not run at this size (above
+    /// `--sqlite-max-size`); `sqlite` is then empty.
+    pub sqlite_measured: bool,
     pub sqlite: Vec<Row>,
     /// Differences between variants' answers (empty when they agree).
     pub mismatches: Vec<String>,
+    /// Wall time of each part of this size, in the order they ran.
+    pub phases: Vec<Phase>,
+}
+
+/// One part of a size (generating, loading, …) and how long it took.
+#[derive(Debug, Clone, Serialize)]
+pub struct Phase {
+    pub name: String,
+    pub seconds: f64,
 }
 
 /// A whole run.
@@ -128,6 +141,15 @@ pub struct Report {
     pub machine: Machine,
     pub smoke: bool,
     pub notes: Vec<String>,
+    /// The sizes the run was asked for, in its order.
+    pub sizes_planned: Vec<usize>,
+    /// SQLite is measured only at sizes up to this (`--sqlite-max-size`).
+    pub sqlite_max_size: Option<usize>,
+    /// False in the files written after each size while later sizes are
+    /// still to come, and when the run stopped early.
+    pub complete: bool,
+    /// The size and error that stopped the run, when one did.
+    pub stopped_by: Option<String>,
     pub sizes: Vec<SizeReport>,
 }
 
@@ -173,7 +195,8 @@ pub fn ratio(r: Option<f64>) -> String {
     }
 }
 
-fn thousands(n: usize) -> String {
+/// 1234567 → "1,234,567".
+pub fn thousands(n: usize) -> String {
     let s = n.to_string();
     let mut out = String::new();
     for (i, c) in s.chars().enumerate() {
@@ -306,6 +329,297 @@ fn client_tables(out: &mut String, c: &ClientReport) {
     }
 }
 
+/// Seconds for humans.
+fn seconds(s: f64) -> String {
+    if s < 10.0 {
+        format!("{s:.1} s")
+    } else {
+        format!("{s:.0} s")
+    }
+}
+
+/// 10000 → "10k", 10000000 → "10M": the size on a chart's axis.
+fn short_jobs(n: usize) -> String {
+    if n >= 1_000_000 && n.is_multiple_of(1_000_000) {
+        format!("{}M", n / 1_000_000)
+    } else if n >= 1000 && n.is_multiple_of(1000) {
+        format!("{}k", n / 1000)
+    } else {
+        thousands(n)
+    }
+}
+
+fn sizes_list(sizes: &[usize]) -> String {
+    if sizes.is_empty() {
+        return "none".to_owned();
+    }
+    sizes
+        .iter()
+        .map(|&n| thousands(n))
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
+/// What a report written before the run's end says about itself.
+fn partial_note(report: &Report) -> Option<String> {
+    if report.complete {
+        return None;
+    }
+    let done: Vec<usize> = report.sizes.iter().map(|s| s.jobs).collect();
+    let done = format!(
+        "sizes done: {} (of {} jobs)",
+        sizes_list(&done),
+        sizes_list(&report.sizes_planned)
+    );
+    Some(match &report.stopped_by {
+        Some(e) => format!("**Partial report**: the run stopped at {e}; {done}."),
+        None => format!(
+            "**Partial report**, written after each size: {done}. If a complete report does not \
+             replace it, the run was stopped before its end."
+        ),
+    })
+}
+
+/// Why SQLite has no rows at some sizes, as the end of a sentence.
+fn sqlite_limit(report: &Report) -> String {
+    match report.sqlite_max_size {
+        Some(max) => format!(
+            ": it is measured only at sizes up to {} jobs (`--sqlite-max-size`, `make bench \
+             SQLITE_MAX_SIZE=…`)",
+            thousands(max)
+        ),
+        None => String::new(),
+    }
+}
+
+/// The name a row is matched by across sizes. A name that ends with the
+/// dataset's size in parentheses ("cleanup (500 old of 10500 jobs)") changes
+/// with the size, so it is matched by what precedes the parenthesis; names
+/// with a fixed size in them ("status update, 10k jobs") stay as they are.
+pub fn scale_key(operation: &str) -> &str {
+    match operation.rfind(" (") {
+        Some(i) if operation.ends_with(" jobs)") => &operation[..i],
+        _ => operation,
+    }
+}
+
+/// Which half of a size's per-call rows.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Backend {
+    Postgres,
+    Sqlite,
+}
+
+impl Backend {
+    /// The size's rows, or None when this backend was not run there.
+    fn rows(self, s: &SizeReport) -> Option<&[Row]> {
+        match self {
+            Backend::Postgres => Some(&s.postgres),
+            Backend::Sqlite => s.sqlite_measured.then_some(&s.sqlite[..]),
+        }
+    }
+}
+
+/// The variants whose growth is followed: jobtrack's function and the plain
+/// SQL written well.
+const GROWTH_VARIANTS: [&str; 2] = ["jobtrack", "after"];
+
+fn variant_name(variant: &str) -> &str {
+    match variant {
+        "after" => "plain SQL (after)",
+        v => v,
+    }
+}
+
+/// Each operation's median at every size of a run.
+#[derive(Debug, Clone)]
+pub struct Growth {
+    /// Every size of the run, smallest first.
+    pub sizes: Vec<usize>,
+    /// Whether the backend was run at each of `sizes`.
+    pub measured: Vec<bool>,
+    pub rows: Vec<GrowthRow>,
+}
+
+/// One operation's variant across the sizes.
+#[derive(Debug, Clone)]
+pub struct GrowthRow {
+    /// The name rows are matched by ([`scale_key`]).
+    pub operation: String,
+    /// The rows' own names where they differ from `operation`, smallest
+    /// size first.
+    pub names: Vec<String>,
+    pub variant: String,
+    /// The median at each of `Growth::sizes`, where there is one.
+    pub medians: Vec<Option<f64>>,
+    /// The median at the largest measured size / the median at the smallest
+    /// (None with one measured size, or when either is missing).
+    pub factor: Option<f64>,
+}
+
+impl Growth {
+    fn first_measured(&self) -> Option<usize> {
+        self.measured.iter().position(|m| *m)
+    }
+
+    fn last_measured(&self) -> Option<usize> {
+        self.measured.iter().rposition(|m| *m)
+    }
+}
+
+/// The growth of `backend`'s jobtrack and plain-SQL rows over the run's
+/// sizes, rows matched by ([`scale_key`] of the operation, variant), in the
+/// order the operations first appear.
+pub fn growth(report: &Report, backend: Backend) -> Growth {
+    let mut sizes: Vec<&SizeReport> = report.sizes.iter().collect();
+    sizes.sort_by_key(|s| s.jobs);
+    let measured: Vec<bool> = sizes.iter().map(|s| backend.rows(s).is_some()).collect();
+    let mut keys: Vec<&str> = Vec::new();
+    for s in &sizes {
+        for r in backend.rows(s).unwrap_or_default() {
+            let key = scale_key(&r.operation);
+            if GROWTH_VARIANTS.contains(&r.variant.as_str()) && !keys.contains(&key) {
+                keys.push(key);
+            }
+        }
+    }
+    let first = measured.iter().position(|m| *m);
+    let last = measured.iter().rposition(|m| *m);
+    let mut rows = Vec::new();
+    for key in keys {
+        for variant in GROWTH_VARIANTS {
+            let found: Vec<Option<&Row>> = sizes
+                .iter()
+                .map(|s| {
+                    backend
+                        .rows(s)
+                        .unwrap_or_default()
+                        .iter()
+                        .find(|r| r.variant == variant && scale_key(&r.operation) == key)
+                })
+                .collect();
+            if found.iter().all(Option::is_none) {
+                continue;
+            }
+            let medians: Vec<Option<f64>> = found
+                .iter()
+                .map(|r| {
+                    r.map(|r| r.summary.median_ms)
+                        .filter(|m| m.is_finite() && *m > 0.0)
+                })
+                .collect();
+            let mut names: Vec<String> = Vec::new();
+            for r in found.iter().flatten() {
+                if r.operation != key && !names.contains(&r.operation) {
+                    names.push(r.operation.clone());
+                }
+            }
+            let factor = match (first, last) {
+                (Some(f), Some(l)) if l > f => medians[f].zip(medians[l]).map(|(a, b)| b / a),
+                _ => None,
+            };
+            rows.push(GrowthRow {
+                operation: key.to_owned(),
+                names,
+                variant: variant.to_owned(),
+                medians,
+                factor,
+            });
+        }
+    }
+    Growth {
+        sizes: sizes.iter().map(|s| s.jobs).collect(),
+        measured,
+        rows,
+    }
+}
+
+fn growth_table(out: &mut String, g: &Growth, report: &Report) {
+    let span = match (g.first_measured(), g.last_measured()) {
+        (Some(f), Some(l)) if l > f => format!(
+            "growth {} → {}",
+            short_jobs(g.sizes[f]),
+            short_jobs(g.sizes[l])
+        ),
+        _ => "growth".to_owned(),
+    };
+    out.push_str("| operation | variant |");
+    for n in &g.sizes {
+        let _ = write!(out, " {} jobs |", thousands(*n));
+    }
+    let _ = writeln!(out, " {span} |");
+    out.push_str("|---|---|");
+    for _ in &g.sizes {
+        out.push_str("---:|");
+    }
+    out.push_str("---:|\n");
+    for r in &g.rows {
+        let _ = write!(out, "| {} | {} |", r.operation, variant_name(&r.variant));
+        for (m, measured) in r.medians.iter().zip(&g.measured) {
+            let cell = match (m, measured) {
+                (_, false) => "not run".to_owned(),
+                (None, true) => "—".to_owned(),
+                (Some(m), true) => human_ms(*m),
+            };
+            let _ = write!(out, " {cell} |");
+        }
+        let _ = writeln!(out, " {} |", ratio(r.factor));
+    }
+    let mut explained: Vec<&str> = Vec::new();
+    for r in &g.rows {
+        if !r.names.is_empty() && !explained.contains(&r.operation.as_str()) {
+            explained.push(&r.operation);
+            let _ = writeln!(
+                out,
+                "\n*{}*: the row's name carries the size, and is matched across sizes \
+                 without it: {}.",
+                r.operation,
+                r.names.join(", ")
+            );
+        }
+    }
+    if g.measured.iter().any(|m| !m) {
+        let _ = writeln!(
+            out,
+            "\n*not run*: SQLite was not run at that size{}.",
+            sqlite_limit(report)
+        );
+    }
+}
+
+/// How each operation's time per call grows from the smallest size of the
+/// run to the largest: a table per backend, and the scaling chart.
+fn growth_section(out: &mut String, report: &Report) {
+    if report.sizes.is_empty() {
+        return;
+    }
+    out.push_str(
+        "## How cost grows with size\n\n\
+         ![Median time per call of each operation at each size](scaling.svg)\n\n\
+         Median time per call of jobtrack's function and of the plain SQL written well \
+         (*after*) at each size of the run; **growth** = the median at the largest size / the \
+         median at the smallest (1.00× = flat). scaling.svg draws the PostgreSQL table; \
+         chart.svg the ratios against the original design at the largest size.\n\n",
+    );
+    for (title, backend) in [
+        ("PostgreSQL", Backend::Postgres),
+        ("SQLite", Backend::Sqlite),
+    ] {
+        let g = growth(report, backend);
+        let _ = writeln!(out, "### {title}\n");
+        if g.first_measured().is_none() {
+            let _ = writeln!(
+                out,
+                "{title} was not run at any size of this run{}.\n",
+                sqlite_limit(report)
+            );
+            continue;
+        }
+        growth_table(out, &g, report);
+        out.push('\n');
+    }
+}
+
 /// The Markdown report.
 pub fn markdown(report: &Report) -> String {
     let mut out = String::new();
@@ -317,6 +631,9 @@ pub fn markdown(report: &Report) -> String {
         if report.smoke { " (smoke run)" } else { "" },
         machine_line(&report.machine)
     );
+    if let Some(note) = partial_note(report) {
+        let _ = writeln!(out, "{note}\n");
+    }
     out.push_str(
         "Ratios: **vs before** = before's median / this median (how many times faster than the \
          original design), **vs after** = the same against plain SQL written well. Medians of \
@@ -327,6 +644,7 @@ pub fn markdown(report: &Report) -> String {
     }
     out.push('\n');
     counters_summary(&mut out, report);
+    growth_section(&mut out, report);
     for s in &report.sizes {
         let _ = writeln!(
             out,
@@ -335,6 +653,20 @@ pub fn markdown(report: &Report) -> String {
             thousands(s.executions),
             thousands(s.variations)
         );
+        if !s.phases.is_empty() {
+            let total: f64 = s.phases.iter().map(|p| p.seconds).sum();
+            let parts: Vec<String> = s
+                .phases
+                .iter()
+                .map(|p| format!("{} {}", p.name, seconds(p.seconds)))
+                .collect();
+            let _ = writeln!(
+                out,
+                "Time at this size: {} ({}).\n",
+                seconds(total),
+                parts.join(", ")
+            );
+        }
         out.push_str(
             "### PostgreSQL: one call from a client (one connection, Unix socket, prepared \
              statements)\n\n",
@@ -388,7 +720,15 @@ pub fn markdown(report: &Report) -> String {
         }
         client_tables(&mut out, &s.client);
         out.push_str("\n### SQLite: one call in process (JobStore on a WAL file)\n\n");
-        rows_table(&mut out, &s.sqlite, "HashMap lookup");
+        if s.sqlite_measured {
+            rows_table(&mut out, &s.sqlite, "HashMap lookup");
+        } else {
+            let _ = writeln!(
+                out,
+                "SQLite was not run at this size{}.",
+                sqlite_limit(report)
+            );
+        }
         if s.mismatches.is_empty() {
             out.push_str(
                 "\nAll variants of each operation gave the same answer (reads: counts, job ids \
@@ -418,13 +758,32 @@ pub fn svg(report: &Report) -> String {
     let Some(size) = report.sizes.iter().max_by_key(|s| s.jobs) else {
         return String::from("<svg xmlns=\"http://www.w3.org/2000/svg\"/>");
     };
-    let panels: [(&str, &[Row], &str); 2] = [
+    // SQLite may not have been run at the largest size (--sqlite-max-size):
+    // its panel shows the largest size it was run at, and says so.
+    let sqlite_size = report
+        .sizes
+        .iter()
+        .filter(|s| s.sqlite_measured)
+        .max_by_key(|s| s.jobs);
+    let sqlite_title = match sqlite_size {
+        Some(s) if s.jobs == size.jobs => "SQLite (in process)".to_owned(),
+        Some(s) => format!(
+            "SQLite (in process) at {} jobs: not run at larger sizes",
+            thousands(s.jobs)
+        ),
+        None => "SQLite (in process): not run at any size of this run".to_owned(),
+    };
+    let panels: [(String, &[Row], &str); 2] = [
         (
-            "PostgreSQL (client, one connection)",
+            "PostgreSQL (client, one connection)".to_owned(),
             &size.postgres,
             "SELECT 1",
         ),
-        ("SQLite (in process)", &size.sqlite, "HashMap lookup"),
+        (
+            sqlite_title,
+            sqlite_size.map_or(&[][..], |s| &s.sqlite[..]),
+            "HashMap lookup",
+        ),
     ];
     let label_w = 190.0;
     let plot_w = 560.0;
@@ -443,8 +802,13 @@ pub fn svg(report: &Report) -> String {
     for (title, rows, ceiling) in panels {
         let _ = writeln!(
             body,
-            r#"<text x="10" y="{y}" font-size="14" font-weight="bold">{title}</text>"#
+            r#"<text x="10" y="{y}" font-size="14" font-weight="bold">{}</text>"#,
+            xml(&title)
         );
+        if rows.is_empty() {
+            y += 30.0;
+            continue;
+        }
         y += 10.0;
         let top = y;
         let mut ops: Vec<&str> = Vec::new();
@@ -554,11 +918,249 @@ pub fn svg(report: &Report) -> String {
     format!(
         r#"<svg xmlns="http://www.w3.org/2000/svg" width="{width}" height="{height}" viewBox="0 0 {width} {height}" font-family="sans-serif">
 <rect width="100%" height="100%" fill="white"/>
-<text x="10" y="20" font-size="15" font-weight="bold">jobtrack: times faster than the original design ({} jobs, log scale)</text>
+<text x="10" y="20" font-size="15" font-weight="bold">jobtrack: times faster than the original design ({} jobs, log scale){}</text>
 <text x="10" y="38" font-size="11">{}</text>
 {body}{legend}</svg>
 "#,
         thousands(size.jobs),
+        partial_title(report),
+        xml(&machine_line(&report.machine))
+    )
+}
+
+/// Marks a chart drawn before the run's end.
+fn partial_title(report: &Report) -> String {
+    if report.complete {
+        String::new()
+    } else {
+        format!(
+            " — partial: {} of {} sizes",
+            report.sizes.len(),
+            report.sizes_planned.len()
+        )
+    }
+}
+
+/// A power of ten of milliseconds as an axis label: 10 µs, 1 ms, 10 s.
+fn decade_label(d: i32) -> String {
+    let (value, unit) = if d < -3 {
+        (10f64.powi(d + 6), "ns")
+    } else if d < 0 {
+        (10f64.powi(d + 3), "µs")
+    } else if d < 3 {
+        (10f64.powi(d), "ms")
+    } else {
+        (10f64.powi(d - 3), "s")
+    };
+    format!("{value} {unit}")
+}
+
+/// The scaling chart: per PostgreSQL operation, the median time per call of
+/// jobtrack's function and of the plain SQL (after) at each size of the
+/// run, one small panel each, log size against log time, every panel on the
+/// same time axis. A flat line is a cost that does not grow with the data.
+pub fn scaling_svg(report: &Report) -> String {
+    const JOBTRACK: &str = "#1f77b4";
+    const AFTER: &str = "#9e9e9e";
+    let g = growth(report, Backend::Postgres);
+    let mut ops: Vec<&str> = Vec::new();
+    for r in &g.rows {
+        if !ops.contains(&r.operation.as_str()) {
+            ops.push(&r.operation);
+        }
+    }
+    let values: Vec<f64> = g
+        .rows
+        .iter()
+        .flat_map(|r| r.medians.iter().flatten().copied())
+        .collect();
+    let (Some(min), Some(max)) = (
+        values.iter().copied().reduce(f64::min),
+        values.iter().copied().reduce(f64::max),
+    ) else {
+        return String::from("<svg xmlns=\"http://www.w3.org/2000/svg\"/>");
+    };
+    let lo = min.log10().floor() as i32;
+    let hi = (max.log10().ceil() as i32).max(lo + 1);
+    let (cols, pw, ph) = (4usize, 220.0, 200.0);
+    let cols = cols.min(ops.len());
+    let rows_n = ops.len().div_ceil(cols);
+    // Wide enough for the legend however few panels there are.
+    let width = (cols as f64 * pw + 20.0).max(820.0);
+    let top0 = 80.0;
+    let height = top0 + rows_n as f64 * ph + 10.0;
+    let log_sizes: Vec<f64> = g.sizes.iter().map(|&n| (n as f64).log10()).collect();
+    let (xmin, xmax) = (
+        log_sizes.iter().copied().fold(f64::INFINITY, f64::min),
+        log_sizes.iter().copied().fold(f64::NEG_INFINITY, f64::max),
+    );
+    let mut body = String::new();
+    for (i, op) in ops.iter().enumerate() {
+        let px = 10.0 + (i % cols) as f64 * pw;
+        let py = top0 + (i / cols) as f64 * ph;
+        let (left, right) = (px + 52.0, px + pw - 18.0);
+        let (top, bottom) = (py + 38.0, py + ph - 28.0);
+        let x = |k: usize| {
+            if xmax > xmin {
+                left + (log_sizes[k] - xmin) / (xmax - xmin) * (right - left)
+            } else {
+                (left + right) / 2.0
+            }
+        };
+        // Room above the top decade and below the bottom one for the
+        // labels of points that lie on them.
+        let (y_top, y_bottom) = (top + 12.0, bottom - 12.0);
+        let y = |ms: f64| {
+            y_bottom - (ms.log10() - f64::from(lo)) / f64::from(hi - lo) * (y_bottom - y_top)
+        };
+        let rows: Vec<&GrowthRow> = g.rows.iter().filter(|r| r.operation == *op).collect();
+        let factors: Vec<String> = rows
+            .iter()
+            .filter_map(|r| {
+                r.factor.map(|f| {
+                    let who = if r.variant == "jobtrack" {
+                        "jobtrack"
+                    } else {
+                        "plain SQL"
+                    };
+                    format!("{who} {}", ratio(Some(f)))
+                })
+            })
+            .collect();
+        let _ = writeln!(
+            body,
+            r#"<text x="{px}" y="{}" font-size="12" font-weight="bold">{}</text>"#,
+            py + 14.0,
+            xml(op)
+        );
+        let _ = writeln!(
+            body,
+            r#"<text x="{px}" y="{}" font-size="10">{}</text>"#,
+            py + 28.0,
+            if factors.is_empty() {
+                "one size: no growth".to_owned()
+            } else {
+                format!("growth: {}", factors.join(", "))
+            }
+        );
+        for d in lo..=hi {
+            let yd = y(10f64.powi(d));
+            let _ = writeln!(
+                body,
+                r##"<line x1="{left}" y1="{yd:.1}" x2="{right}" y2="{yd:.1}" stroke="#ddd" stroke-width="0.5"/>"##
+            );
+            let _ = writeln!(
+                body,
+                r#"<text x="{}" y="{:.1}" font-size="9" text-anchor="end">{}</text>"#,
+                left - 4.0,
+                yd + 3.0,
+                decade_label(d)
+            );
+        }
+        for (k, n) in g.sizes.iter().enumerate() {
+            let xk = x(k);
+            let _ = writeln!(
+                body,
+                r##"<line x1="{xk:.1}" y1="{top}" x2="{xk:.1}" y2="{bottom}" stroke="#eee" stroke-width="0.5"/>"##
+            );
+            let _ = writeln!(
+                body,
+                r#"<text x="{xk:.1}" y="{}" font-size="9" text-anchor="middle">{}</text>"#,
+                bottom + 12.0,
+                short_jobs(*n)
+            );
+        }
+        // Plain SQL first, so that jobtrack's line is drawn over it.
+        for r in rows.iter().rev() {
+            let color = if r.variant == "jobtrack" {
+                JOBTRACK
+            } else {
+                AFTER
+            };
+            let points: Vec<(f64, f64, usize, f64)> = r
+                .medians
+                .iter()
+                .enumerate()
+                .filter_map(|(k, m)| m.map(|m| (x(k), y(m), k, m)))
+                .collect();
+            if points.len() > 1 {
+                let path: Vec<String> = points
+                    .iter()
+                    .map(|p| format!("{:.1},{:.1}", p.0, p.1))
+                    .collect();
+                let _ = writeln!(
+                    body,
+                    r#"<polyline points="{}" fill="none" stroke="{color}" stroke-width="2"/>"#,
+                    path.join(" ")
+                );
+            }
+            for (px_, py_, k, m) in &points {
+                let _ = writeln!(
+                    body,
+                    r#"<circle cx="{px_:.1}" cy="{py_:.1}" r="3" fill="{color}"><title>{} at {} jobs: {}</title></circle>"#,
+                    xml(variant_name(&r.variant)),
+                    thousands(g.sizes[*k]),
+                    human_ms(*m)
+                );
+            }
+            // The times at the ends of the line, on the side away from the
+            // other variant's point at that size, so that two close lines do
+            // not print over each other.
+            let ends = match (points.first(), points.last()) {
+                (Some(a), Some(b)) if points.len() > 1 => vec![(a, "start"), (b, "end")],
+                (Some(a), _) => vec![(a, "middle")],
+                _ => Vec::new(),
+            };
+            for (p, anchor) in ends {
+                let other = rows
+                    .iter()
+                    .find(|o| o.variant != r.variant)
+                    .and_then(|o| o.medians[p.2]);
+                let above = match other {
+                    Some(o) if o != p.3 => p.3 > o,
+                    _ => r.variant == "jobtrack",
+                };
+                let _ = writeln!(
+                    body,
+                    r#"<text x="{:.1}" y="{:.1}" font-size="8" fill="{color}" text-anchor="{anchor}">{}</text>"#,
+                    p.0,
+                    p.1 + if above { -6.0 } else { 12.0 },
+                    human_ms(p.3)
+                );
+            }
+        }
+    }
+    let mut legend = String::new();
+    let mut lx = 10.0;
+    for (color, name) in [
+        (JOBTRACK, "jobtrack function"),
+        (AFTER, "plain SQL, optimised (after)"),
+    ] {
+        let _ = writeln!(
+            legend,
+            r#"<rect x="{lx}" y="50" width="10" height="10" fill="{color}"/><text x="{}" y="59" font-size="11">{name}</text>"#,
+            lx + 14.0
+        );
+        lx += 28.0 + name.len() as f64 * 6.0;
+    }
+    let _ = writeln!(
+        legend,
+        r#"<text x="{lx}" y="59" font-size="11">x: jobs (log scale); y: median time per call (log scale, the same in every panel)</text>"#
+    );
+    format!(
+        r#"<svg xmlns="http://www.w3.org/2000/svg" width="{width}" height="{height}" viewBox="0 0 {width} {height}" font-family="sans-serif">
+<rect width="100%" height="100%" fill="white"/>
+<text x="10" y="20" font-size="15" font-weight="bold">jobtrack (PostgreSQL): time per call {}{}</text>
+<text x="10" y="38" font-size="11">{}</text>
+{legend}{body}</svg>
+"#,
+        match (g.sizes.first(), g.sizes.last()) {
+            (Some(a), Some(b)) if a != b =>
+                format!("from {} to {} jobs", thousands(*a), thousands(*b)),
+            (Some(a), _) => format!("at {} jobs", thousands(*a)),
+            _ => String::new(),
+        },
+        partial_title(report),
         xml(&machine_line(&report.machine))
     )
 }
@@ -736,6 +1338,261 @@ mod tests {
         }
     }
 
+    /// One size's report: `sqlite` None when SQLite was not run there.
+    fn size(jobs: usize, postgres: Vec<Row>, sqlite: Option<Vec<Row>>) -> SizeReport {
+        SizeReport {
+            jobs,
+            executions: jobs * 3 / 5,
+            variations: jobs * 2 / 5,
+            postgres,
+            pgbench: Vec::new(),
+            write_cost: Vec::new(),
+            counter_writers: Vec::new(),
+            client: ClientReport {
+                calls: Vec::new(),
+                throughput: Vec::new(),
+            },
+            sqlite_measured: sqlite.is_some(),
+            sqlite: sqlite.unwrap_or_default(),
+            mismatches: Vec::new(),
+            phases: vec![
+                Phase {
+                    name: "generating".into(),
+                    seconds: 1.25,
+                },
+                Phase {
+                    name: "PostgreSQL: load".into(),
+                    seconds: 42.0,
+                },
+            ],
+        }
+    }
+
+    /// A complete run of `sizes`.
+    fn report(sizes: Vec<SizeReport>, sqlite_max_size: Option<usize>) -> Report {
+        Report {
+            generated_at: String::new(),
+            machine: Machine {
+                cpus: 2,
+                cpu_model: String::new(),
+                memory_gib: 1.0,
+                kernel: String::new(),
+                postgres_version: String::new(),
+                sqlite_version: String::new(),
+            },
+            smoke: true,
+            notes: Vec::new(),
+            sizes_planned: sizes.iter().map(|s| s.jobs).collect(),
+            sqlite_max_size,
+            complete: true,
+            stopped_by: None,
+            sizes,
+        }
+    }
+
+    /// PostgreSQL rows as a run would measure them at `jobs`: statistics
+    /// flat for jobtrack and linear for plain SQL, and a cleanup whose name
+    /// carries the size.
+    fn pg_rows(jobs: usize) -> Vec<Row> {
+        let f = jobs as f64 / 10_000.0;
+        let cleanup = format!("cleanup ({} old of {} jobs)", jobs / 20, jobs + jobs / 20);
+        let mut rows = vec![
+            row("statistics", "before", 6.0 * f),
+            row("statistics", "after", 5.0 * f),
+            row("statistics", "jobtrack", 0.25),
+            row("statistics", "cached", 0.04),
+            row(&cleanup, "after", 4.0 * f),
+            row(&cleanup, "jobtrack", 2.0 * f),
+        ];
+        // Measured only at the smallest size, as an operation a later
+        // version of the bench might drop.
+        if jobs == 10_000 {
+            rows.push(row("status update, 10k jobs", "jobtrack", 600.0));
+        }
+        rows
+    }
+
+    #[test]
+    fn scale_keys_drop_only_a_size_in_parentheses() {
+        assert_eq!(scale_key("cleanup (500 old of 10500 jobs)"), "cleanup");
+        assert_eq!(scale_key("all jobs (100)"), "all jobs (100)");
+        assert_eq!(
+            scale_key("running jobs, a page (100)"),
+            "running jobs, a page (100)"
+        );
+        assert_eq!(
+            scale_key("status update, 10k jobs"),
+            "status update, 10k jobs"
+        );
+        assert_eq!(short_jobs(10_000_000), "10M");
+        assert_eq!(short_jobs(10_000), "10k");
+        assert_eq!(short_jobs(1_500), "1,500");
+        assert_eq!(decade_label(-2), "10 µs");
+        assert_eq!(decade_label(4), "10 s");
+    }
+
+    #[test]
+    fn growth_table_matches_rows_across_sizes() {
+        // Given out of order: the table sorts the sizes.
+        let report = report(
+            vec![
+                size(1_000_000, pg_rows(1_000_000), Some(Vec::new())),
+                size(10_000, pg_rows(10_000), Some(Vec::new())),
+                size(10_000_000, pg_rows(10_000_000), Some(Vec::new())),
+            ],
+            None,
+        );
+        let g = growth(&report, Backend::Postgres);
+        assert_eq!(g.sizes, vec![10_000, 1_000_000, 10_000_000]);
+        let keys: Vec<(&str, &str)> = g
+            .rows
+            .iter()
+            .map(|r| (r.operation.as_str(), r.variant.as_str()))
+            .collect();
+        assert_eq!(
+            keys,
+            vec![
+                ("statistics", "jobtrack"),
+                ("statistics", "after"),
+                ("cleanup", "jobtrack"),
+                ("cleanup", "after"),
+                ("status update, 10k jobs", "jobtrack"),
+            ]
+        );
+        assert_eq!(g.rows[0].factor, Some(1.0));
+        assert_eq!(g.rows[1].factor, Some(1000.0));
+        assert_eq!(
+            g.rows[2].medians,
+            vec![Some(2.0), Some(200.0), Some(2000.0)]
+        );
+        assert_eq!(g.rows[2].names.len(), 3);
+        assert_eq!(g.rows[4].medians, vec![Some(600.0), None, None]);
+        assert_eq!(g.rows[4].factor, None);
+
+        let md = markdown(&report);
+        assert!(md.contains(
+            "| operation | variant | 10,000 jobs | 1,000,000 jobs | 10,000,000 jobs | \
+             growth 10k → 10M |\n|---|---|---:|---:|---:|---:|\n\
+             | statistics | jobtrack | 250.0 µs | 250.0 µs | 250.0 µs | 1.00× |\n\
+             | statistics | plain SQL (after) | 5.00 ms | 500.00 ms | 5.00 s | 1000× |\n"
+        ));
+        assert!(md.contains("| cleanup | jobtrack | 2.00 ms | 200.00 ms | 2.00 s | 1000× |"));
+        assert!(md.contains("| status update, 10k jobs | jobtrack | 600.00 ms | — | — | — |"));
+        assert!(md.contains(
+            "*cleanup*: the row's name carries the size, and is matched across sizes without it: \
+             cleanup (500 old of 10500 jobs), cleanup (50000 old of 1050000 jobs), cleanup \
+             (500000 old of 10500000 jobs)."
+        ));
+        assert!(md.contains("![Median time per call of each operation at each size](scaling.svg)"));
+        assert!(md.contains("Time at this size: 43 s (generating 1.2 s, PostgreSQL: load 42 s)."));
+        assert!(!md.contains("Partial report"));
+
+        let chart = scaling_svg(&report);
+        assert!(chart.contains("time per call from 10,000 to 10,000,000 jobs</text>"));
+        assert!(chart.contains("growth: jobtrack 1.00×, plain SQL 1000×"));
+        assert!(chart.contains("<title>plain SQL (after) at 10,000,000 jobs: 5.00 s</title>"));
+        assert!(chart.contains(">status update, 10k jobs</text>"));
+        assert!(chart.contains("one size: no growth"));
+        // One line per variant of the five operation rows measured at more
+        // than one size.
+        assert_eq!(chart.matches("<polyline").count(), 4);
+    }
+
+    #[test]
+    fn a_size_without_sqlite_says_so() {
+        let sqlite = |jobs: usize| {
+            let mut rows = vec![
+                row("statistics", "before", 2.0),
+                row("statistics", "after", 1.0 * jobs as f64 / 10_000.0),
+                row("statistics", "jobtrack", 0.01),
+            ];
+            add_ratios(&mut rows);
+            rows
+        };
+        let mut report = report(
+            vec![
+                size(10_000, pg_rows(10_000), Some(sqlite(10_000))),
+                size(1_000_000, pg_rows(1_000_000), Some(sqlite(1_000_000))),
+                size(10_000_000, pg_rows(10_000_000), None),
+            ],
+            Some(1_000_000),
+        );
+        let g = growth(&report, Backend::Sqlite);
+        assert_eq!(g.measured, vec![true, true, false]);
+        assert_eq!(g.rows[0].medians, vec![Some(0.01), Some(0.01), None]);
+        // Growth over the sizes SQLite was run at.
+        assert_eq!(g.rows[1].factor, Some(100.0));
+
+        let md = markdown(&report);
+        let largest = md
+            .split("## 10,000,000 jobs")
+            .nth(1)
+            .expect("the largest size");
+        let sqlite_part = largest
+            .split("### SQLite: one call in process (JobStore on a WAL file)\n\n")
+            .nth(1)
+            .expect("its SQLite section");
+        assert!(sqlite_part.starts_with(
+            "SQLite was not run at this size: it is measured only at sizes up to 1,000,000 jobs"
+        ));
+        assert!(!sqlite_part.contains("| operation |"));
+        // The smaller sizes keep their SQLite tables.
+        let middle = md.split("## 1,000,000 jobs").nth(1).expect("1M");
+        let middle = middle.split("## 10,000,000 jobs").next().expect("1M only");
+        assert!(middle.contains("| statistics | jobtrack |  | 10.0 µs | 200× | 10000× | 1 |"));
+        // The SQLite growth table: a cell that says so, growth to 1M.
+        assert!(md.contains(
+            "| operation | variant | 10,000 jobs | 1,000,000 jobs | 10,000,000 jobs | \
+             growth 10k → 1M |"
+        ));
+        assert!(md
+            .contains("| statistics | plain SQL (after) | 1.00 ms | 100.00 ms | not run | 100× |"));
+        assert!(md.contains(
+            "\n*not run*: SQLite was not run at that size: it is measured only at sizes up to \
+             1,000,000 jobs"
+        ));
+
+        let chart = svg(&report);
+        assert!(chart.contains("SQLite (in process) at 1,000,000 jobs: not run at larger sizes"));
+        assert!(chart.contains("<title>jobtrack: 10.0 µs (200× vs before)</title>"));
+        let json = serde_json::to_value(&report).unwrap();
+        assert_eq!(json["sizes"][2]["sqlite_measured"], false);
+        assert_eq!(json["sqlite_max_size"], 1_000_000);
+
+        // No SQLite at all: every rendering says so rather than drawing an
+        // empty table.
+        for s in &mut report.sizes {
+            s.sqlite_measured = false;
+            s.sqlite.clear();
+        }
+        report.sqlite_max_size = Some(0);
+        let md = markdown(&report);
+        assert!(md.contains(
+            "### SQLite\n\nSQLite was not run at any size of this run: it is measured only at \
+             sizes up to 0 jobs (`--sqlite-max-size`, `make bench SQLITE_MAX_SIZE=…`).\n"
+        ));
+        assert!(svg(&report).contains("SQLite (in process): not run at any size of this run"));
+    }
+
+    #[test]
+    fn a_partial_report_names_the_sizes_done() {
+        let mut report = report(vec![size(10_000, pg_rows(10_000), Some(Vec::new()))], None);
+        report.sizes_planned = vec![10_000, 1_000_000, 10_000_000];
+        report.complete = false;
+        assert!(markdown(&report).contains(
+            "**Partial report**, written after each size: sizes done: 10,000 (of 10,000, \
+             1,000,000, 10,000,000 jobs)."
+        ));
+        assert!(scaling_svg(&report).contains(" — partial: 1 of 3 sizes</text>"));
+        assert!(svg(&report).contains(" — partial: 1 of 3 sizes</text>"));
+        report.stopped_by = Some("1,000,000 jobs: connection refused".into());
+        assert!(markdown(&report).contains(
+            "**Partial report**: the run stopped at 1,000,000 jobs: connection refused; sizes \
+             done: 10,000 (of 10,000, 1,000,000, 10,000,000 jobs)."
+        ));
+        assert_eq!(serde_json::to_value(&report).unwrap()["complete"], false);
+    }
+
     #[test]
     fn ratios_are_relative_to_before_and_after() {
         let mut rows = vec![
@@ -769,37 +1626,15 @@ mod tests {
             calls_per_second: rate,
             vs_raw: rate / 30_000.0,
         };
-        let report = Report {
-            generated_at: String::new(),
-            machine: Machine {
-                cpus: 2,
-                cpu_model: String::new(),
-                memory_gib: 1.0,
-                kernel: String::new(),
-                postgres_version: String::new(),
-                sqlite_version: String::new(),
-            },
-            smoke: true,
-            notes: Vec::new(),
-            sizes: vec![SizeReport {
-                jobs: 500,
-                executions: 300,
-                variations: 200,
-                postgres: Vec::new(),
-                pgbench: Vec::new(),
-                write_cost: Vec::new(),
-                counter_writers: Vec::new(),
-                client: ClientReport {
-                    calls: vec![call("raw", 0.04), call("client", 0.06)],
-                    throughput: vec![
-                        run("8 threads, a raw connection each", 30_000.0),
-                        run("8 threads, one Arc<PgStore>", 12_000.0),
-                    ],
-                },
-                sqlite: Vec::new(),
-                mismatches: Vec::new(),
-            }],
+        let mut size = size(500, Vec::new(), Some(Vec::new()));
+        size.client = ClientReport {
+            calls: vec![call("raw", 0.04), call("client", 0.06)],
+            throughput: vec![
+                run("8 threads, a raw connection each", 30_000.0),
+                run("8 threads, one Arc<PgStore>", 12_000.0),
+            ],
         };
+        let report = report(vec![size], None);
         let md = markdown(&report);
         assert!(md.contains("| get_statistics_cached() | client |  | 60.0 µs | 1.50× | 1 |"));
         assert!(md.contains("| 8 threads, one Arc<PgStore> | 60000 | 5.0 | 12000 | 0.40× |"));
