@@ -200,10 +200,6 @@ fn merge(mut a: Vec<Keyed>, b: Vec<Keyed>, lim: Option<usize>) -> Vec<String> {
     a.into_iter().map(|k| k.job_id).collect()
 }
 
-fn ids(rows: &[PgRow]) -> Vec<String> {
-    rows.iter().map(|r| r.get("job_id")).collect()
-}
-
 /// What one variant answered, reduced to what all variants must agree on.
 type Answer = String;
 
@@ -436,7 +432,7 @@ pub fn operations(c: &mut Client, w: &Workload, smoke: bool) -> Res<(Vec<Row>, V
                 Ok(merge(keyed(&e, key), keyed(&v, key), Some(lim as usize)).join(","))
             }),
             read("after", "UNION ALL … ORDER BY … LIMIT", move |c| {
-                Ok(ids(&c.query(&a[0], &[&lim])?).join(","))
+                Ok(job_ids(&c.query(&a[0], &[&lim])?)?.join(","))
             }),
             read("jobtrack", function_name(function), move |c| {
                 let rows = c.query(&j, &[&lim32])?;
@@ -467,32 +463,10 @@ pub fn operations(c: &mut Client, w: &Workload, smoke: bool) -> Res<(Vec<Row>, V
                 Ok(merge(keyed(&e, "created_at"), keyed(&v, "created_at"), None).join(","))
             }),
             read("after", "UNION ALL … ORDER BY", move |c| {
-                Ok(ids(&c.query(&ar[0], &[])?).join(","))
+                Ok(running_job_ids(&c.query(&ar[0], &[])?)?.join(","))
             }),
             read("jobtrack", "get_running_jobs()", move |c| {
-                let rows = c.query(&jr, &[])?;
-                let jobs: Vec<RunningJob> = rows
-                    .iter()
-                    .map(|r| {
-                        Ok(RunningJob {
-                            job_id: r.get("job_id"),
-                            job_type: serde_json::from_value(Value::String(r.get("job_type")))?,
-                            status: serde_json::from_value(Value::String(r.get("status")))?,
-                            dataset_name: r.get("dataset_name"),
-                            start_time: None,
-                            current_step: r.get("current_step"),
-                            total_steps: r.get("total_steps"),
-                            progress: r.get("progress"),
-                            experiment_name: r.get("experiment_name"),
-                            variation_id: r.get("variation_id"),
-                        })
-                    })
-                    .collect::<Res<_>>()?;
-                Ok(jobs
-                    .into_iter()
-                    .map(|j| j.job_id)
-                    .collect::<Vec<_>>()
-                    .join(","))
+                Ok(running_job_ids(&c.query(&jr, &[])?)?.join(","))
             }),
         ],
     });
@@ -519,10 +493,13 @@ pub fn operations(c: &mut Client, w: &Workload, smoke: bool) -> Res<(Vec<Row>, V
                 read(
                     "after",
                     "keyset page, cursor kept by the client",
-                    move |c| Ok(ids(&c.query(&ap[0], &[&cursor_at, &id, &100i64])?).join(",")),
+                    move |c| {
+                        let rows = c.query(&ap[0], &[&cursor_at, &id, &100i64])?;
+                        Ok(running_job_ids(&rows)?.join(","))
+                    },
                 ),
                 read("jobtrack", "get_running_jobs(100, after)", move |c| {
-                    Ok(ids(&c.query(&jp, &[&100i32, &cursor_id])?).join(","))
+                    Ok(running_job_ids(&c.query(&jp, &[&100i32, &cursor_id])?)?.join(","))
                 }),
             ],
         });
@@ -932,9 +909,37 @@ fn job_ids(rows: &[PgRow]) -> Res<Vec<String>> {
                 output_path: r.get("output_path"),
                 total_steps: r.get("total_steps"),
                 current_step: r.get("current_step"),
-                start_time: None,
+                start_time: r.get::<_, Option<SystemTime>>("start_time").map(ts),
                 created_at: ts(r.get("created_at")),
                 updated_at: ts(r.get("updated_at")),
+            };
+            Ok(job.job_id)
+        })
+        .collect()
+}
+
+/// The ids of rows of the shape of get_running_jobs, each decoded whole as
+/// a client would use it, whichever variant sent it: `progress` as the
+/// function computes it, or computed here from the steps when a plain query
+/// leaves it to the client.
+fn running_job_ids(rows: &[PgRow]) -> Res<Vec<String>> {
+    rows.iter()
+        .map(|r| {
+            let (current_step, total_steps) = (r.get("current_step"), r.get("total_steps"));
+            let job = RunningJob {
+                job_id: r.get("job_id"),
+                job_type: serde_json::from_value(Value::String(r.get("job_type")))?,
+                status: serde_json::from_value(Value::String(r.get("status")))?,
+                dataset_name: r.get("dataset_name"),
+                start_time: r.get::<_, Option<SystemTime>>("start_time").map(ts),
+                current_step,
+                total_steps,
+                progress: match r.columns().iter().any(|c| c.name() == "progress") {
+                    true => r.get("progress"),
+                    false => jobtrack_core::progress(current_step, total_steps),
+                },
+                experiment_name: r.get("experiment_name"),
+                variation_id: r.get("variation_id"),
             };
             Ok(job.job_id)
         })

@@ -2,9 +2,9 @@
 //! `get_running_jobs(lim, after)` and `get_recent_jobs_optimized(lim)`
 //! (declared in `sql/pg/listings.sql`): each runs one query of `sql/pg/queries/` with its kept generic plan, and the
 //! executor writes the rows straight into the function's result
-//! ([`statement_read::into_result_set`]). A call costs its query's execution,
-//! a lookup of the cursor, and the copy of each row into the tuplestore the
-//! function scan reads: no planning and no row through Rust.
+//! ([`statement_read::into_result_set`]). A call costs its query's execution
+//! (the cursor is looked up inside it) and the copy of each row into the
+//! tuplestore the function scan reads: no planning and no row through Rust.
 //!
 //! Keyset pagination: `after` is the job_id of the last row of the previous
 //! page, and a page is the rows after that job's (created_at, job_id) in the
@@ -92,9 +92,13 @@ pub unsafe extern "C-unwind" fn get_recent_jobs_optimized_wrapper(
     let query = crate::reads::on_catalog(queries::RECENT_JOBS).or_raise();
     // SAFETY: the running call's fcinfo.
     unsafe {
-        materialize(fcinfo, &query, Planning::Generic, || {
-            Ok(vec![i64::from(lim).into()])
-        })
+        materialize(
+            fcinfo,
+            &query,
+            Planning::Generic,
+            || vec![i64::from(lim).into()],
+            |_| Ok(()),
+        )
     }
 }
 
@@ -141,21 +145,32 @@ unsafe fn list(fcinfo: pg_sys::FunctionCallInfo, listing: &Listing) -> pg_sys::D
     };
     let lim = checked_limit(lim, listing.null_lim_means_all).or_raise();
     let page = Page::new(None, after).or_raise();
+    // The first page is the page after ('infinity', ''); a later one looks
+    // its cursor's created_at up in the query itself (NULL here).
+    let (created_at, job_id) = match page.after {
+        Some(after) => (None, after),
+        None => (Some(TimestampWithTimeZone::positive_infinity()), ""),
+    };
     // SAFETY: the running call's fcinfo.
     unsafe {
-        materialize(fcinfo, listing.query, Planning::Generic, || {
-            let (created_at, job_id) = match page.after {
-                Some(after) => (cursor_created_at(after)?, after),
-                None => (TimestampWithTimeZone::positive_infinity(), ""),
-            };
-            Ok(vec![lim.into(), created_at.into(), job_id.into()])
-        })
+        materialize(
+            fcinfo,
+            listing.query,
+            Planning::Generic,
+            || vec![lim.into(), created_at.into(), job_id.into()],
+            |rows| match page.after {
+                // A page with rows had a cursor; an empty one may have had none
+                // (the query cannot tell): 22023 then, whatever lim.
+                Some(after) if rows == 0 => cursor_created_at(after).map(|_| ()),
+                _ => Ok(()),
+            },
+        )
     }
 }
 
 /// Runs `query`, planned as `planning` says, with the arguments `args`
-/// computes (with the search_path pinned) into the result of the running
-/// call.
+/// makes, into the result of the running call, then `check` with the
+/// number of rows; all with [`LISTING_SETTINGS`] in force.
 ///
 /// # Safety
 /// `fcinfo` is the running call's.
@@ -163,7 +178,8 @@ unsafe fn materialize<'a>(
     fcinfo: pg_sys::FunctionCallInfo,
     query: &str,
     planning: Planning,
-    args: impl FnOnce() -> Result<Vec<DatumWithOid<'a>>, Error>,
+    args: impl FnOnce() -> Vec<DatumWithOid<'a>>,
+    check: impl FnOnce(u64) -> Result<(), Error>,
 ) -> pg_sys::Datum {
     // SAFETY: InitMaterializedSRF checks that the caller accepts a
     // materialized set (raising an ERROR otherwise) and makes the call's
@@ -182,10 +198,11 @@ unsafe fn materialize<'a>(
         };
         pg_sys::InitMaterializedSRF(fcinfo, flags);
         with_settings(&LISTING_SETTINGS, || {
-            let args = args()?;
-            Spi::connect(|client| {
+            let args = args();
+            let rows = Spi::connect(|client| {
                 statement_read::into_result_set(client, query, &args, planning, rsinfo)
-            })
+            })?;
+            check(rows)
         })
         .or_raise();
     }

@@ -111,6 +111,8 @@ extern "C-unwind" {
 /// would find every custom plan cheaper and plan each call, and planning a
 /// listing costs several times its execution.
 ///
+/// Returns the number of rows.
+///
 /// # Safety
 /// `rsinfo` is the ReturnSetInfo of the running call, after
 /// `InitMaterializedSRF`.
@@ -120,7 +122,7 @@ pub unsafe fn into_result_set(
     args: &[DatumWithOid<'_>],
     planning: Planning,
     rsinfo: *mut pg_sys::ReturnSetInfo,
-) -> Result<(), Error> {
+) -> Result<u64, Error> {
     let plan = kept_plan(query, args, planning)?;
     let (datums, nulls) = values(args);
     // SAFETY: SPI is connected (we hold its client). The parameter list is
@@ -160,8 +162,8 @@ pub unsafe fn into_result_set(
         if status != pg_sys::SPI_OK_SELECT as i32 {
             return Err(not_a_select(status));
         }
+        Ok(pg_sys::SPI_processed)
     }
-    Ok(())
 }
 
 thread_local! {

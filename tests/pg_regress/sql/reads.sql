@@ -95,3 +95,6 @@ SELECT (jobtrack.get_running_jobs(1)).job_id;
 -- A page after a job that a job shares created_at with: ties continue on
 -- job_id descending.
 SELECT job_id FROM jobtrack.get_all_jobs_optimized(10, 'v2') WITH ORDINALITY ORDER BY ordinality;
+-- After the last job: an empty page, not an error.
+SELECT count(*) FROM jobtrack.get_all_jobs_optimized(10, 'v1');
+SELECT count(*) FROM jobtrack.get_running_jobs(10, (SELECT job_id FROM jobtrack.get_running_jobs() WITH ORDINALITY ORDER BY ordinality DESC LIMIT 1));
