@@ -30,7 +30,7 @@ use crate::error::OrRaise;
 use crate::queries;
 use crate::rows::req;
 use crate::settings::{with_settings, PINNED_SEARCH_PATH};
-use crate::statement_read::{self, Planning};
+use crate::statement_read;
 
 /// One listing: its query (`$1` lim, `$2` and `$3` the cursor's created_at
 /// and job_id), and whether a NULL `lim` means every row (else 22023).
@@ -91,15 +91,7 @@ pub unsafe extern "C-unwind" fn get_recent_jobs_optimized_wrapper(
     let lim = check_limit(lim.into()).or_raise();
     let query = crate::reads::on_catalog(queries::RECENT_JOBS).or_raise();
     // SAFETY: the running call's fcinfo.
-    unsafe {
-        materialize(
-            fcinfo,
-            &query,
-            Planning::Generic,
-            || vec![i64::from(lim).into()],
-            |_| Ok(()),
-        )
-    }
+    unsafe { materialize(fcinfo, &query, vec![i64::from(lim).into()], |_| Ok(())) }
 }
 
 #[no_mangle]
@@ -156,8 +148,7 @@ unsafe fn list(fcinfo: pg_sys::FunctionCallInfo, listing: &Listing) -> pg_sys::D
         materialize(
             fcinfo,
             listing.query,
-            Planning::Generic,
-            || vec![lim.into(), created_at.into(), job_id.into()],
+            vec![lim.into(), created_at.into(), job_id.into()],
             |rows| match page.after {
                 // A page with rows had a cursor; an empty one may have had none
                 // (the query cannot tell): 22023 then, whatever lim.
@@ -168,17 +159,16 @@ unsafe fn list(fcinfo: pg_sys::FunctionCallInfo, listing: &Listing) -> pg_sys::D
     }
 }
 
-/// Runs `query`, planned as `planning` says, with the arguments `args`
-/// makes, into the result of the running call, then `check` with the
-/// number of rows; all with [`LISTING_SETTINGS`] in force.
+/// Runs `query` with `args` and its kept generic plan into the result of
+/// the running call, then `check` with the number of rows; all with
+/// [`LISTING_SETTINGS`] in force.
 ///
 /// # Safety
 /// `fcinfo` is the running call's.
-unsafe fn materialize<'a>(
+unsafe fn materialize(
     fcinfo: pg_sys::FunctionCallInfo,
     query: &str,
-    planning: Planning,
-    args: impl FnOnce() -> Vec<DatumWithOid<'a>>,
+    args: Vec<DatumWithOid<'_>>,
     check: impl FnOnce(u64) -> Result<(), Error>,
 ) -> pg_sys::Datum {
     // SAFETY: InitMaterializedSRF checks that the caller accepts a
@@ -198,9 +188,8 @@ unsafe fn materialize<'a>(
         };
         pg_sys::InitMaterializedSRF(fcinfo, flags);
         with_settings(&LISTING_SETTINGS, || {
-            let args = args();
             let rows = Spi::connect(|client| {
-                statement_read::into_result_set(client, query, &args, planning, rsinfo)
+                statement_read::into_result_set(client, query, &args, rsinfo)
             })?;
             check(rows)
         })

@@ -13,9 +13,10 @@
 //! kept (`SPI_keepplan`) and run again with new arguments. The plan cache
 //! revalidates a kept plan when a relation it reads changes (an ALTER, the
 //! view created by an upgrade), and chooses between custom and generic plans
-//! as for any prepared statement, unless the caller asks for the generic
-//! plan ([`Planning::Generic`]). Planning a listing through the Job view
-//! costs more than running it, so this matters on every call.
+//! as for any prepared statement, except for the queries run into a
+//! function's result ([`into_result_set`]), which keep the generic plan.
+//! Planning a listing through the Job view costs more than running it, so
+//! this matters on every call.
 
 use std::cell::RefCell;
 use std::collections::HashMap;
@@ -98,18 +99,19 @@ extern "C-unwind" {
     );
 }
 
-/// Runs `query` read-only with `args` in the active snapshot, planned as
-/// `planning` says, into the result of the set-returning call `rsinfo`, whose
+/// Runs `query` read-only with `args` in the active snapshot, with its
+/// generic plan, into the result of the set-returning call `rsinfo`, whose
 /// tuplestore and descriptor `InitMaterializedSRF` made: the executor
 /// stores each row as it produces it, as PL/pgSQL's RETURN QUERY does. No
 /// column becomes a Rust value and back, which is what the listings cost
 /// when their rows went through Rust (about 4× the query, measured).
 ///
-/// [`Planning::Generic`] for a query whose plan is right whatever its
-/// arguments: a listing's LIMIT is an argument, which a custom plan knows
-/// and a generic one estimates (as a tenth of the rows), so the plan cache
-/// would find every custom plan cheaper and plan each call, and planning a
-/// listing costs several times its execution.
+/// The generic plan: a listing's LIMIT is an argument, which a custom plan
+/// knows and a generic one estimates (as a tenth of the rows), so the plan
+/// cache would find every custom plan cheaper and plan each call, and
+/// planning a listing costs several times its execution. The caller makes
+/// sure that the plan is right whatever the arguments (the listings plan
+/// without sorts, `listings::LISTING_SETTINGS`).
 ///
 /// Returns the number of rows.
 ///
@@ -120,10 +122,9 @@ pub unsafe fn into_result_set(
     _client: &SpiClient<'_>,
     query: &str,
     args: &[DatumWithOid<'_>],
-    planning: Planning,
     rsinfo: *mut pg_sys::ReturnSetInfo,
 ) -> Result<u64, Error> {
-    let plan = kept_plan(query, args, planning)?;
+    let plan = kept_plan(query, args, Planning::Generic)?;
     let (datums, nulls) = values(args);
     // SAFETY: SPI is connected (we hold its client). The parameter list is
     // allocated in SPI's procedure context and filled within its length;
@@ -174,7 +175,7 @@ thread_local! {
 
 /// How the plan cache plans a kept query's executions.
 #[derive(Clone, Copy)]
-pub enum Planning {
+enum Planning {
     /// Custom or generic plans, as for a prepared statement.
     Chosen,
     /// Always the generic plan, planned once (`CURSOR_OPT_GENERIC_PLAN`).
