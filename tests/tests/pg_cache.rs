@@ -14,7 +14,7 @@ use std::sync::{Arc, Barrier, Mutex, MutexGuard};
 use std::thread;
 use std::time::{Duration, Instant};
 
-use postgres::{Client, NoTls};
+use postgres::{Client, GenericClient, NoTls};
 use serde_json::Value;
 
 static SERIAL: Mutex<()> = Mutex::new(());
@@ -60,18 +60,22 @@ fn cached_statistics(client: &mut Client) -> Value {
     json(client, "SELECT jobtrack.get_statistics_cached()::text")
 }
 
-/// Cached and uncached statistics of one statement, which must agree.
-fn both_statistics(client: &mut Client) -> Value {
+/// Cached and uncached statistics of one statement, as text.
+fn statistics_pair(client: &mut impl GenericClient) -> (String, String) {
     let row = client
         .query_one(
             "SELECT jobtrack.get_statistics_cached()::text, jobtrack.get_statistics_optimized()::text",
             &[],
         )
         .unwrap();
-    let cached: Value = serde_json::from_str(row.get(0)).unwrap();
-    let fresh: Value = serde_json::from_str(row.get(1)).unwrap();
+    (row.get(0), row.get(1))
+}
+
+/// Cached and uncached statistics of one statement, which must agree.
+fn both_statistics(client: &mut impl GenericClient) -> Value {
+    let (cached, fresh) = statistics_pair(client);
     assert_eq!(cached, fresh, "cached statistics differ from a fresh read");
-    cached
+    serde_json::from_str(&cached).unwrap()
 }
 
 #[test]
@@ -249,16 +253,7 @@ fn pg_cache_own_changes_and_repeatable_read_bypass() {
     // Own uncommitted changes are seen through *_cached.
     let mut tx = a.transaction().unwrap();
     create_in(&mut tx, "o2");
-    let row = tx
-        .query_one(
-            "SELECT jobtrack.get_statistics_cached()::text, jobtrack.get_statistics_optimized()::text",
-            &[],
-        )
-        .unwrap();
-    let cached: Value = serde_json::from_str(row.get(0)).unwrap();
-    let fresh: Value = serde_json::from_str(row.get(1)).unwrap();
-    assert_eq!(cached, fresh);
-    assert_eq!(cached["total_jobs"], 2);
+    assert_eq!(both_statistics(&mut tx)["total_jobs"], 2);
     tx.rollback().unwrap();
     assert_eq!(both_statistics(&mut a)["total_jobs"], 1);
 
@@ -443,13 +438,7 @@ fn stress_session(url: &str, n: u64, start: &Barrier, stress: Stress) -> (u64, u
                     tx.batch_execute("CREATE TEMP TABLE scratch ON COMMIT DROP AS SELECT 1 AS x")
                         .unwrap();
                 }
-                let row = tx
-                    .query_one(
-                        "SELECT jobtrack.get_statistics_cached()::text, jobtrack.get_statistics_optimized()::text",
-                        &[],
-                    )
-                    .unwrap();
-                let (cached, fresh): (String, String) = (row.get(0), row.get(1));
+                let (cached, fresh) = statistics_pair(&mut tx);
                 reads += 1;
                 if cached != fresh {
                     mismatches += 1;
@@ -505,13 +494,7 @@ fn stress_session(url: &str, n: u64, start: &Barrier, stress: Stress) -> (u64, u
                     &[],
                 )
                 .unwrap();
-                let row = tx
-                    .query_one(
-                        "SELECT jobtrack.get_statistics_cached()::text, jobtrack.get_statistics_optimized()::text",
-                        &[],
-                    )
-                    .unwrap();
-                let (cached, fresh): (String, String) = (row.get(0), row.get(1));
+                let (cached, fresh) = statistics_pair(&mut tx);
                 reads += 1;
                 if cached != fresh {
                     mismatches += 1;
@@ -672,13 +655,7 @@ fn pg_cache_serves_around_unrelated_transactions() {
         let mut tx = r.transaction().unwrap();
         tx.batch_execute(setup).unwrap();
         let before = hits_in(&mut tx);
-        let row = tx
-            .query_one(
-                "SELECT jobtrack.get_statistics_cached()::text, jobtrack.get_statistics_optimized()::text",
-                &[],
-            )
-            .unwrap();
-        assert_eq!(row.get::<_, String>(0), row.get::<_, String>(1));
+        both_statistics(&mut tx);
         assert_eq!(hits_in(&mut tx), before + 1, "no hit after {setup}");
         tx.commit().unwrap();
     }
