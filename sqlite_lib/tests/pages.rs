@@ -11,17 +11,15 @@ use jobtrack_sqlite::{Error, Job, JobStore, RunningJob, Status};
 /// it rather than loop for ever.
 const MOST_ROWS: usize = 1000;
 
-/// Every job of `store` in listing order, one page of `lim` at a time,
-/// each page starting after the last row of the previous one.
-fn walk_all(store: &JobStore, lim: i32) -> Vec<String> {
+/// The ids `page` returns, one page of `lim` at a time, each page starting
+/// after the last row of the previous one, until a page is not full.
+fn walk(lim: i32, mut page: impl FnMut(Option<&str>) -> Vec<String>) -> Vec<String> {
     let mut seen: Vec<String> = Vec::new();
     loop {
-        let page = store
-            .get_all_jobs_optimized(lim, seen.last().map(String::as_str))
-            .unwrap();
-        assert!(page.len() <= lim as usize);
-        let full = page.len() == lim as usize;
-        seen.extend(page.into_iter().map(|j| j.job_id));
+        let ids = page(seen.last().map(String::as_str));
+        assert!(ids.len() <= lim as usize);
+        let full = ids.len() == lim as usize;
+        seen.extend(ids);
         assert!(seen.len() <= MOST_ROWS, "the pages repeat rows: {seen:?}");
         if !full {
             return seen;
@@ -29,20 +27,18 @@ fn walk_all(store: &JobStore, lim: i32) -> Vec<String> {
     }
 }
 
+/// Every job of `store` in listing order, walked in pages of `lim`.
+fn walk_all(store: &JobStore, lim: i32) -> Vec<String> {
+    walk(lim, |after| {
+        all_ids(&store.get_all_jobs_optimized(lim, after).unwrap())
+    })
+}
+
+/// Every active job of `store` in listing order, walked in pages of `lim`.
 fn walk_running(store: &JobStore, lim: i32) -> Vec<String> {
-    let mut seen: Vec<String> = Vec::new();
-    loop {
-        let page = store
-            .get_running_jobs(Some(lim), seen.last().map(String::as_str))
-            .unwrap();
-        assert!(page.len() <= lim as usize);
-        let full = page.len() == lim as usize;
-        seen.extend(page.into_iter().map(|j| j.job_id));
-        assert!(seen.len() <= MOST_ROWS, "the pages repeat rows: {seen:?}");
-        if !full {
-            return seen;
-        }
-    }
+    walk(lim, |after| {
+        running_ids(&store.get_running_jobs(Some(lim), after).unwrap())
+    })
 }
 
 fn all_ids(jobs: &[Job]) -> Vec<String> {
