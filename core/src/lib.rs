@@ -42,7 +42,8 @@ pub use operation::{
 };
 pub use output::{
     average, progress, success_rate, CacheStats, CleanupReport, ClientPool, DatasetAggregate,
-    DatasetStats, Job, KindAggregate, PoolStatus, RunningJob, Statistics, StatusCounts,
+    DatasetStats, Job, KindAggregate, PoolStatus, PruneReport, RunningJob, Statistics,
+    StatusCounts,
 };
 pub use time::Timestamp;
 

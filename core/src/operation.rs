@@ -21,7 +21,7 @@ use crate::error::{Error, Result};
 use crate::input::{parse_batch, JobInput, NewExecution, NewVariation, StatusUpdate};
 use crate::metrics::TransactionMetrics;
 use crate::output::{
-    CacheStats, CleanupReport, DatasetStats, Job, PoolStatus, RunningJob, Statistics,
+    CacheStats, CleanupReport, DatasetStats, Job, PoolStatus, PruneReport, RunningJob, Statistics,
 };
 
 /// What a function does, which decides how it is measured and cached.
@@ -74,6 +74,10 @@ pub enum Returns {
     Table,
     /// Nothing (`void`).
     Nothing,
+    /// A procedure, run with `CALL`, which commits as it goes: it returns
+    /// one row holding its last parameter, `INOUT report` of this SQL type
+    /// (`DEFAULT NULL`, not among [`Operation::parameters`]).
+    Procedure(&'static str),
 }
 
 macro_rules! operations {
@@ -146,6 +150,10 @@ operations! {
         [p("updates", "jsonb")], Returns::Scalar("integer");
     CleanupOldJobs = "cleanup_old_jobs", Write,
         [d("days", "integer", "30"), d("keep_failed", "boolean", "true")], Returns::Scalar("jsonb");
+    PruneJobs = "prune_jobs", Write,
+        [p("days", "integer"), d("keep_failed", "boolean", "true"),
+         d("batch_size", "integer", "10000")],
+        Returns::Procedure("jsonb");
     RefreshJobCache = "refresh_job_cache", Write, [], Returns::Scalar("bigint");
     VerifyStatistics = "verify_statistics", Read, [], Returns::Table;
     GetStatisticsOptimized = "get_statistics_optimized", Read, [], Returns::Scalar("jsonb");
@@ -208,26 +216,31 @@ impl Operation {
     }
 
     /// The arguments as a signature spells them:
-    /// `job_id text, status text, error_message text DEFAULT NULL`.
+    /// `job_id text, status text, error_message text DEFAULT NULL`; a
+    /// procedure's ends with `INOUT report <type> DEFAULT NULL`.
     pub fn sql_arguments(self) -> String {
-        self.parameters()
+        let mut arguments: Vec<String> = self
+            .parameters()
             .iter()
             .map(|p| match p.default {
                 Some(default) => format!("{} {} DEFAULT {default}", p.name, p.sql_type),
                 None => format!("{} {}", p.name, p.sql_type),
             })
-            .collect::<Vec<_>>()
-            .join(", ")
+            .collect();
+        if let Returns::Procedure(report) = self.returns() {
+            arguments.push(format!("INOUT report {report} DEFAULT NULL"));
+        }
+        arguments.join(", ")
     }
 
     /// The argument types only, as `regprocedure` reads them:
-    /// `text, text, text`.
+    /// `text, text, text` (a procedure's `report` included).
     pub fn sql_argument_types(self) -> String {
-        self.parameters()
-            .iter()
-            .map(|p| p.sql_type)
-            .collect::<Vec<_>>()
-            .join(", ")
+        let mut types: Vec<&str> = self.parameters().iter().map(|p| p.sql_type).collect();
+        if let Returns::Procedure(report) = self.returns() {
+            types.push(report);
+        }
+        types.join(", ")
     }
 }
 
@@ -273,6 +286,10 @@ pub trait JobApi {
     fn batch_update_variation_status(&self, updates: &[StatusUpdate]) -> Result<i32>;
     /// `cleanup_old_jobs(days, keep_failed)`.
     fn cleanup_old_jobs(&self, days: i32, keep_failed: bool) -> Result<CleanupReport>;
+    /// `CALL prune_jobs(days, keep_failed, batch_size)`: as
+    /// `cleanup_old_jobs`, in batches of `batch_size` jobs, each committed
+    /// on its own. Not in a [`JobTransaction`]: it commits as it goes.
+    fn prune_jobs(&self, days: i32, keep_failed: bool, batch_size: i32) -> Result<PruneReport>;
     /// `refresh_job_cache()`.
     fn refresh_job_cache(&self) -> Result<i64>;
     /// `verify_statistics()`.
@@ -455,6 +472,9 @@ pub fn call(api: &dyn JobApi, op: Operation, args: &[Value]) -> Result<Value> {
             json(api.batch_update_variation_status(&a.batch(0)?)?)
         }
         Operation::CleanupOldJobs => json(api.cleanup_old_jobs(a.integer(0)?, a.boolean(1)?)?),
+        Operation::PruneJobs => {
+            json(api.prune_jobs(a.integer(0)?, a.boolean(1)?, a.integer(2)?)?)
+        }
         Operation::RefreshJobCache => json(api.refresh_job_cache()?),
         Operation::VerifyStatistics => json(api.verify_statistics()?),
         Operation::GetStatisticsOptimized => json(api.get_statistics_optimized()?),
@@ -501,7 +521,7 @@ mod tests {
 
     #[test]
     fn measured_operations_are_the_writes() {
-        assert_eq!(MEASURED_COUNT, 11);
+        assert_eq!(MEASURED_COUNT, 12);
         let slots: Vec<usize> = Operation::measured()
             .map(|op| op.metrics_slot().unwrap())
             .collect();
@@ -545,6 +565,15 @@ mod tests {
         assert_eq!(
             Operation::CleanupOldJobs.sql_argument_types(),
             "integer, boolean"
+        );
+        assert_eq!(
+            Operation::PruneJobs.to_string(),
+            "prune_jobs(days integer, keep_failed boolean DEFAULT true, \
+             batch_size integer DEFAULT 10000, INOUT report jsonb DEFAULT NULL)"
+        );
+        assert_eq!(
+            Operation::PruneJobs.sql_argument_types(),
+            "integer, boolean, integer, jsonb"
         );
     }
 }

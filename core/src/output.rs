@@ -251,6 +251,52 @@ pub struct CleanupReport {
     pub cache_entries_deleted: i64,
 }
 
+/// Result of `prune_jobs`: what every batch deleted, summed, and how many
+/// batches (transactions) it took.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PruneReport {
+    /// Executions deleted.
+    pub executions_deleted: i64,
+    /// Variations deleted.
+    pub variations_deleted: i64,
+    /// Rows removed from the summary table `job_summary_cache` with them.
+    pub cache_entries_deleted: i64,
+    /// Batches run, each committed on its own; the last one finds fewer
+    /// than `batch_size` jobs to delete.
+    pub batches: i64,
+}
+
+impl PruneReport {
+    /// This report with one more batch, which deleted `batch`; `None` when
+    /// a figure would overflow (only a forged report can be that large).
+    pub fn plus(self, batch: CleanupReport) -> Option<PruneReport> {
+        Some(PruneReport {
+            executions_deleted: self
+                .executions_deleted
+                .checked_add(batch.executions_deleted)?,
+            variations_deleted: self
+                .variations_deleted
+                .checked_add(batch.variations_deleted)?,
+            cache_entries_deleted: self
+                .cache_entries_deleted
+                .checked_add(batch.cache_entries_deleted)?,
+            batches: self.batches.checked_add(1)?,
+        })
+    }
+
+    /// Whether every figure is one a prune can report: none negative.
+    pub fn is_possible(&self) -> bool {
+        [
+            self.executions_deleted,
+            self.variations_deleted,
+            self.cache_entries_deleted,
+            self.batches,
+        ]
+        .iter()
+        .all(|n| *n >= 0)
+    }
+}
+
 /// Result of `get_cache_stats()`.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct CacheStats {

@@ -15,10 +15,10 @@
 use crate::domain::{JobType, StatusEffects};
 use crate::error::{Error, Result};
 use crate::input::{
-    check_current_step, check_days, check_unique_ids, last_update_wins, validate_batch, JobInput,
-    NewExecution, NewVariation, StatusUpdate,
+    check_current_step, check_days, check_int, check_unique_ids, last_update_wins, validate_batch,
+    JobInput, NewExecution, NewVariation, StatusUpdate,
 };
-use crate::output::{CleanupReport, Job};
+use crate::output::{CleanupReport, Job, PruneReport};
 use crate::time::Timestamp;
 
 /// One job's status change, ready to bind: the job, the effects of its new
@@ -78,6 +78,19 @@ pub trait WriteBackend {
         cutoff: Timestamp,
         keep_failed: bool,
     ) -> Result<CleanupReport>;
+
+    /// One batch of `prune_jobs`: deletes the `batch_size` jobs created
+    /// first among those [`delete_finished_before`] would delete (or fewer,
+    /// when a concurrent change takes a job out of the set before it is
+    /// locked). Returns what was deleted and how many jobs were chosen.
+    ///
+    /// [`delete_finished_before`]: WriteBackend::delete_finished_before
+    fn delete_finished_batch(
+        &mut self,
+        cutoff: Timestamp,
+        keep_failed: bool,
+        batch_size: i32,
+    ) -> Result<PruneBatch>;
 
     /// Rebuilds the derived tables; returns the summary table's row count.
     fn rebuild_derived_tables(&mut self) -> Result<i64>;
@@ -238,6 +251,67 @@ pub fn cleanup_old_jobs(
     }
 }
 
+/// What one batch of `prune_jobs` did.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct PruneBatch {
+    /// The jobs it deleted.
+    pub deleted: CleanupReport,
+    /// The jobs it chose to delete: fewer than `batch_size` when it took the
+    /// last of them.
+    pub chosen: i64,
+}
+
+/// The check of `prune_jobs`: `days` not negative and `batch_size` at least
+/// 1 (22023 naming the argument).
+pub fn check_prune(days: i32, batch_size: i32) -> Result<(i32, i32)> {
+    Ok((
+        check_days(days.into())?,
+        check_int(batch_size.into(), None, "batch_size", 1)?,
+    ))
+}
+
+/// The `created_at` before which `prune_jobs(days)` deletes, fixed when it
+/// starts so that every batch works towards the same end: as
+/// [`cleanup_cutoff`].
+pub fn prune_cutoff(now: Timestamp, days: i32) -> Option<Timestamp> {
+    cleanup_cutoff(now, days)
+}
+
+/// One batch of `prune_jobs`, in a transaction of its own (checked by
+/// [`check_prune`], `cutoff` from [`prune_cutoff`]): `report` with this
+/// batch added, and whether another batch is due (this one found
+/// `batch_size` jobs, so more may be left). With no cutoff nothing can be
+/// old enough: no statement runs and no batch is counted.
+pub fn prune_batch(
+    backend: &mut dyn WriteBackend,
+    cutoff: Option<Timestamp>,
+    keep_failed: bool,
+    batch_size: i32,
+    report: PruneReport,
+) -> Result<(PruneReport, bool)> {
+    let Some(cutoff) = cutoff else {
+        return Ok((report, false));
+    };
+    // Checked before anything is deleted: `report` comes from the caller
+    // (the procedure passes back what the last batch returned).
+    if !report.is_possible() {
+        return Err(Error::invalid(
+            None,
+            "report",
+            "must hold no negative figure: it is what the previous batch returned",
+        ));
+    }
+    let batch = backend.delete_finished_batch(cutoff, keep_failed, batch_size)?;
+    let total = report.plus(batch.deleted).ok_or_else(|| {
+        Error::invalid(
+            None,
+            "report",
+            "has figures too large to add this batch to: it is not what a batch returned",
+        )
+    })?;
+    Ok((total, batch.chosen >= i64::from(batch_size)))
+}
+
 /// Rebuilds the summary table and the counters from the base tables.
 pub fn refresh_job_cache(backend: &mut dyn WriteBackend) -> Result<i64> {
     backend.rebuild_derived_tables()
@@ -257,6 +331,7 @@ mod tests {
         changes: Vec<(JobType, String, StatusEffects, Option<String>)>,
         deleted_before: Option<Timestamp>,
         now: i64,
+        prunable: i64,
     }
 
     impl WriteBackend for Recorder {
@@ -306,6 +381,25 @@ mod tests {
                 executions_deleted: 1,
                 variations_deleted: 0,
                 cache_entries_deleted: 1,
+            })
+        }
+        fn delete_finished_batch(
+            &mut self,
+            cutoff: Timestamp,
+            _: bool,
+            batch_size: i32,
+        ) -> Result<PruneBatch> {
+            self.deleted_before = Some(cutoff);
+            // Jobs left to prune: three, then none.
+            let chosen = self.prunable.min(batch_size.into());
+            self.prunable -= chosen;
+            Ok(PruneBatch {
+                deleted: CleanupReport {
+                    executions_deleted: chosen,
+                    variations_deleted: 0,
+                    cache_entries_deleted: chosen,
+                },
+                chosen,
             })
         }
         fn rebuild_derived_tables(&mut self) -> Result<i64> {
@@ -433,5 +527,90 @@ mod tests {
         assert!(cleanup_cutoff(now, days).is_some());
         assert!(cleanup_cutoff(now, days + 1).is_none());
         assert_eq!(check_cleanup(-1).unwrap_err().sqlstate(), "22023");
+    }
+
+    #[test]
+    fn a_prune_runs_batches_until_one_finds_fewer_than_batch_size() {
+        let now = Timestamp::from_unix_micros(1_764_000_000_000_000);
+        let mut b = Recorder {
+            now: now.unix_micros(),
+            prunable: 5,
+            ..Recorder::default()
+        };
+        let cutoff = prune_cutoff(now, 7);
+        let mut report = PruneReport::default();
+        let mut more = true;
+        let mut calls = 0;
+        while more {
+            (report, more) = prune_batch(&mut b, cutoff, true, 2, report).unwrap();
+            calls += 1;
+        }
+        // 2 + 2 + 1: the third batch finds fewer than 2 and is the last.
+        assert_eq!(calls, 3);
+        assert_eq!(report.executions_deleted, 5);
+        assert_eq!(report.cache_entries_deleted, 5);
+        assert_eq!(report.batches, 3);
+        assert_eq!(
+            b.deleted_before.unwrap().unix_micros(),
+            now.unix_micros() - 7 * 86_400_000_000
+        );
+        // An exact multiple takes one more batch, which finds nothing.
+        let mut even = Recorder {
+            now: now.unix_micros(),
+            prunable: 4,
+            ..Recorder::default()
+        };
+        let (r, more) = prune_batch(&mut even, cutoff, true, 2, PruneReport::default()).unwrap();
+        let (r, more_after) = prune_batch(&mut even, cutoff, true, 2, r).unwrap();
+        assert!(more && more_after);
+        let (r, last) = prune_batch(&mut even, cutoff, true, 2, r).unwrap();
+        assert!(!last);
+        assert_eq!((r.executions_deleted, r.batches), (4, 3));
+        // No cutoff: nothing runs, no batch is counted.
+        let mut none = Recorder::default();
+        let (r, more) = prune_batch(&mut none, None, true, 2, PruneReport::default()).unwrap();
+        assert_eq!((r, more), (PruneReport::default(), false));
+        assert_eq!(none.deleted_before, None);
+    }
+
+    #[test]
+    fn a_prune_checks_days_and_batch_size() {
+        assert_eq!(check_prune(0, 1).unwrap(), (0, 1));
+        assert_eq!(check_prune(30, i32::MAX).unwrap(), (30, i32::MAX));
+        for (days, batch_size, field) in [
+            (-1, 10, "days"),
+            (1, 0, "batch_size"),
+            (1, -5, "batch_size"),
+        ] {
+            let e = check_prune(days, batch_size).unwrap_err();
+            assert_eq!(e.sqlstate(), "22023");
+            assert!(e.to_string().contains(field), "{e}");
+        }
+    }
+
+    #[test]
+    fn a_prune_batch_refuses_a_report_no_batch_returned() {
+        let now = Timestamp::from_unix_micros(1_764_000_000_000_000);
+        let cutoff = prune_cutoff(now, 1);
+        let mut b = Recorder {
+            prunable: 3,
+            ..Recorder::default()
+        };
+        let negative = PruneReport {
+            executions_deleted: -5,
+            ..PruneReport::default()
+        };
+        let e = prune_batch(&mut b, cutoff, true, 2, negative).unwrap_err();
+        assert_eq!(e.sqlstate(), "22023");
+        assert!(e.to_string().contains("report"), "{e}");
+        // Refused before anything is deleted.
+        assert_eq!((b.prunable, b.deleted_before), (3, None));
+        let huge = PruneReport {
+            executions_deleted: i64::MAX,
+            ..PruneReport::default()
+        };
+        let e = prune_batch(&mut b, cutoff, true, 2, huge).unwrap_err();
+        assert_eq!(e.sqlstate(), "22023");
+        assert!(e.to_string().contains("too large"), "{e}");
     }
 }

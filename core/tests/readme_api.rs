@@ -41,6 +41,7 @@ fn sql_type(returns: Returns) -> &'static str {
         Returns::Scalar(t) => t,
         Returns::Table => "TABLE",
         Returns::Nothing => "void",
+        Returns::Procedure(_) => "procedure",
     }
 }
 

@@ -129,6 +129,23 @@ enum Command {
         #[arg(long)]
         keep_failed: bool,
     },
+    /// Delete what cleanup deletes, a batch of jobs per transaction.
+    ///
+    /// Terminal jobs created more than DAYS days before it starts, the
+    /// oldest first, at most BATCH_SIZE jobs a transaction, each committed
+    /// on its own: no transaction holds them all. Interrupted, it keeps the
+    /// batches it committed; run it again to go on from there.
+    Prune {
+        /// Age in days.
+        #[arg(long)]
+        days: i32,
+        /// Keep failed jobs.
+        #[arg(long)]
+        keep_failed: bool,
+        /// Jobs per transaction, at least 1.
+        #[arg(long, default_value_t = 10000)]
+        batch_size: i32,
+    },
     /// Create jobs from a file, all in one transaction.
     ///
     /// The file is a JSON array, JSON lines, or one JSON object; elements
@@ -350,6 +367,27 @@ fn run(cli: &Cli, out: &mut Out) -> Result<Outcome, CliError> {
                     report.executions_deleted,
                     report.variations_deleted,
                     report.cache_entries_deleted
+                ))
+            })?;
+        }
+        Command::Prune {
+            days,
+            keep_failed,
+            batch_size,
+        } => {
+            let report = store.prune_jobs(*days, *keep_failed, *batch_size)?;
+            out.value(&report, |out| {
+                out.line(format_args!(
+                    "deleted {} executions, {} variations ({} summary rows) in {} {}",
+                    report.executions_deleted,
+                    report.variations_deleted,
+                    report.cache_entries_deleted,
+                    report.batches,
+                    if report.batches == 1 {
+                        "batch"
+                    } else {
+                        "batches"
+                    }
                 ))
             })?;
         }

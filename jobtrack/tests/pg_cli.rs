@@ -160,6 +160,7 @@ fn pg_cli_gives_the_output_of_sqlite_for_the_same_files() {
         &["--json", "recent", "-n", "200"],
         &["--json", "running"],
         &["--json", "cleanup", "--days", "1"],
+        &["--json", "prune", "--days", "1"],
     ] {
         let (a, b) = both(args);
         assert_eq!(normalized(&a), normalized(&b), "{args:?}");
@@ -193,6 +194,8 @@ fn pg_cli_gives_the_output_of_sqlite_for_the_same_files() {
         &["import", p(&again)][..],
         &["recent", "-n", "20000"],
         &["cleanup", "--days=-1"],
+        &["prune", "--days=-1"],
+        &["prune", "--days", "1", "--batch-size", "0"],
     ] {
         let (a, b) = both(args);
         assert_eq!(failed(&a), failed(&b), "{args:?}");
@@ -200,6 +203,21 @@ fn pg_cli_gives_the_output_of_sqlite_for_the_same_files() {
     let (a, b) = both(&["--json", "stats"]);
     assert_eq!(normalized(&a), normalized(&b));
     assert_eq!(json_of(&b)["total_jobs"], json_of(&a)["total_jobs"]);
+
+    // prune: every terminal job, 7 a batch, the same batches on both, the
+    // same jobs left, and the same text.
+    let (a, b) = both(&["--json", "prune", "--days", "0", "--batch-size", "7"]);
+    assert_eq!(normalized(&a), normalized(&b));
+    assert!(
+        json_of(&b)["batches"].as_i64().unwrap() > 2,
+        "{}",
+        stdout(&b)
+    );
+    let (a, b) = both(&["--json", "stats"]);
+    assert_eq!(normalized(&a), normalized(&b));
+    let (a, b) = both(&["prune", "--days", "0"]);
+    assert_eq!(stdout(&a), stdout(&b));
+    assert!(stdout(&b).ends_with(" in 1 batch\n"), "{}", stdout(&b));
 
     // verify: the counters on both; the summary check is SQLite's only.
     let (a, b) = both(&["--json", "verify"]);

@@ -9,8 +9,8 @@ use std::time::Duration;
 
 use jobtrack_core::{
     CacheStats, CleanupReport, ClientPool, DatasetStats, Error, Job, JobApi, JobTransaction,
-    NewExecution, NewVariation, Operation, OperationKind, PoolStatus, Result, Returns, RunningJob,
-    Statistics, StatisticsDifference, Status, StatusUpdate, TransactionMetrics,
+    NewExecution, NewVariation, Operation, OperationKind, PoolStatus, PruneReport, Result, Returns,
+    RunningJob, Statistics, StatisticsDifference, Status, StatusUpdate, TransactionMetrics,
 };
 use postgres::types::ToSql;
 use postgres::{Client, Config};
@@ -54,6 +54,35 @@ fn build_call_sql(op: Operation) -> String {
         Returns::Table => format!("SELECT row_to_json(t)::text FROM {call} AS t"),
         Returns::Scalar(_) => format!("SELECT to_json({call})::text"),
         Returns::Nothing => format!("SELECT {call}::text"),
+        // Its one row holds the INOUT report, read as JSON text by
+        // `JsonText`; CALL cannot cast it.
+        Returns::Procedure(_) => format!("CALL {call}"),
+    }
+}
+
+/// A result column as JSON text: `text` and `json` as they are, `jsonb`
+/// (a procedure's report, which CALL returns uncast) from its binary form,
+/// a version byte and the text.
+struct JsonText(String);
+
+impl<'a> postgres::types::FromSql<'a> for JsonText {
+    fn from_sql(
+        ty: &postgres::types::Type,
+        raw: &'a [u8],
+    ) -> Result<Self, Box<dyn std::error::Error + Sync + Send>> {
+        let text = match *ty {
+            postgres::types::Type::JSONB => match raw.split_first() {
+                Some((1, text)) => text,
+                _ => return Err("unsupported jsonb format version".into()),
+            },
+            _ => raw,
+        };
+        Ok(JsonText(std::str::from_utf8(text)?.to_owned()))
+    }
+
+    fn accepts(ty: &postgres::types::Type) -> bool {
+        use postgres::types::Type;
+        matches!(*ty, Type::TEXT | Type::JSON | Type::JSONB)
     }
 }
 
@@ -113,7 +142,11 @@ fn query(
     let rows = client.query(&statement, &params)?;
     Ok(rows
         .iter()
-        .map(|row| row.get::<_, Option<String>>(0).unwrap_or_default())
+        .map(|row| {
+            row.get::<_, Option<JsonText>>(0)
+                .map(|t| t.0)
+                .unwrap_or_default()
+        })
         .collect())
 }
 
@@ -269,7 +302,14 @@ impl PgStore {
         let mut retried = false;
         loop {
             let mut client: PooledClient<'_> = self.pool.get()?;
-            let outcome = if write {
+            let outcome = if matches!(op.returns(), Returns::Procedure(_)) {
+                // It commits as it goes: not in a transaction of ours, and
+                // a lost connection may have come after some commits.
+                match query(&mut client, sql, args) {
+                    Err(e) if connection_lost(&e) => Err(Failure::InDoubt(e)),
+                    other => other.map_err(Failure::NotApplied),
+                }
+            } else if write {
                 write_in_transaction(&mut client, sql, args)
             } else {
                 query(&mut client, sql, args).map_err(Failure::NotApplied)
@@ -288,11 +328,16 @@ impl PgStore {
                 Err(Failure::InDoubt(e)) => {
                     client.discard();
                     self.pool.discard_idle();
+                    let what = if matches!(op.returns(), Returns::Procedure(_)) {
+                        "ran; the batches it committed before stay, and calling it again goes \
+                         on from there"
+                    } else {
+                        "committed; whether it committed cannot be known"
+                    };
                     return Err(Error::database(
                         "08006",
                         format!(
-                            "the connection to the server was lost while {} committed; whether it \
-                             committed cannot be known: {e}",
+                            "the connection to the server was lost while {} {what}: {e}",
                             op.name()
                         ),
                     ));
@@ -429,6 +474,16 @@ impl JobApi for PgStore {
         self.value(
             Operation::CleanupOldJobs,
             &[Arg::Integer(Some(days)), Arg::Boolean(keep_failed)],
+        )
+    }
+    fn prune_jobs(&self, days: i32, keep_failed: bool, batch_size: i32) -> Result<PruneReport> {
+        self.value(
+            Operation::PruneJobs,
+            &[
+                Arg::Integer(Some(days)),
+                Arg::Boolean(keep_failed),
+                Arg::Integer(Some(batch_size)),
+            ],
         )
     }
     fn refresh_job_cache(&self) -> Result<i64> {

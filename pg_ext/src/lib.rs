@@ -15,6 +15,7 @@ mod counters;
 mod error;
 mod json_input;
 mod listings;
+mod maintenance;
 mod memory;
 mod metrics;
 mod monitoring;
@@ -39,6 +40,13 @@ mod jobtrack {}
 // The listings, C functions of `listings` declared by hand: pgrx does not
 // generate materialize-mode set-returning functions.
 extension_sql_file!("../../sql/pg/listings.sql", name = "listings");
+// prune_jobs, a procedure (pgrx generates functions only) that commits
+// between the batches of writes::_prune_batch.
+extension_sql_file!(
+    "../../sql/pg/prune.sql",
+    name = "prune",
+    requires = [writes::_prune_cutoff, writes::_prune_batch]
+);
 extension_sql_file!("../../sql/pg/comments.sql", name = "comments", finalize);
 
 /// Library initialisation. Safe whether the library is preloaded
@@ -56,6 +64,7 @@ pub extern "C-unwind" fn _PG_init() {
     // preloading, in every backend the postmaster forks.
     std::env::set_var("RUST_LIB_BACKTRACE", "0");
     cache::init();
+    maintenance::init();
 }
 
 #[cfg(any(test, feature = "pg_test"))]

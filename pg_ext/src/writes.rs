@@ -14,9 +14,9 @@
 //! elements (54000 beyond); a smaller one whose parse does not fit in the
 //! memory the server can allocate at the time fails with 53200.
 
-use jobtrack_core::usecase::{self, StatusChange, StoredParameters, WriteBackend};
+use jobtrack_core::usecase::{self, PruneBatch, StatusChange, StoredParameters, WriteBackend};
 use jobtrack_core::{
-    CleanupReport, Error, Job, JobType, NewExecution, NewVariation, Operation, Status,
+    CleanupReport, Error, Job, JobType, NewExecution, NewVariation, Operation, PruneReport, Status,
     StatusUpdate, Timestamp,
 };
 use pgrx::datum::{DatumWithOid, IntoDatum, TimestampWithTimeZone};
@@ -179,9 +179,7 @@ impl WriteBackend for Writer<'_, '_> {
     }
 
     fn now(&mut self) -> Timestamp {
-        // SAFETY: reads the current statement's start time, the time
-        // statement_timestamp() stamps the changes with.
-        Timestamp::from_pg_micros(unsafe { pg_sys::GetCurrentStatementStartTimestamp() })
+        statement_start()
     }
 
     fn delete_finished_before(
@@ -189,15 +187,38 @@ impl WriteBackend for Writer<'_, '_> {
         cutoff: Timestamp,
         keep_failed: bool,
     ) -> Result<CleanupReport, Error> {
-        // Every cutoff usecase passes lies in years PostgreSQL represents.
-        let cutoff = TimestampWithTimeZone::try_from(cutoff.pg_micros())
-            .map_err(|_| Error::database("22008", format!("timestamp out of range: {cutoff}")))?;
-        let [executions_deleted, variations_deleted, cache_entries_deleted] =
-            self.counts(queries::CLEANUP, &[cutoff.into(), keep_failed.into()])?;
+        let [executions_deleted, variations_deleted, cache_entries_deleted] = self.counts(
+            queries::CLEANUP,
+            &[pg_timestamp(cutoff)?.into(), keep_failed.into()],
+        )?;
         Ok(CleanupReport {
             executions_deleted,
             variations_deleted,
             cache_entries_deleted,
+        })
+    }
+
+    fn delete_finished_batch(
+        &mut self,
+        cutoff: Timestamp,
+        keep_failed: bool,
+        batch_size: i32,
+    ) -> Result<PruneBatch, Error> {
+        let [executions_deleted, variations_deleted, cache_entries_deleted, chosen] = self.counts(
+            queries::PRUNE_BATCH,
+            &[
+                pg_timestamp(cutoff)?.into(),
+                keep_failed.into(),
+                i64::from(batch_size).into(),
+            ],
+        )?;
+        Ok(PruneBatch {
+            deleted: CleanupReport {
+                executions_deleted,
+                variations_deleted,
+                cache_entries_deleted,
+            },
+            chosen,
         })
     }
 
@@ -385,6 +406,106 @@ fn cleanup_old_jobs(days: default!(i32, 30), keep_failed: default!(bool, true)) 
     write_operation(Operation::CleanupOldJobs, || {
         let days = usecase::check_cleanup(days)?;
         rows::json(&write(|w| usecase::cleanup_old_jobs(w, days, keep_failed))?)
+    })
+}
+
+/// The current statement's start time, the time statement_timestamp()
+/// stamps the changes with.
+fn statement_start() -> Timestamp {
+    // SAFETY: reads a backend global.
+    Timestamp::from_pg_micros(unsafe { pg_sys::GetCurrentStatementStartTimestamp() })
+}
+
+/// `t` as a timestamptz argument. Every cutoff core computes lies in years
+/// PostgreSQL represents.
+fn pg_timestamp(t: Timestamp) -> Result<TimestampWithTimeZone, Error> {
+    TimestampWithTimeZone::try_from(t.pg_micros())
+        .map_err(|_| Error::database("22008", format!("timestamp out of range: {t}")))
+}
+
+/// `prune_jobs`, first step (sql/pg/prune.sql): checks the arguments, 22023
+/// naming the one that is missing or out of range, and returns the cutoff
+/// every batch of the call deletes before, fixed when the CALL started;
+/// NULL when no stored job can be that old. A refused call counts as one
+/// failed call of `prune_jobs` in the metrics.
+#[pg_extern(schema = "jobtrack", stable, parallel_safe)]
+#[search_path(jobtrack, pg_catalog, pg_temp)]
+fn _prune_cutoff(
+    days: Option<i32>,
+    keep_failed: Option<bool>,
+    batch_size: Option<i32>,
+) -> Option<TimestampWithTimeZone> {
+    let checked = (|| {
+        let required = |name| Error::invalid(None, name, "is required");
+        let days = days.ok_or_else(|| required("days"))?;
+        keep_failed.ok_or_else(|| required("keep_failed"))?;
+        let batch_size = batch_size.ok_or_else(|| required("batch_size"))?;
+        let (days, _) = usecase::check_prune(days, batch_size)?;
+        usecase::prune_cutoff(statement_start(), days)
+            .map(pg_timestamp)
+            .transpose()
+    })();
+    match checked {
+        Ok(cutoff) => cutoff,
+        Err(e) => measured(Operation::PruneJobs, || Err(e)),
+    }
+}
+
+/// `prune_jobs`, one batch (sql/pg/prune.sql), run in a transaction of its
+/// own: deletes up to `batch_size` of the oldest jobs cleanup_old_jobs
+/// would delete at `cutoff`, and returns `report` (the batches so far, NULL
+/// before the first) with this one added, and the key `more` when another
+/// batch is due. Measured as one call of `prune_jobs`. A `cutoff` later
+/// than the statement's start is 22023: the batch must delete no job that
+/// `cleanup_old_jobs(0)` would keep.
+#[pg_extern(schema = "jobtrack", volatile, parallel_unsafe)]
+#[search_path(jobtrack, pg_catalog, pg_temp)]
+fn _prune_batch(
+    cutoff: Option<TimestampWithTimeZone>,
+    keep_failed: Option<bool>,
+    batch_size: Option<i32>,
+    report: Option<pgrx::JsonB>,
+) -> pgrx::JsonB {
+    write_operation(Operation::PruneJobs, || {
+        let required = |name| Error::invalid(None, name, "is required");
+        let keep_failed = keep_failed.ok_or_else(|| required("keep_failed"))?;
+        let batch_size = batch_size.ok_or_else(|| required("batch_size"))?;
+        let (_, batch_size) = usecase::check_prune(0, batch_size)?;
+        let so_far: PruneReport = match report {
+            None => PruneReport::default(),
+            // An object, as a batch returns it: serde would also read a
+            // struct from an array.
+            Some(pgrx::JsonB(value)) if value.is_object() => serde_json::from_value(value)
+                .map_err(|e| {
+                    Error::invalid(None, "report", format!("is not a prune_jobs report: {e}"))
+                })?,
+            Some(_) => {
+                return Err(Error::invalid(
+                    None,
+                    "report",
+                    "is not a prune_jobs report: it must be a JSON object",
+                ))
+            }
+        };
+        // NULL: nothing is old enough.
+        let cutoff = cutoff.map(|c| Timestamp::from_pg_micros(i64::from(c)));
+        if let Some(c) = cutoff {
+            if c.pg_micros() > statement_start().pg_micros() {
+                return Err(Error::invalid(
+                    None,
+                    "cutoff",
+                    format!("must not lie after the statement's start, got {c}"),
+                ));
+            }
+        }
+        let (report, more) =
+            write(|w| usecase::prune_batch(w, cutoff, keep_failed, batch_size, so_far))?;
+        let mut value = serde_json::to_value(report)
+            .map_err(|e| Error::database("XX000", format!("jobtrack: {e}")))?;
+        if more {
+            value["more"] = serde_json::Value::Bool(true);
+        }
+        Ok(pgrx::JsonB(value))
     })
 }
 

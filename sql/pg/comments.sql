@@ -24,6 +24,12 @@ COMMENT ON FUNCTION jobtrack.batch_update_variation_status(jsonb) IS
     'Changes the status of variations from [{"job_id","status","error_message"?}], all or none; the later element wins, unknown ids are skipped; returns the number changed';
 COMMENT ON FUNCTION jobtrack.cleanup_old_jobs(integer, boolean) IS
     'Deletes jobs in a terminal status created more than days days ago (keeping failed ones when keep_failed); never an active job';
+COMMENT ON PROCEDURE jobtrack.prune_jobs(integer, boolean, integer, jsonb) IS
+    'CALL: deletes what cleanup_old_jobs deletes, oldest first, in batches of batch_size jobs, committing after each; returns the report {executions_deleted, variations_deleted, cache_entries_deleted, batches}';
+COMMENT ON FUNCTION jobtrack._prune_cutoff(integer, boolean, integer) IS
+    'jobtrack internal, for prune_jobs: checks its arguments and returns the cutoff of its batches (NULL: no job can be that old)';
+COMMENT ON FUNCTION jobtrack._prune_batch(timestamptz, boolean, integer, jsonb) IS
+    'jobtrack internal, for prune_jobs: deletes one batch and returns the report so far, with the key more while another batch is due';
 COMMENT ON FUNCTION jobtrack.refresh_job_cache() IS
     'Rebuilds the summary table job_summary_cache and the statistics counters job_counters from the base tables; returns the summary table''s row count';
 COMMENT ON FUNCTION jobtrack.verify_statistics() IS

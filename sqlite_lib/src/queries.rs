@@ -431,6 +431,44 @@ mod tests {
                 vec!["SEARCH job_counters USING PRIMARY KEY (dataset_name=? AND job_type=? AND status=?)"],
             ),
             (
+                // A prune batch reads its rows in created_at order from the
+                // two partial indexes, merged, and stops after ?3 of them.
+                "prune_choose",
+                PRUNE_CHOOSE,
+                vec![&NOW, &true, &10],
+                vec![
+                    "SEARCH executions USING INDEX idx_executions_cleanup (created_at<?)",
+                    "SEARCH variations USING INDEX idx_variations_cleanup (created_at<?)",
+                ],
+            ),
+            (
+                "prune_summary_count",
+                PRUNE_SUMMARY_COUNT,
+                vec![],
+                vec![
+                    "SCAN b",
+                    "SEARCH s USING PRIMARY KEY (job_id=?)",
+                ],
+            ),
+            (
+                "prune_executions",
+                PRUNE_EXECUTIONS,
+                vec![],
+                vec![
+                    "SEARCH executions USING COVERING INDEX sqlite_autoindex_executions_1 (job_id=?)",
+                    "SCAN temp.job_prune_batch",
+                ],
+            ),
+            (
+                "prune_variations",
+                PRUNE_VARIATIONS,
+                vec![],
+                vec![
+                    "SEARCH variations USING COVERING INDEX sqlite_autoindex_variations_1 (job_id=?)",
+                    "SCAN temp.job_prune_batch",
+                ],
+            ),
+            (
                 "update_execution_progress",
                 UPDATE_EXECUTION_PROGRESS,
                 vec![&"a", &1, &NOW],
@@ -478,6 +516,7 @@ mod tests {
                 // costs a seek plus its rows, never a sort of every match
                 // (recent_jobs sorts only the ?1 rows it fetched).
                 let ordered = [
+                    "prune_choose",
                     "dataset_stats",
                     "all_jobs",
                     "all_jobs_after",

@@ -407,6 +407,7 @@ pub(crate) fn configure(conn: &Connection, synchronous: Synchronous) -> Result<(
     // writes nothing to the file.
     conn.execute_batch(crate::queries::STATUS_CHANGE_TABLE)
         .db()?;
+    conn.execute_batch(crate::queries::PRUNE_BATCH_TABLE).db()?;
     Ok(())
 }
 

@@ -4,11 +4,13 @@ use std::path::{Path, PathBuf};
 use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
-use jobtrack_core::usecase::{self, NewJob, StatusChange, StoredParameters, WriteBackend};
+use jobtrack_core::usecase::{
+    self, NewJob, PruneBatch, StatusChange, StoredParameters, WriteBackend,
+};
 use jobtrack_core::{
     cache_key, check_limit, statistics_differences, ttl, unknown_cursor, CacheStats, CleanupReport,
     DatasetStats, Job, JobApi, JobTransaction, JobType, MetricsRecorder, NewExecution,
-    NewVariation, Operation, Page, PoolStatus, Result, RunningJob, Statistics,
+    NewVariation, Operation, Page, PoolStatus, PruneReport, Result, RunningJob, Statistics,
     StatisticsDifference, Status, StatusUpdate, Timestamp, TransactionMetrics,
 };
 use rusqlite::{params, Connection, OptionalExtension, TransactionBehavior};
@@ -20,6 +22,10 @@ use crate::pool::{lock, ConnectionPool};
 use crate::queries;
 use crate::schema;
 use crate::status;
+
+/// The pause of `prune_jobs` between two batches, the write lock free: the
+/// longest a writer waiting for the lock sleeps between two tries.
+const PRUNE_PAUSE: Duration = Duration::from_millis(100);
 
 /// How hard a commit insists on reaching the disk (`PRAGMA synchronous` of
 /// the writer connection). The database file is in WAL mode either way.
@@ -324,6 +330,43 @@ impl WriteBackend for SqliteWriter<'_> {
             executions_deleted: deleted[0],
             variations_deleted: deleted[1],
             cache_entries_deleted,
+        })
+    }
+
+    fn delete_finished_batch(
+        &mut self,
+        cutoff: Timestamp,
+        keep_failed: bool,
+        batch_size: i32,
+    ) -> Result<PruneBatch> {
+        let run = |sql: &str| -> Result<i64> {
+            Ok(self.conn.prepare_cached(sql).db()?.execute([]).db()? as i64)
+        };
+        run(queries::PRUNE_CLEAR)?;
+        let chosen = self
+            .conn
+            .prepare_cached(queries::PRUNE_CHOOSE)
+            .db()?
+            .execute(params![cutoff.to_string(), keep_failed, batch_size])
+            .db()? as i64;
+        // Counted before the deletes: the triggers change the counters as
+        // well, so total_changes() cannot tell.
+        let cache_entries_deleted: i64 = self
+            .conn
+            .prepare_cached(queries::PRUNE_SUMMARY_COUNT)
+            .db()?
+            .query_row([], |r| r.get(0))
+            .db()?;
+        let executions_deleted = run(queries::PRUNE_EXECUTIONS)?;
+        let variations_deleted = run(queries::PRUNE_VARIATIONS)?;
+        run(queries::PRUNE_CLEAR)?;
+        Ok(PruneBatch {
+            deleted: CleanupReport {
+                executions_deleted,
+                variations_deleted,
+                cache_entries_deleted,
+            },
+            chosen,
         })
     }
 
@@ -727,6 +770,42 @@ impl JobStore {
         })
     }
 
+    /// Deletes what [`cleanup_old_jobs`](Self::cleanup_old_jobs) deletes,
+    /// in batches of at most `batch_size` jobs, oldest `created_at` first,
+    /// each batch a write transaction of its own: the write lock is let go
+    /// for 100 ms between batches, so another writer, in this process or
+    /// another, waits for about one batch, never for the whole prune. The cutoff is fixed when it starts. An error
+    /// (or the end of the program) stops it after the last committed
+    /// batch, and calling it again goes on from there. 22023 when `days` is
+    /// negative or `batch_size` below 1.
+    ///
+    /// The transaction metrics count each batch as one call of
+    /// `prune_jobs`, as on PostgreSQL.
+    pub fn prune_jobs(&self, days: i32, keep_failed: bool, batch_size: i32) -> Result<PruneReport> {
+        // A refused call counts as one failed call; a prune that runs, as
+        // its batches.
+        let (days, batch_size) = match usecase::check_prune(days, batch_size) {
+            Ok(checked) => checked,
+            Err(e) => return self.measured(Operation::PruneJobs, || Err(e)),
+        };
+        let cutoff = usecase::prune_cutoff(Timestamp::now(), days);
+        let mut report = PruneReport::default();
+        loop {
+            let (next, more) = self.measured(Operation::PruneJobs, || {
+                self.apply(|w| usecase::prune_batch(w, cutoff, keep_failed, batch_size, report))
+            })?;
+            report = next;
+            if !more {
+                return Ok(report);
+            }
+            // With the lock free: SQLite queues no waiter, each sleeps and
+            // tries again (at most 100 ms apart, busy_timeout's schedule),
+            // so a gap of microseconds before the next batch would almost
+            // never let one in. A pause as long as that interval does.
+            std::thread::sleep(PRUNE_PAUSE);
+        }
+    }
+
     /// Rebuilds every derived table from the base tables — the summary
     /// table `job_summary_cache` and the statistics counters `job_counters`
     /// — and returns the summary table's row count.
@@ -1028,6 +1107,9 @@ impl JobApi for JobStore {
     }
     fn cleanup_old_jobs(&self, days: i32, keep_failed: bool) -> Result<CleanupReport> {
         JobStore::cleanup_old_jobs(self, days, keep_failed)
+    }
+    fn prune_jobs(&self, days: i32, keep_failed: bool, batch_size: i32) -> Result<PruneReport> {
+        JobStore::prune_jobs(self, days, keep_failed, batch_size)
     }
     fn refresh_job_cache(&self) -> Result<i64> {
         JobStore::refresh_job_cache(self)

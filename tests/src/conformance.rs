@@ -161,6 +161,10 @@ impl Backend for Postgres {
             )
         } else if op.returns() == Returns::Nothing {
             format!("SELECT 'null'::text FROM (SELECT {call}) AS done")
+        } else if let Returns::Procedure(_) = op.returns() {
+            // Its one row, the INOUT report, comes back uncast: read as
+            // JSON below.
+            format!("CALL {call}")
         } else {
             format!("SELECT to_jsonb({call})::text")
         };
@@ -179,7 +183,10 @@ impl Backend for Postgres {
             }
         };
         match result {
-            Ok(row) => Ok(serde_json::from_str(row.get::<_, &str>(0)).unwrap()),
+            Ok(row) => Ok(match op.returns() {
+                Returns::Procedure(_) => row.get::<_, postgres::types::Json<Value>>(0).0,
+                _ => serde_json::from_str(row.get::<_, &str>(0)).unwrap(),
+            }),
             Err(e) => {
                 let db = e
                     .as_db_error()

@@ -11,15 +11,18 @@ use jobtrack_core::{Operation, Returns};
 fn the_catalog_has_exactly_the_operations() {
     let url = jobtrack_tests::fresh_database("jobtrack_operations");
     let mut client = postgres::Client::connect(&url, postgres::NoTls).unwrap();
-    // The API: functions of the schema that are neither trigger functions
-    // nor the `_`-prefixed internal helpers.
+    // The API: functions and procedures of the schema that are neither
+    // trigger functions nor the `_`-prefixed internal helpers. A
+    // procedure's result is spelt 'procedure'.
     let catalog: BTreeMap<String, (String, String, bool)> = client
         .query(
             "SELECT p.proname::text, pg_get_function_arguments(p.oid),
-                    pg_get_function_result(p.oid), p.proretset
+                    CASE p.prokind WHEN 'p' THEN 'procedure'
+                                   ELSE pg_get_function_result(p.oid) END,
+                    p.proretset
              FROM pg_proc AS p
              JOIN pg_namespace AS n ON n.oid = p.pronamespace
-             WHERE n.nspname = 'jobtrack' AND p.prokind = 'f'
+             WHERE n.nspname = 'jobtrack' AND p.prokind IN ('f', 'p')
                AND p.prorettype <> 'trigger'::regtype
                AND left(p.proname, 1) <> '_'",
             &[],
@@ -37,9 +40,15 @@ fn the_catalog_has_exactly_the_operations() {
         };
         // The catalog spells a NULL default with its type.
         // The catalog spells a NULL default with its type's cast.
+        // A procedure's input arguments are spelt with their mode, IN.
         let arguments = arguments
             .replace("DEFAULT NULL::text", "DEFAULT NULL")
-            .replace("DEFAULT NULL::integer", "DEFAULT NULL");
+            .replace("DEFAULT NULL::integer", "DEFAULT NULL")
+            .replace("DEFAULT NULL::jsonb", "DEFAULT NULL")
+            .split(", ")
+            .map(|a| a.strip_prefix("IN ").unwrap_or(a))
+            .collect::<Vec<_>>()
+            .join(", ");
         if arguments != op.sql_arguments() {
             problems.push(format!(
                 "{}: arguments are ({arguments}) in the catalog, ({}) in Operation",
@@ -51,6 +60,7 @@ fn the_catalog_has_exactly_the_operations() {
             Returns::Table => *returns_set && result.starts_with("TABLE("),
             Returns::Scalar(t) => !returns_set && result == t,
             Returns::Nothing => !returns_set && result == "void",
+            Returns::Procedure(_) => result == "procedure",
         };
         if !matches {
             problems.push(format!(

@@ -45,6 +45,7 @@ const PUBLIC_API: &[&str] = &[
     "batch_update_execution_status",
     "batch_update_variation_status",
     "cleanup_old_jobs",
+    "prune_jobs",
     "verify_statistics",
     "get_statistics_optimized",
     "get_statistics_cached",
@@ -58,6 +59,14 @@ const PUBLIC_API: &[&str] = &[
     "get_pool_status",
     "get_transaction_metrics",
 ];
+
+/// The steps of the public procedure prune_jobs, internal by name but
+/// executable by PUBLIC: the procedure runs with its caller's rights (one
+/// that commits may be neither SECURITY DEFINER nor have a SET clause), so
+/// whoever may CALL it must be able to run them. They give no more than
+/// prune_jobs and cleanup_old_jobs do: _prune_batch deletes, as the
+/// caller, only jobs cleanup_old_jobs(0) would delete.
+const PUBLIC_STEPS: &[&str] = &["_prune_cutoff", "_prune_batch"];
 
 /// Administration: not for PUBLIC, granted to the admin role.
 const ADMIN_FUNCTIONS: &[(&str, &str)] = &[
@@ -238,7 +247,12 @@ struct Function {
 
 impl Function {
     fn internal(&self) -> bool {
-        self.name.starts_with('_')
+        self.name.starts_with('_') && !self.public()
+    }
+
+    /// Executable by PUBLIC: the API, and the steps of its procedure.
+    fn public(&self) -> bool {
+        PUBLIC_API.contains(&self.name.as_str()) || PUBLIC_STEPS.contains(&self.name.as_str())
     }
 
     fn admin(&self) -> bool {
@@ -338,7 +352,7 @@ fn check_execute_privileges(
                     f.signature
                 )
             });
-        } else if PUBLIC_API.contains(&f.name.as_str()) {
+        } else if f.public() {
             checks.check(may, || {
                 format!(
                     "{grantee} may not EXECUTE {}: it is public API",
@@ -351,7 +365,7 @@ fn check_execute_privileges(
 
 fn catalog_checks(checks: &mut Checks, functions: &[Function]) {
     for f in functions {
-        let known = f.internal() || f.trigger || f.admin() || PUBLIC_API.contains(&f.name.as_str());
+        let known = f.internal() || f.trigger || f.admin() || f.public();
         checks.check(known, || {
             format!(
                 "{} is neither documented API, nor an admin function, nor named as internal \
