@@ -13,6 +13,7 @@ mod measure;
 mod pg;
 mod pgbench;
 mod report;
+mod retention;
 mod sqlite;
 
 use std::path::{Path, PathBuf};
@@ -379,15 +380,21 @@ fn run_size(
         ));
         Vec::new()
     };
+    let (executions, variations) = (w.executions.len(), w.variations.len());
+    // Last, as it ages the workload's jobs for its own database.
+    progress.start("PostgreSQL: pruning while writers run");
+    let (retention, retention_mismatches) = retention::run(&args.pg_url, w, now, args.smoke)?;
+    mismatches.extend(retention_mismatches);
     Ok(SizeReport {
         jobs,
-        executions: w.executions.len(),
-        variations: w.variations.len(),
+        executions,
+        variations,
         postgres,
         pgbench,
         write_cost,
         counter_writers,
         client,
+        retention,
         sqlite_measured,
         sqlite,
         mismatches,

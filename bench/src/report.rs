@@ -106,6 +106,62 @@ pub struct ClientReport {
     pub throughput: Vec<PoolThroughput>,
 }
 
+/// Call times of the writers over one stretch of a run (ms; None when no
+/// call fell in it).
+#[derive(Debug, Clone, Serialize)]
+pub struct Latency {
+    pub calls: usize,
+    /// Median, nearest rank.
+    pub median_ms: Option<f64>,
+    /// 99th percentile, nearest rank.
+    pub p99_ms: Option<f64>,
+    pub max_ms: Option<f64>,
+}
+
+/// One way of deleting the old jobs, timed while the writers ran.
+#[derive(Debug, Clone, Serialize)]
+pub struct RetentionRun {
+    /// `one transaction` (cleanup_old_jobs) or `batches` (prune_jobs).
+    pub variant: String,
+    pub call: String,
+    /// The call's wall time, from the client.
+    pub duration_ms: f64,
+    pub jobs_deleted: i64,
+    /// Transactions the call took (1 for cleanup_old_jobs).
+    pub batches: i64,
+    /// The longest of them, from get_transaction_metrics()' max_duration
+    /// (the whole call for cleanup_old_jobs).
+    pub longest_batch_ms: f64,
+    /// The writer calls that overlapped the call.
+    pub writers: Latency,
+    /// The longest writer call / the longest batch.
+    pub longest_wait_vs_batch: Option<f64>,
+}
+
+/// Bounded retention (issue 15): writers while old jobs are deleted in one
+/// transaction and in batches.
+#[derive(Debug, Clone, Serialize)]
+pub struct RetentionReport {
+    /// Jobs loaded before each variant.
+    pub jobs: usize,
+    /// Jobs both variants must delete.
+    pub qualifying: usize,
+    /// Active jobs among `jobs`.
+    pub active: usize,
+    pub days: i32,
+    pub batch_size: i32,
+    pub writers: usize,
+    pub jobs_per_call: usize,
+    /// Pause of each writer between two calls.
+    pub pause_ms: f64,
+    /// The writers' calls in the second half of the wait before each
+    /// deletion (the first half warms the fresh copy up), both runs.
+    pub alone: Latency,
+    pub runs: Vec<RetentionRun>,
+    /// The longest writer call with one transaction / with batches.
+    pub longest_wait_ratio: Option<f64>,
+}
+
 /// Everything measured at one size.
 #[derive(Debug, Clone, Serialize)]
 pub struct SizeReport {
@@ -117,6 +173,8 @@ pub struct SizeReport {
     pub write_cost: Vec<WriteCost>,
     pub counter_writers: Vec<WriterRun>,
     pub client: ClientReport,
+    /// Pruning while writers run.
+    pub retention: RetentionReport,
     /// False when SQLite was not run at this size (above
     /// `--sqlite-max-size`); `sqlite` is then empty.
     pub sqlite_measured: bool,
@@ -286,6 +344,112 @@ fn counters_summary(out: &mut String, report: &Report) {
         "\nTargets: at 1,000,000 jobs the statistics take at most 2× their time at \
          10,000 and are at least 100× faster than the plain-SQL two-aggregate approach; four \
          writers on one dataset keep at least 0.80× of their throughput without the counters.\n\n",
+    );
+}
+
+fn opt_ms(ms: Option<f64>) -> String {
+    ms.map_or_else(|| "—".to_owned(), human_ms)
+}
+
+fn retention_run<'a>(r: &'a RetentionReport, variant: &str) -> Option<&'a RetentionRun> {
+    r.runs.iter().find(|run| run.variant == variant)
+}
+
+/// Issue 15's measured point over every size of the run: the longest
+/// writer call while old jobs are deleted in one transaction and in
+/// batches, next to the longest batch.
+fn retention_summary(out: &mut String, report: &Report) {
+    if report.sizes.is_empty() {
+        return;
+    }
+    out.push_str(
+        "## Bounded retention: writers while old jobs are deleted (PostgreSQL)\n\n\
+         | jobs | jobs deleted | cleanup_old_jobs (one transaction) | its longest writer call | \
+         prune_jobs | batches | longest batch | its longest writer call | longest writer call, \
+         one transaction / batches |\n\
+         |---:|---:|---:|---:|---:|---:|---:|---:|---:|\n",
+    );
+    for s in &report.sizes {
+        let r = &s.retention;
+        let one = retention_run(r, "one transaction");
+        let batches = retention_run(r, "batches");
+        let _ = writeln!(
+            out,
+            "| {} | {} | {} | {} | {} | {} | {} | {} | {} |",
+            thousands(s.jobs),
+            thousands(r.qualifying),
+            opt_ms(one.map(|x| x.duration_ms)),
+            opt_ms(one.and_then(|x| x.writers.max_ms)),
+            opt_ms(batches.map(|x| x.duration_ms)),
+            batches.map_or("—".to_owned(), |x| x.batches.to_string()),
+            opt_ms(batches.map(|x| x.longest_batch_ms)),
+            opt_ms(batches.and_then(|x| x.writers.max_ms)),
+            ratio(r.longest_wait_ratio),
+        );
+    }
+    out.push_str(
+        "\nTarget (issue 15): during a batched prune no writer waits longer than one batch — \
+         compare *longest batch* with the *longest writer call* after it (a call's own work \
+         comes on top of its wait). The section of each size has the writers' medians and 99th \
+         percentiles.\n\n",
+    );
+}
+
+fn retention_table(out: &mut String, r: &RetentionReport) {
+    let _ = write!(
+        out,
+        "\n### PostgreSQL: deleting old jobs while {} writers run (bounded retention)\n\n\
+         {} of {} jobs qualify (done or cancelled, created more than {} days ago; {} jobs are \
+         active). Each variant runs on a fresh copy of the same database; {} writers loop over \
+         `batch_update_execution_status` of {} executions each (half of them jobs the deletion \
+         removes, half active ones), {} ms apart, and every call is timed.\n\n\
+         | variant | call | duration | jobs deleted | batches | longest batch | writer calls | \
+         median | p99 | longest writer call | longest call / longest batch |\n\
+         |---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|\n",
+        r.writers,
+        thousands(r.qualifying),
+        thousands(r.jobs),
+        r.days,
+        thousands(r.active),
+        r.writers,
+        r.jobs_per_call,
+        r.pause_ms,
+    );
+    let a = &r.alone;
+    let _ = writeln!(
+        out,
+        "| writers alone | just before each deletion | — | — | — | — | {} | {} | {} | {} | — |",
+        a.calls,
+        opt_ms(a.median_ms),
+        opt_ms(a.p99_ms),
+        opt_ms(a.max_ms),
+    );
+    for run in &r.runs {
+        let w = &run.writers;
+        let _ = writeln!(
+            out,
+            "| {} | {} | {} | {} | {} | {} | {} | {} | {} | {} | {} |",
+            run.variant,
+            run.call,
+            human_ms(run.duration_ms),
+            thousands(usize::try_from(run.jobs_deleted).unwrap_or(0)),
+            run.batches,
+            human_ms(run.longest_batch_ms),
+            w.calls,
+            opt_ms(w.median_ms),
+            opt_ms(w.p99_ms),
+            opt_ms(w.max_ms),
+            ratio(run.longest_wait_vs_batch),
+        );
+    }
+    let _ = writeln!(
+        out,
+        "\nLongest writer call, one transaction / batches: **{}**. *writer calls*: those that \
+         overlapped the deletion (*writers alone*: those of the second half of the wait before \
+         each deletion, the first warming the fresh copy up); *longest batch*: \
+         `get_transaction_metrics()`' max_duration of the call, reset before it (for \
+         cleanup_old_jobs its one transaction).",
+        ratio(r.longest_wait_ratio)
     );
 }
 
@@ -644,6 +808,7 @@ pub fn markdown(report: &Report) -> String {
     }
     out.push('\n');
     counters_summary(&mut out, report);
+    retention_summary(&mut out, report);
     growth_section(&mut out, report);
     for s in &report.sizes {
         let _ = writeln!(
@@ -718,6 +883,7 @@ pub fn markdown(report: &Report) -> String {
                 ratio(Some(r.vs_without_counters))
             );
         }
+        retention_table(&mut out, &s.retention);
         client_tables(&mut out, &s.client);
         out.push_str("\n### SQLite: one call in process (JobStore on a WAL file)\n\n");
         if s.sqlite_measured {
@@ -732,7 +898,10 @@ pub fn markdown(report: &Report) -> String {
         if s.mismatches.is_empty() {
             out.push_str(
                 "\nAll variants of each operation gave the same answer (reads: counts, job ids \
-                 and their order; writes: jobs changed, created, left after cleanup).\n\n",
+                 and their order; writes: jobs changed, created, left after cleanup), and both \
+                 ways of deleting old jobs deleted exactly the jobs that qualify, every writer \
+                 call changed at least its active jobs and verify_statistics() was empty \
+                 afterwards.\n\n",
             );
         } else {
             out.push_str("\n**Answers that differ between variants:**\n\n");
@@ -1352,6 +1521,7 @@ mod tests {
                 calls: Vec::new(),
                 throughput: Vec::new(),
             },
+            retention: retention(jobs),
             sqlite_measured: sqlite.is_some(),
             sqlite: sqlite.unwrap_or_default(),
             mismatches: Vec::new(),
@@ -1365,6 +1535,57 @@ mod tests {
                     seconds: 42.0,
                 },
             ],
+        }
+    }
+
+    fn latency(calls: usize, median_ms: f64, p99_ms: f64, max_ms: f64) -> Latency {
+        Latency {
+            calls,
+            median_ms: Some(median_ms),
+            p99_ms: Some(p99_ms),
+            max_ms: Some(max_ms),
+        }
+    }
+
+    /// A retention section as a run at `jobs` would measure it: 80 % of
+    /// the jobs deleted, writers blocked for the whole transaction and for
+    /// about one batch.
+    fn retention(jobs: usize) -> RetentionReport {
+        let f = jobs as f64 / 10_000.0;
+        let qualifying = jobs * 4 / 5;
+        RetentionReport {
+            jobs,
+            qualifying,
+            active: jobs / 20,
+            days: 30,
+            batch_size: 10_000,
+            writers: 2,
+            jobs_per_call: 100,
+            pause_ms: 5.0,
+            alone: latency(400, 2.0, 4.0, 6.0),
+            runs: vec![
+                RetentionRun {
+                    variant: "one transaction".into(),
+                    call: "cleanup_old_jobs(30, true)".into(),
+                    duration_ms: 500.0 * f,
+                    jobs_deleted: qualifying as i64,
+                    batches: 1,
+                    longest_batch_ms: 495.0 * f,
+                    writers: latency(4, 250.0 * f, 480.0 * f, 490.0 * f),
+                    longest_wait_vs_batch: Some(490.0 / 495.0),
+                },
+                RetentionRun {
+                    variant: "batches".into(),
+                    call: "CALL prune_jobs(30, true, 10000)".into(),
+                    duration_ms: 600.0 * f,
+                    jobs_deleted: qualifying as i64,
+                    batches: (qualifying / 10_000 + 1) as i64,
+                    longest_batch_ms: 70.0,
+                    writers: latency(300, 3.0, 60.0, 72.0),
+                    longest_wait_vs_batch: Some(72.0 / 70.0),
+                },
+            ],
+            longest_wait_ratio: Some(490.0 * f / 72.0),
         }
     }
 
@@ -1643,5 +1864,63 @@ mod tests {
         assert!(svg.contains("<title>8 threads, one Arc&lt;PgStore&gt;: 12000 calls/s</title>"));
         let json = serde_json::to_value(&report).unwrap();
         assert_eq!(json["sizes"][0]["client"]["calls"][1]["vs_raw"], 1.5);
+    }
+
+    #[test]
+    fn the_retention_section_shows_waits_next_to_batches() {
+        let report = report(
+            vec![
+                size(10_000, Vec::new(), Some(Vec::new())),
+                size(1_000_000, Vec::new(), Some(Vec::new())),
+            ],
+            None,
+        );
+        let md = markdown(&report);
+        assert!(md.contains(
+            "## Bounded retention: writers while old jobs are deleted (PostgreSQL)\n\n\
+             | jobs | jobs deleted | cleanup_old_jobs (one transaction) | its longest writer call \
+             | prune_jobs | batches | longest batch | its longest writer call | longest writer \
+             call, one transaction / batches |\n|---:|---:|---:|---:|---:|---:|---:|---:|---:|\n\
+             | 10,000 | 8,000 | 500.00 ms | 490.00 ms | 600.00 ms | 1 | 70.00 ms | 72.00 ms | 6.81× |\n\
+             | 1,000,000 | 800,000 | 50.00 s | 49.00 s | 60.00 s | 81 | 70.00 ms | 72.00 ms | 681× |\n"
+        ));
+        let large = md.split("## 1,000,000 jobs").nth(1).expect("the 1M size");
+        assert!(large.contains(
+            "### PostgreSQL: deleting old jobs while 2 writers run (bounded retention)\n\n\
+             800,000 of 1,000,000 jobs qualify (done or cancelled, created more than 30 days ago; \
+             50,000 jobs are active)."
+        ));
+        assert!(large.contains(
+            "| writers alone | just before each deletion | — | — | — | — | 400 | 2.00 ms | 4.00 ms | \
+             6.00 ms | — |\n\
+             | one transaction | cleanup_old_jobs(30, true) | 50.00 s | 800,000 | 1 | 49.50 s | 4 \
+             | 25.00 s | 48.00 s | 49.00 s | 0.99× |\n\
+             | batches | CALL prune_jobs(30, true, 10000) | 60.00 s | 800,000 | 81 | 70.00 ms | \
+             300 | 3.00 ms | 60.00 ms | 72.00 ms | 1.03× |\n"
+        ));
+        assert!(large.contains("Longest writer call, one transaction / batches: **681×**."));
+
+        // No writer call during a deletion (a smoke run's prune can be that
+        // short): dashes, not NaN.
+        let mut quiet = retention(500);
+        quiet.runs[1].writers = latency_none();
+        quiet.runs[1].longest_wait_vs_batch = None;
+        quiet.longest_wait_ratio = None;
+        let mut out = String::new();
+        retention_table(&mut out, &quiet);
+        assert!(out.contains("| 0 | — | — | — | — |\n"), "{out}");
+        assert!(out.contains("one transaction / batches: **—**."));
+        let json = serde_json::to_value(&report).unwrap();
+        assert_eq!(json["sizes"][1]["retention"]["runs"][1]["batches"], 81);
+        assert!(serde_json::to_value(&quiet).unwrap()["runs"][1]["writers"]["max_ms"].is_null());
+    }
+
+    fn latency_none() -> Latency {
+        Latency {
+            calls: 0,
+            median_ms: None,
+            p99_ms: None,
+            max_ms: None,
+        }
     }
 }
