@@ -87,6 +87,11 @@ pub mod limits {
         field: "experiment_name",
         max: 255,
     };
+    /// The `worker` of `claim_next_jobs`, recorded with the jobs it claims.
+    pub const WORKER: Text = Text {
+        field: "worker",
+        max: 255,
+    };
     /// `parent_experiment_id`, when given.
     pub const PARENT_EXPERIMENT_ID: Text = Text {
         field: "parent_experiment_id",
@@ -426,7 +431,8 @@ fn check_parameters(map: &Map<String, Value>, element: Option<usize>, field: &st
     check_no_nul_in_map(map, element, field)
 }
 
-fn check_no_nul(s: &str, element: Option<usize>, field: &str) -> Result<()> {
+/// Refuses a NUL character in a text value: no PostgreSQL text can hold one.
+pub fn check_no_nul(s: &str, element: Option<usize>, field: &str) -> Result<()> {
     if s.contains('\0') {
         return Err(Error::invalid(
             element,

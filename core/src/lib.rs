@@ -28,10 +28,10 @@ pub use counters::{
 pub use domain::{JobType, PipelineMode, Status, StatusEffects};
 pub use error::{Error, Location, Refusal, Result, MAX_BATCH};
 pub use input::{
-    check_batch_size, check_current_step, check_days, check_limit, check_nesting, check_unique_ids,
-    last_update_wins, parse_batch, parse_batch_text, parse_text, too_deep, unknown_cursor,
-    validate_batch, JobInput, Nesting, NewExecution, NewVariation, Page, Shape, StatusUpdate,
-    MAX_LIMIT, MAX_NESTING,
+    check_batch_size, check_current_step, check_days, check_limit, check_nesting, check_no_nul,
+    check_unique_ids, last_update_wins, parse_batch, parse_batch_text, parse_text, too_deep,
+    unknown_cursor, validate_batch, JobInput, Nesting, NewExecution, NewVariation, Page, Shape,
+    StatusUpdate, MAX_LIMIT, MAX_NESTING,
 };
 pub use metrics::{
     metrics_from_totals, MetricsRecorder, OperationMetrics, OperationTotals, TransactionMetrics,

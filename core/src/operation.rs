@@ -148,6 +148,8 @@ operations! {
         [p("updates", "jsonb")], Returns::Scalar("integer");
     BatchUpdateVariationStatus = "batch_update_variation_status", Write,
         [p("updates", "jsonb")], Returns::Scalar("integer");
+    ClaimNextJobs = "claim_next_jobs", Write, [p("n", "integer"), p("worker", "text")],
+        Returns::Table;
     CleanupOldJobs = "cleanup_old_jobs", Write,
         [d("days", "integer", "30"), d("keep_failed", "boolean", "true")], Returns::Scalar("jsonb");
     PruneJobs = "prune_jobs", Write,
@@ -284,6 +286,10 @@ pub trait JobApi {
     fn batch_update_execution_status(&self, updates: &[StatusUpdate]) -> Result<i32>;
     /// `batch_update_variation_status(updates jsonb)`.
     fn batch_update_variation_status(&self, updates: &[StatusUpdate]) -> Result<i32>;
+    /// `claim_next_jobs(n, worker)`: up to `n` pending jobs, oldest first,
+    /// moved to `in_queue` with `worker` recorded; concurrent claims never
+    /// get the same job nor wait for each other.
+    fn claim_next_jobs(&self, n: i32, worker: &str) -> Result<Vec<Job>>;
     /// `cleanup_old_jobs(days, keep_failed)`.
     fn cleanup_old_jobs(&self, days: i32, keep_failed: bool) -> Result<CleanupReport>;
     /// `CALL prune_jobs(days, keep_failed, batch_size)`: as
@@ -471,6 +477,7 @@ pub fn call(api: &dyn JobApi, op: Operation, args: &[Value]) -> Result<Value> {
         Operation::BatchUpdateVariationStatus => {
             json(api.batch_update_variation_status(&a.batch(0)?)?)
         }
+        Operation::ClaimNextJobs => json(api.claim_next_jobs(a.integer(0)?, &a.text(1)?)?),
         Operation::CleanupOldJobs => json(api.cleanup_old_jobs(a.integer(0)?, a.boolean(1)?)?),
         Operation::PruneJobs => {
             json(api.prune_jobs(a.integer(0)?, a.boolean(1)?, a.integer(2)?)?)
@@ -521,7 +528,7 @@ mod tests {
 
     #[test]
     fn measured_operations_are_the_writes() {
-        assert_eq!(MEASURED_COUNT, 12);
+        assert_eq!(MEASURED_COUNT, 13);
         let slots: Vec<usize> = Operation::measured()
             .map(|op| op.metrics_slot().unwrap())
             .collect();

@@ -12,11 +12,11 @@
 //! The split lets a backend do the check before it waits for its write lock
 //! (SQLite), and keeps the apply free of anything but statements.
 
-use crate::domain::{JobType, StatusEffects};
+use crate::domain::{JobType, Status, StatusEffects};
 use crate::error::{Error, Result};
 use crate::input::{
-    check_current_step, check_days, check_int, check_unique_ids, last_update_wins, validate_batch,
-    JobInput, NewExecution, NewVariation, StatusUpdate,
+    check_current_step, check_days, check_int, check_unique_ids, last_update_wins, limits,
+    validate_batch, JobInput, NewExecution, NewVariation, StatusUpdate, MAX_LIMIT,
 };
 use crate::output::{CleanupReport, Job, PruneReport};
 use crate::time::Timestamp;
@@ -91,6 +91,17 @@ pub trait WriteBackend {
         keep_failed: bool,
         batch_size: i32,
     ) -> Result<PruneBatch>;
+
+    /// Up to `n` pending jobs of either kind, the oldest `created_at` first
+    /// (ties on job_id), locked for this transaction; jobs another
+    /// transaction holds are passed over, never waited for.
+    fn lock_pending(&mut self, n: i32) -> Result<Vec<(JobType, String)>>;
+
+    /// Records `worker` on the jobs `jobs` (locked by this transaction).
+    fn set_worker(&mut self, jobs: &[(JobType, String)], worker: &str) -> Result<()>;
+
+    /// The Job rows of `job_ids` that exist, in any order.
+    fn get_jobs(&mut self, job_ids: &[&str]) -> Result<Vec<Job>>;
 
     /// Rebuilds the derived tables; returns the summary table's row count.
     fn rebuild_derived_tables(&mut self) -> Result<i64>;
@@ -312,6 +323,53 @@ pub fn prune_batch(
     Ok((total, batch.chosen >= i64::from(batch_size)))
 }
 
+/// The check of `claim_next_jobs`: `n` from 1 to [`MAX_LIMIT`], `worker`
+/// 1 to 255 characters (22023 naming the argument).
+pub fn check_claim(n: i32, worker: &str) -> Result<i32> {
+    if !(1..=MAX_LIMIT).contains(&n) {
+        return Err(Error::invalid(
+            None,
+            "n",
+            format!("must be an integer from 1 to {MAX_LIMIT}, got {n}"),
+        ));
+    }
+    limits::WORKER.check(worker, None)?;
+    Ok(n)
+}
+
+/// Claims up to `n` pending jobs (checked by [`check_claim`]), the oldest
+/// first: each moves to `in_queue` with that status's effects, as a status
+/// update would, and records `worker`. Returns their Job rows in the order
+/// claimed. Jobs a concurrent claim holds are passed over, so two claims
+/// never return the same job and never wait for each other.
+pub fn claim_next_jobs(backend: &mut dyn WriteBackend, n: i32, worker: &str) -> Result<Vec<Job>> {
+    let claimed = backend.lock_pending(n)?;
+    let effects = Status::InQueue.effects();
+    for job_type in [JobType::Execution, JobType::Variation] {
+        let changes: Vec<StatusChange<'_>> = claimed
+            .iter()
+            .filter(|(t, _)| *t == job_type)
+            .map(|(_, job_id)| StatusChange {
+                job_id,
+                effects,
+                error_message: None,
+            })
+            .collect();
+        if !changes.is_empty() {
+            backend.update_status(job_type, &changes)?;
+        }
+    }
+    if claimed.is_empty() {
+        return Ok(Vec::new());
+    }
+    backend.set_worker(&claimed, worker)?;
+    let ids: Vec<&str> = claimed.iter().map(|(_, id)| id.as_str()).collect();
+    let mut jobs = backend.get_jobs(&ids)?;
+    // In the order claimed: created_at, then job_id.
+    jobs.sort_by(|a, b| (a.created_at, &a.job_id).cmp(&(b.created_at, &b.job_id)));
+    Ok(jobs)
+}
+
 /// Rebuilds the summary table and the counters from the base tables.
 pub fn refresh_job_cache(backend: &mut dyn WriteBackend) -> Result<i64> {
     backend.rebuild_derived_tables()
@@ -332,6 +390,8 @@ mod tests {
         deleted_before: Option<Timestamp>,
         now: i64,
         prunable: i64,
+        pending: Vec<(JobType, String)>,
+        workers: Vec<(String, String)>,
     }
 
     impl WriteBackend for Recorder {
@@ -401,6 +461,42 @@ mod tests {
                 },
                 chosen,
             })
+        }
+        fn lock_pending(&mut self, n: i32) -> Result<Vec<(JobType, String)>> {
+            let n = usize::try_from(n).unwrap().min(self.pending.len());
+            Ok(self.pending.drain(..n).collect())
+        }
+        fn set_worker(&mut self, jobs: &[(JobType, String)], worker: &str) -> Result<()> {
+            self.workers
+                .extend(jobs.iter().map(|(_, id)| (id.clone(), worker.to_owned())));
+            Ok(())
+        }
+        fn get_jobs(&mut self, job_ids: &[&str]) -> Result<Vec<Job>> {
+            // Newest first, so that the use case's ordering shows.
+            Ok(job_ids
+                .iter()
+                .enumerate()
+                .rev()
+                .map(|(i, id)| Job {
+                    job_id: (*id).to_owned(),
+                    job_type: JobType::Execution,
+                    status: Status::InQueue,
+                    dataset_name: "d".into(),
+                    preset: "p".into(),
+                    mode: "single".into(),
+                    experiment_name: None,
+                    variation_id: None,
+                    success: None,
+                    duration_seconds: None,
+                    error_message: None,
+                    output_path: None,
+                    total_steps: None,
+                    current_step: None,
+                    start_time: None,
+                    created_at: Timestamp::from_unix_micros(i as i64),
+                    updated_at: Timestamp::from_unix_micros(0),
+                })
+                .collect())
         }
         fn rebuild_derived_tables(&mut self) -> Result<i64> {
             Ok(0)
@@ -612,5 +708,61 @@ mod tests {
         let e = prune_batch(&mut b, cutoff, true, 2, huge).unwrap_err();
         assert_eq!(e.sqlstate(), "22023");
         assert!(e.to_string().contains("too large"), "{e}");
+    }
+
+    #[test]
+    fn a_claim_moves_the_oldest_pending_jobs_to_in_queue_for_its_worker() {
+        let mut b = Recorder {
+            pending: vec![
+                (JobType::Variation, "v1".into()),
+                (JobType::Execution, "e1".into()),
+                (JobType::Execution, "e2".into()),
+            ],
+            ..Recorder::default()
+        };
+        let jobs = claim_next_jobs(&mut b, 2, "w-7").unwrap();
+        let ids: Vec<&str> = jobs.iter().map(|j| j.job_id.as_str()).collect();
+        assert_eq!(ids, ["v1", "e1"], "in the order claimed");
+        let changed: Vec<(JobType, &str, StatusEffects)> = b
+            .changes
+            .iter()
+            .map(|(t, id, fx, _)| (*t, id.as_str(), *fx))
+            .collect();
+        let fx = Status::InQueue.effects();
+        assert_eq!(
+            changed,
+            [
+                (JobType::Execution, "e1", fx),
+                (JobType::Variation, "v1", fx)
+            ]
+        );
+        assert_eq!(
+            b.workers,
+            [
+                ("v1".to_owned(), "w-7".to_owned()),
+                ("e1".to_owned(), "w-7".to_owned())
+            ]
+        );
+        // Nothing pending: nothing changed, no row read.
+        let mut none = Recorder::default();
+        assert!(claim_next_jobs(&mut none, 5, "w").unwrap().is_empty());
+        assert!(none.changes.is_empty() && none.workers.is_empty());
+    }
+
+    #[test]
+    fn a_claim_checks_n_and_worker() {
+        assert_eq!(check_claim(1, "w").unwrap(), 1);
+        assert_eq!(check_claim(MAX_LIMIT, &"w".repeat(255)).unwrap(), MAX_LIMIT);
+        for (n, worker, field) in [
+            (0, "w", "n"),
+            (-1, "w", "n"),
+            (MAX_LIMIT + 1, "w", "n"),
+            (1, "", "worker"),
+            (1, &*"w".repeat(256), "worker"),
+        ] {
+            let e = check_claim(n, worker).unwrap_err();
+            assert_eq!(e.sqlstate(), "22023");
+            assert!(e.to_string().contains(field), "{e}");
+        }
     }
 }

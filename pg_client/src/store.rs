@@ -8,9 +8,10 @@ use std::sync::LazyLock;
 use std::time::Duration;
 
 use jobtrack_core::{
-    CacheStats, CleanupReport, ClientPool, DatasetStats, Error, Job, JobApi, JobTransaction,
-    NewExecution, NewVariation, Operation, OperationKind, PoolStatus, PruneReport, Result, Returns,
-    RunningJob, Statistics, StatisticsDifference, Status, StatusUpdate, TransactionMetrics,
+    check_no_nul, CacheStats, CleanupReport, ClientPool, DatasetStats, Error, Job, JobApi,
+    JobTransaction, NewExecution, NewVariation, Operation, OperationKind, PoolStatus, PruneReport,
+    Result, Returns, RunningJob, Statistics, StatisticsDifference, Status, StatusUpdate,
+    TransactionMetrics,
 };
 use postgres::types::ToSql;
 use postgres::{Client, Config};
@@ -297,6 +298,13 @@ impl PgStore {
     /// Calls `op` with `args`; see the type's documentation for when it is
     /// repeated.
     fn call(&self, op: Operation, args: &[Arg]) -> Result<Vec<String>> {
+        // The server refuses a NUL in text with 22021, naming nothing;
+        // refused here as core refuses it, naming the argument.
+        for (arg, parameter) in args.iter().zip(op.parameters()) {
+            if let (Arg::Text(Some(text)), false) = (arg, parameter.sql_type == "jsonb") {
+                check_no_nul(text, None, parameter.name)?;
+            }
+        }
         let sql = call_sql(op);
         let write = op.kind() == OperationKind::Write;
         let mut retried = false;
@@ -474,6 +482,12 @@ impl JobApi for PgStore {
         self.value(
             Operation::CleanupOldJobs,
             &[Arg::Integer(Some(days)), Arg::Boolean(keep_failed)],
+        )
+    }
+    fn claim_next_jobs(&self, n: i32, worker: &str) -> Result<Vec<Job>> {
+        self.rows(
+            Operation::ClaimNextJobs,
+            &[Arg::Integer(Some(n)), Arg::text(worker)],
         )
     }
     fn prune_jobs(&self, days: i32, keep_failed: bool, batch_size: i32) -> Result<PruneReport> {

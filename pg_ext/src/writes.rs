@@ -231,6 +231,41 @@ impl WriteBackend for Writer<'_, '_> {
         Ok(rows)
     }
 
+    fn lock_pending(&mut self, n: i32) -> Result<Vec<(JobType, String)>, Error> {
+        let table = self.update(queries::CLAIM_PENDING, None, &[i64::from(n).into()])?;
+        table
+            .map(|row| {
+                let job_type: String = req(&row, 1)?;
+                let job_type = match job_type.as_str() {
+                    "execution" => JobType::Execution,
+                    _ => JobType::Variation,
+                };
+                Ok((job_type, req::<String>(&row, 2)?))
+            })
+            .collect()
+    }
+
+    fn set_worker(&mut self, jobs: &[(JobType, String)], worker: &str) -> Result<(), Error> {
+        let of = |kind: JobType| -> Vec<&str> {
+            jobs.iter()
+                .filter(|(t, _)| *t == kind)
+                .map(|(_, id)| id.as_str())
+                .collect()
+        };
+        let (executions, variations) = (of(JobType::Execution), of(JobType::Variation));
+        let [set] = self.counts(
+            queries::CLAIM_WORKER,
+            &[executions.into(), variations.into(), worker.into()],
+        )?;
+        debug_assert_eq!(set, jobs.len() as i64);
+        Ok(())
+    }
+
+    fn get_jobs(&mut self, job_ids: &[&str]) -> Result<Vec<Job>, Error> {
+        let table = self.update(queries::JOBS_BY_ID, None, &[job_ids.to_vec().into()])?;
+        table.map(|row| rows::job(&row)).collect()
+    }
+
     fn get_job(&mut self, job_id: &str) -> Result<Option<Job>, Error> {
         let sql = reads::on_catalog(queries::GET_JOB)?;
         let mut table = self.update(&sql, Some(1), &[job_id.into()])?;
@@ -396,6 +431,23 @@ fn batch_update_variation_status(updates: JsonbArg) -> i32 {
     write_operation(op, || {
         update_statuses(JobType::Variation, &updates.parse_batch(op.name())?)
     })
+}
+
+rows::job_table_function! {
+    /// Claims up to `n` pending jobs, oldest first, for `worker`: moved to
+    /// `in_queue` and returned (core's `claim_next_jobs`; passes over jobs
+    /// other transactions hold, never waits for them).
+    #[pg_extern(schema = "jobtrack", volatile, parallel_unsafe)]
+    #[search_path(jobtrack, pg_catalog, pg_temp)]
+    fn claim_next_jobs(n: Option<i32>, worker: Option<&str>) {
+        let jobs = write_operation(Operation::ClaimNextJobs, || {
+            let n = n.ok_or_else(|| Error::invalid(None, "n", "is required"))?;
+            let worker = worker.ok_or_else(|| Error::invalid(None, "worker", "is required"))?;
+            let n = usecase::check_claim(n, worker)?;
+            write(|w| usecase::claim_next_jobs(w, n, worker))
+        });
+        TableIterator::new(jobs.into_iter().map(rows::job_tuple))
+    }
 }
 
 /// Deletes jobs in a terminal status created more than `days` days ago

@@ -22,6 +22,8 @@ COMMENT ON FUNCTION jobtrack.batch_update_execution_status(jsonb) IS
     'Changes the status of executions from [{"job_id","status","error_message"?}], all or none; the later element wins, unknown ids are skipped; returns the number changed';
 COMMENT ON FUNCTION jobtrack.batch_update_variation_status(jsonb) IS
     'Changes the status of variations from [{"job_id","status","error_message"?}], all or none; the later element wins, unknown ids are skipped; returns the number changed';
+COMMENT ON FUNCTION jobtrack.claim_next_jobs(integer, text) IS
+    'Claims up to n (1..10000) pending jobs of either kind, oldest created_at first: moves them to in_queue, records worker, returns them; passes over jobs other transactions hold, never waits';
 COMMENT ON FUNCTION jobtrack.cleanup_old_jobs(integer, boolean) IS
     'Deletes jobs in a terminal status created more than days days ago (keeping failed ones when keep_failed); never an active job';
 COMMENT ON PROCEDURE jobtrack.prune_jobs(integer, boolean, integer, jsonb) IS

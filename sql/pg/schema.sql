@@ -70,7 +70,10 @@ CREATE TABLE jobtrack.executions (
     created_at       timestamptz NOT NULL DEFAULT now()
                      CHECK (EXTRACT(YEAR FROM created_at AT TIME ZONE 'UTC') BETWEEN 1 AND 9999),
     updated_at       timestamptz NOT NULL DEFAULT now()
-                     CHECK (EXTRACT(YEAR FROM updated_at AT TIME ZONE 'UTC') BETWEEN 1 AND 9999)
+                     CHECK (EXTRACT(YEAR FROM updated_at AT TIME ZONE 'UTC') BETWEEN 1 AND 9999),
+    -- Who claimed the job last (claim_next_jobs); in no index and no
+    -- derived table. Last, as ALTER TABLE ADD COLUMN puts it (0.5.0).
+    worker           text CHECK (char_length(worker) BETWEEN 1 AND 255)
 );
 
 CREATE TABLE jobtrack.variations (
@@ -108,7 +111,8 @@ CREATE TABLE jobtrack.variations (
     created_at           timestamptz NOT NULL DEFAULT now()
                          CHECK (EXTRACT(YEAR FROM created_at AT TIME ZONE 'UTC') BETWEEN 1 AND 9999),
     updated_at           timestamptz NOT NULL DEFAULT now()
-                         CHECK (EXTRACT(YEAR FROM updated_at AT TIME ZONE 'UTC') BETWEEN 1 AND 9999)
+                         CHECK (EXTRACT(YEAR FROM updated_at AT TIME ZONE 'UTC') BETWEEN 1 AND 9999),
+    worker               text CHECK (char_length(worker) BETWEEN 1 AND 255)
 );
 
 -- One row per job of either kind, mirroring the columns the statistics,

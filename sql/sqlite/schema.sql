@@ -1,5 +1,5 @@
--- jobtrack schema for SQLite (3.38 or later), version 5: the current schema,
--- complete. A new file gets exactly this, with `PRAGMA user_version = 5`, in
+-- jobtrack schema for SQLite (3.38 or later), version 6: the current schema,
+-- complete. A new file gets exactly this, with `PRAGMA user_version = 6`, in
 -- one transaction; migrations/000N_*.sql take an older file to version N,
 -- and a test checks that a file migrated from every earlier version ends
 -- with the same schema as a new one (sqlite_schema, normalised).
@@ -72,7 +72,8 @@ CREATE TABLE executions (
                              CHECK (updated_at GLOB '[0-9][0-9][0-9][0-9]-[0-9][0-9]-[0-9][0-9]T[0-9][0-9]:[0-9][0-9]:[0-9][0-9].[0-9][0-9][0-9][0-9][0-9][0-9]Z'
                                     AND updated_at >= '0001'
                                     AND strftime('%Y-%m-%dT%H:%M:%S', unixepoch(substr(updated_at, 1, 19)), 'unixepoch')
-                                        IS substr(updated_at, 1, 19))
+                                        IS substr(updated_at, 1, 19)),
+    worker TEXT CHECK (worker IS NULL OR length(worker) BETWEEN 1 AND 255)
 ) STRICT;
 
 CREATE TABLE variations (
@@ -126,7 +127,8 @@ CREATE TABLE variations (
                                  CHECK (updated_at GLOB '[0-9][0-9][0-9][0-9]-[0-9][0-9]-[0-9][0-9]T[0-9][0-9]:[0-9][0-9]:[0-9][0-9].[0-9][0-9][0-9][0-9][0-9][0-9]Z'
                                         AND updated_at >= '0001'
                                         AND strftime('%Y-%m-%dT%H:%M:%S', unixepoch(substr(updated_at, 1, 19)), 'unixepoch')
-                                            IS substr(updated_at, 1, 19))
+                                            IS substr(updated_at, 1, 19)),
+    worker TEXT CHECK (worker IS NULL OR length(worker) BETWEEN 1 AND 255)
 ) STRICT;
 
 -- One row per job of either kind: the columns the listings and the dataset

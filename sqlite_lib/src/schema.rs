@@ -59,15 +59,24 @@ const MIGRATIONS: &[Migration] = &[
         script: include_str!("../../sql/sqlite/migrations/0005_batch_status.sql"),
         precheck: None,
     },
+    Migration {
+        script: include_str!("../../sql/sqlite/migrations/0006_worker.sql"),
+        precheck: None,
+    },
 ];
 
 /// The schema version this release writes.
 pub const SCHEMA_VERSION: i32 = MIGRATIONS.len() as i32;
 
-/// The columns of jobtrack's tables, in order. They have not changed since
-/// version 1; `job_counters` exists from version 2 on. A file whose
-/// user_version claims jobtrack's schema must have these, or it is another
-/// program's.
+/// The columns of [`TABLES`] added after their table, with the version that
+/// added each (always last, as ALTER TABLE ADD COLUMN puts them).
+const ADDED_COLUMNS: &[(&str, &str, i32)] =
+    &[("executions", "worker", 6), ("variations", "worker", 6)];
+
+/// The columns of jobtrack's tables, in order: those of version 1, and
+/// `worker` (version 6, [`ADDED_COLUMNS`]); `job_counters` exists from
+/// version 2 on. A file whose user_version claims jobtrack's schema must
+/// have these, or it is another program's.
 const TABLES: &[(&str, i32, &[&str])] = &[
     (
         "executions",
@@ -88,6 +97,7 @@ const TABLES: &[(&str, i32, &[&str])] = &[
             "output_path",
             "created_at",
             "updated_at",
+            "worker",
         ],
     ),
     (
@@ -114,6 +124,7 @@ const TABLES: &[(&str, i32, &[&str])] = &[
             "output_path",
             "created_at",
             "updated_at",
+            "worker",
         ],
     ),
     (
@@ -210,7 +221,17 @@ fn inspect(conn: &Connection) -> Result<Needs> {
             .db()?
             .collect::<rusqlite::Result<Vec<_>>>()
             .db()?;
-        if columns != *expected {
+        // A file of an older version lacks the columns added since.
+        let expected: Vec<&str> = expected
+            .iter()
+            .copied()
+            .filter(|column| {
+                !ADDED_COLUMNS
+                    .iter()
+                    .any(|(t, c, since)| t == table && c == column && version < *since)
+            })
+            .collect();
+        if columns != expected {
             let found = if columns.is_empty() {
                 "is missing".to_owned()
             } else {

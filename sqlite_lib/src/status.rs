@@ -98,6 +98,14 @@ impl Drop for TriggersAside<'_> {
     }
 }
 
+/// Runs `f`, one statement that changes no column the UPDATE triggers keep
+/// anything for (claim_next_jobs' `worker`), with the triggers standing
+/// aside.
+pub(crate) fn without_update_triggers<T>(conn: &Connection, f: impl FnOnce() -> T) -> T {
+    let _aside = TriggersAside::new(conn);
+    f()
+}
+
 /// Runs `f` in a savepoint of the open transaction: released when `f`
 /// returns `Ok`, rolled back (and released) when it returns `Err` or
 /// panics.

@@ -377,6 +377,55 @@ impl WriteBackend for SqliteWriter<'_> {
             .db()
     }
 
+    fn lock_pending(&mut self, n: i32) -> Result<Vec<(JobType, String)>> {
+        let mut stmt = self.conn.prepare_cached(queries::CLAIM_PENDING).db()?;
+        let rows = stmt
+            .query_map([n], |r| {
+                let job_type = match r.get_ref(0)?.as_str()? {
+                    "execution" => JobType::Execution,
+                    _ => JobType::Variation,
+                };
+                Ok((job_type, r.get::<_, String>(1)?))
+            })
+            .db()?
+            .collect::<rusqlite::Result<Vec<_>>>()
+            .db()?;
+        Ok(rows)
+    }
+
+    fn set_worker(&mut self, jobs: &[(JobType, String)], worker: &str) -> Result<()> {
+        for (job_type, sql) in [
+            (JobType::Execution, queries::CLAIM_WORKER_EXECUTIONS),
+            (JobType::Variation, queries::CLAIM_WORKER_VARIATIONS),
+        ] {
+            let ids: Vec<&str> = jobs
+                .iter()
+                .filter(|(t, _)| *t == job_type)
+                .map(|(_, id)| id.as_str())
+                .collect();
+            if !ids.is_empty() {
+                status::without_update_triggers(self.conn, || {
+                    self.conn
+                        .prepare_cached(sql)
+                        .db()?
+                        .execute(params![json_array(&ids), worker])
+                        .db()
+                })?;
+            }
+        }
+        Ok(())
+    }
+
+    fn get_jobs(&mut self, job_ids: &[&str]) -> Result<Vec<Job>> {
+        let mut stmt = self.conn.prepare_cached(queries::JOBS_BY_ID).db()?;
+        let jobs = stmt
+            .query_map([json_array(job_ids)], queries::job)
+            .db()?
+            .collect::<rusqlite::Result<Vec<_>>>()
+            .db()?;
+        Ok(jobs)
+    }
+
     fn get_job(&mut self, job_id: &str) -> Result<Option<Job>> {
         self.conn
             .prepare_cached(queries::GET_JOB)
@@ -385,6 +434,11 @@ impl WriteBackend for SqliteWriter<'_> {
             .optional()
             .db()
     }
+}
+
+/// `ids` as a JSON array of strings, for `json_each`.
+fn json_array(ids: &[&str]) -> String {
+    serde_json::Value::from(ids.to_vec()).to_string()
 }
 
 impl StoreTransaction<'_> {
@@ -753,6 +807,19 @@ impl JobStore {
         )
     }
 
+    /// Claims up to `n` (1 to 10,000) pending jobs of either kind, the
+    /// oldest `created_at` first: each moves to `in_queue` with that status's
+    /// effects and records `worker`; returns their Job rows in that order.
+    /// One write transaction, so two claims, in this process or another,
+    /// never get the same job. 22023 for `n` out of range or a `worker` of
+    /// no or more than 255 characters.
+    pub fn claim_next_jobs(&self, n: i32, worker: &str) -> Result<Vec<Job>> {
+        self.measured(Operation::ClaimNextJobs, || {
+            let n = usecase::check_claim(n, worker)?;
+            self.apply(|w| usecase::claim_next_jobs(w, n, worker))
+        })
+    }
+
     /// Deletes jobs in a terminal status (`done`, `failed`, `cancelled`)
     /// created more than `days` days ago; with `keep_failed`, `failed` ones
     /// stay. Active jobs are never deleted. 22023 when `days` is negative.
@@ -1110,6 +1177,9 @@ impl JobApi for JobStore {
     }
     fn prune_jobs(&self, days: i32, keep_failed: bool, batch_size: i32) -> Result<PruneReport> {
         JobStore::prune_jobs(self, days, keep_failed, batch_size)
+    }
+    fn claim_next_jobs(&self, n: i32, worker: &str) -> Result<Vec<Job>> {
+        JobStore::claim_next_jobs(self, n, worker)
     }
     fn refresh_job_cache(&self) -> Result<i64> {
         JobStore::refresh_job_cache(self)

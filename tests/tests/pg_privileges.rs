@@ -44,6 +44,7 @@ const PUBLIC_API: &[&str] = &[
     "batch_create_variations",
     "batch_update_execution_status",
     "batch_update_variation_status",
+    "claim_next_jobs",
     "cleanup_old_jobs",
     "prune_jobs",
     "verify_statistics",

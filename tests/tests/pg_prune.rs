@@ -92,6 +92,18 @@ fn age(client: &mut Client, table: &str, prefix: &str, days: i32) {
         .unwrap_or_else(|e| panic!("age {table} {prefix}: {}", describe(&e)));
 }
 
+/// Creates each group `(table, prefix, n, status)` of jobs and makes it
+/// `days` old ([`age`]).
+fn old_jobs(client: &mut Client, days: i32, groups: &[(&str, &str, i32, &str)]) {
+    for &(table, prefix, n, status) in groups {
+        match table {
+            "executions" => create_executions(client, prefix, n, status),
+            _ => create_variations(client, prefix, n, status),
+        }
+        age(client, table, prefix, days);
+    }
+}
+
 /// Jobs of both kinds, in one snapshot.
 fn jobs(client: &mut Client) -> i64 {
     client
@@ -199,19 +211,18 @@ fn pg_prune_batches_commit_while_the_call_runs() {
     const BATCH: i64 = 5000;
     let url = jobtrack_tests::fresh_database(DATABASE);
     let mut setup = connect(&url);
-    create_executions(&mut setup, "eo", 30_000, "done");
-    create_variations(&mut setup, "vo", 30_000, "cancelled");
-    // Old too, but never pruned here: active, and failed (keep_failed).
-    create_executions(&mut setup, "ea", 100, "training");
-    create_variations(&mut setup, "vf", 100, "failed");
-    for (table, prefix) in [
-        ("executions", "eo"),
-        ("variations", "vo"),
-        ("executions", "ea"),
-        ("variations", "vf"),
-    ] {
-        age(&mut setup, table, prefix, 40);
-    }
+    // The last two old too, but never pruned here: active, and failed
+    // (keep_failed).
+    old_jobs(
+        &mut setup,
+        40,
+        &[
+            ("executions", "eo", 30_000, "done"),
+            ("variations", "vo", 30_000, "cancelled"),
+            ("executions", "ea", 100, "training"),
+            ("variations", "vf", 100, "failed"),
+        ],
+    );
     let start = jobs(&mut setup);
     let end = 200;
     assert_eq!(start, 60_200);
@@ -298,14 +309,17 @@ fn pg_prune_a_writer_waits_for_one_batch_at_most() {
     const BATCH: i32 = 5000;
     let url = jobtrack_tests::fresh_database(DATABASE);
     let mut setup = connect(&url);
-    create_executions(&mut setup, "eo", 30_000, "done");
-    create_variations(&mut setup, "vo", 10_000, "cancelled");
-    create_executions(&mut setup, "ea", 50, "training");
-    age(&mut setup, "executions", "eo", 40);
-    age(&mut setup, "executions", "ea", 40);
+    old_jobs(
+        &mut setup,
+        40,
+        &[
+            ("executions", "eo", 30_000, "done"),
+            ("executions", "ea", 50, "training"),
+        ],
+    );
     // Younger than every old execution: pruned after them, in the last
     // two full batches.
-    age(&mut setup, "variations", "vo", 35);
+    old_jobs(&mut setup, 35, &[("variations", "vo", 10_000, "cancelled")]);
     let end = 50;
 
     // The writer's targets to be pruned: one in the middle of each of the
@@ -487,18 +501,16 @@ fn pg_prune_cancelled_keeps_its_batches_and_a_second_call_finishes() {
     const BATCH: i32 = 2000;
     let url = jobtrack_tests::fresh_database(DATABASE);
     let mut setup = connect(&url);
-    create_executions(&mut setup, "eo", 20_000, "done");
-    create_variations(&mut setup, "vo", 20_000, "cancelled");
-    create_executions(&mut setup, "ea", 100, "training");
-    create_executions(&mut setup, "ef", 100, "failed");
-    for (table, prefix) in [
-        ("executions", "eo"),
-        ("variations", "vo"),
-        ("executions", "ea"),
-        ("executions", "ef"),
-    ] {
-        age(&mut setup, table, prefix, 40);
-    }
+    old_jobs(
+        &mut setup,
+        40,
+        &[
+            ("executions", "eo", 20_000, "done"),
+            ("variations", "vo", 20_000, "cancelled"),
+            ("executions", "ea", 100, "training"),
+            ("executions", "ef", 100, "failed"),
+        ],
+    );
     let (start_e, start_v) = jobs_by_kind(&mut setup);
     let start = start_e + start_v;
     let end = 200;
@@ -615,10 +627,14 @@ fn pg_prune_through_pgstore_keeps_the_cache_exact() {
     let url = jobtrack_tests::fresh_database(DATABASE);
     let mut setup = connect(&url);
     load_old(&mut setup, OLD);
-    create_executions(&mut setup, "ef", 20, "failed");
-    create_executions(&mut setup, "ea", 20, "training");
-    age(&mut setup, "executions", "ef", 40);
-    age(&mut setup, "executions", "ea", 40);
+    old_jobs(
+        &mut setup,
+        40,
+        &[
+            ("executions", "ef", 20, "failed"),
+            ("executions", "ea", 20, "training"),
+        ],
+    );
 
     let store = Arc::new(PgStore::connect(&url).expect("PgStore::connect"));
     // Filled before the prune: a cache that missed a batch's commit would
@@ -729,8 +745,7 @@ fn pg_prune_keeps_a_job_changed_while_its_batch_waits() {
     const DATABASE: &str = "jobtrack_prune_recheck";
     let url = jobtrack_tests::fresh_database(DATABASE);
     let mut setup = connect(&url);
-    create_executions(&mut setup, "eo", 100, "done");
-    age(&mut setup, "executions", "eo", 40);
+    old_jobs(&mut setup, 40, &[("executions", "eo", 100, "done")]);
 
     // Uncommitted: the batch chooses both from its snapshot, as done.
     let mut writer = connect(&url);

@@ -1,4 +1,5 @@
--- jobtrack 0.4.0 -> 0.5.0: bounded retention, prune_jobs.
+-- jobtrack 0.4.0 -> 0.5.0: bounded retention (prune_jobs) and claiming
+-- (claim_next_jobs).
 --
 -- Run by ALTER EXTENSION jobtrack UPDATE after installing the 0.5.0
 -- package. Released scripts are never edited; the next change goes into a
@@ -64,3 +65,45 @@ COMMENT ON FUNCTION jobtrack._prune_cutoff(integer, boolean, integer) IS
     'jobtrack internal, for prune_jobs: checks its arguments and returns the cutoff of its batches (NULL: no job can be that old)';
 COMMENT ON FUNCTION jobtrack._prune_batch(timestamptz, boolean, integer, jsonb) IS
     'jobtrack internal, for prune_jobs: deletes one batch and returns the report so far, with the key more while another batch is due';
+
+-- Schedulers take pending jobs with claim_next_jobs: it moves them to
+-- in_queue and records which worker took them, in a new column of each
+-- base table. Nullable without a default, so adding it rewrites no row
+-- (a catalog change under a brief ACCESS EXCLUSIVE lock); it is in no
+-- index, no view and no derived table.
+ALTER TABLE jobtrack.executions
+    ADD COLUMN worker text CHECK (char_length(worker) BETWEEN 1 AND 255);
+ALTER TABLE jobtrack.variations
+    ADD COLUMN worker text CHECK (char_length(worker) BETWEEN 1 AND 255);
+
+-- claim_next_jobs(n, worker): a set-returning write in this library (as in
+-- the 0.5.0 install script).
+CREATE FUNCTION jobtrack."claim_next_jobs"(
+	"n" INT,
+	"worker" TEXT
+) RETURNS TABLE (
+	"job_id" TEXT,
+	"job_type" TEXT,
+	"status" TEXT,
+	"dataset_name" TEXT,
+	"preset" TEXT,
+	"mode" TEXT,
+	"experiment_name" TEXT,
+	"variation_id" TEXT,
+	"success" bool,
+	"duration_seconds" double precision,
+	"error_message" TEXT,
+	"output_path" TEXT,
+	"total_steps" INT,
+	"current_step" INT,
+	"start_time" timestamp with time zone,
+	"created_at" timestamp with time zone,
+	"updated_at" timestamp with time zone
+)
+VOLATILE PARALLEL UNSAFE
+SET search_path TO jobtrack, pg_catalog, pg_temp
+LANGUAGE c
+AS 'MODULE_PATHNAME', 'claim_next_jobs_wrapper';
+
+COMMENT ON FUNCTION jobtrack.claim_next_jobs(integer, text) IS
+    'Claims up to n (1..10000) pending jobs of either kind, oldest created_at first: moves them to in_queue, records worker, returns them; passes over jobs other transactions hold, never waits';

@@ -216,6 +216,12 @@ pub fn fingerprint(conn: &Connection) -> String {
 
 /// [`fingerprint`] of some tables.
 pub fn fingerprint_of(conn: &Connection, tables: &[&str]) -> String {
+    fingerprint_except(conn, tables, &[])
+}
+
+/// [`fingerprint_of`] without the columns `except` (those a migration
+/// adds, say).
+pub fn fingerprint_except(conn: &Connection, tables: &[&str], except: &[&str]) -> String {
     let mut all = String::new();
     for table in tables {
         let columns: Vec<String> = conn
@@ -223,8 +229,11 @@ pub fn fingerprint_of(conn: &Connection, tables: &[&str]) -> String {
             .unwrap()
             .query_map([table], |r| r.get(0))
             .unwrap()
-            .collect::<rusqlite::Result<_>>()
-            .unwrap();
+            .collect::<rusqlite::Result<Vec<String>>>()
+            .unwrap()
+            .into_iter()
+            .filter(|c| !except.contains(&c.as_str()))
+            .collect();
         let row = columns
             .iter()
             .map(|c| format!("quote({c})"))
