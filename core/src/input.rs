@@ -97,7 +97,8 @@ pub mod limits {
         field: "parent_experiment_id",
         max: 255,
     };
-    /// Every bounded text field. (`error_message` has no bound.)
+    /// Every bounded text field of the inputs. (`error_message` has no
+    /// bound.)
     pub const TEXT: [Text; 6] = [
         JOB_ID,
         DATASET_NAME,
@@ -106,6 +107,9 @@ pub mod limits {
         EXPERIMENT_NAME,
         PARENT_EXPERIMENT_ID,
     ];
+    /// Every bounded text argument that is no field of an input object: a
+    /// column too, so the schemas' bounds are checked against it.
+    pub const ARGUMENTS: [Text; 1] = [WORKER];
 
     /// `total_steps`, when given.
     pub const TOTAL_STEPS: Int = Int {

@@ -229,6 +229,7 @@ impl Core {
             ],
             text: limits::TEXT
                 .iter()
+                .chain(&limits::ARGUMENTS)
                 .map(|l| (l.field.to_owned(), l.max as i64))
                 .collect(),
             ints: limits::INT
@@ -2114,6 +2115,7 @@ fn wrong_bounds_and_unbounded_columns_fail() {
             "experiment_name",
             "parent_experiment_id",
             "variation_id",
+            "worker",
             "current_step",
             "total_combinations",
         ]
@@ -2137,6 +2139,7 @@ fn wrong_bounds_and_unbounded_columns_fail() {
             "parent_experiment_id",
             "preset",
             "variation_id",
+            "worker",
             "current_step",
             "total_combinations",
         ]
