@@ -16,61 +16,15 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
-use std::sync::{Arc, Barrier, Mutex, MutexGuard};
+use std::sync::{Arc, Barrier};
 use std::thread;
 use std::time::Instant;
 
 use jobtrack_core::{Job, JobApi};
 use jobtrack_postgres::PgStore;
 use jobtrack_tests::dump::{connect, describe, sqlstate};
+use jobtrack_tests::jobs::{create_executions, create_variations, one_at_a_time};
 use postgres::Client;
-
-/// The concurrency test loads 10,000 jobs and runs nine sessions: one test
-/// at a time, so that on two cores a test's sessions do not share the
-/// machine with another test's (what is asserted holds either way).
-static ONE_AT_A_TIME: Mutex<()> = Mutex::new(());
-
-fn one_at_a_time() -> MutexGuard<'static, ()> {
-    // A test that failed poisons the lock; the next one still runs.
-    ONE_AT_A_TIME.lock().unwrap_or_else(|e| e.into_inner())
-}
-
-/// Creates `n` executions `<prefix>000001…` with `status` in one batch call
-/// built by the server, in the datasets ds0…ds2.
-fn create_executions(client: &mut Client, prefix: &str, n: i32, status: &str) {
-    let created: i32 = client
-        .query_one(
-            "SELECT cardinality(jobtrack.batch_create_executions(
-                 (SELECT jsonb_agg(jsonb_build_object(
-                             'job_id', $1 || lpad(g::text, 6, '0'), 'pipeline_mode', 'batch',
-                             'dataset_name', 'ds' || (g % 3), 'preset', 'p', 'status', $3::text,
-                             'total_steps', g % 7 + 1)
-                         ORDER BY g)
-                  FROM generate_series(1, $2) AS g)))",
-            &[&prefix, &n, &status],
-        )
-        .unwrap_or_else(|e| panic!("create executions {prefix}: {}", describe(&e)))
-        .get(0);
-    assert_eq!(created, n);
-}
-
-/// As [`create_executions`], variations.
-fn create_variations(client: &mut Client, prefix: &str, n: i32, status: &str) {
-    let created: i32 = client
-        .query_one(
-            "SELECT cardinality(jobtrack.batch_create_variations(
-                 (SELECT jsonb_agg(jsonb_build_object(
-                             'job_id', $1 || lpad(g::text, 6, '0'), 'variation_id', 'x' || g,
-                             'experiment_name', 's' || (g % 2), 'dataset_name', 'ds' || (g % 3),
-                             'preset', 'p', 'total_combinations', $2, 'status', $3::text)
-                         ORDER BY g)
-                  FROM generate_series(1, $2) AS g)))",
-            &[&prefix, &n, &status],
-        )
-        .unwrap_or_else(|e| panic!("create variations {prefix}: {}", describe(&e)))
-        .get(0);
-    assert_eq!(created, n);
-}
 
 /// Sets the created_at of the jobs `<prefix>…` of `table`: the job numbered
 /// g gets 2024-02-01 + (2g + `offset`) milliseconds, so that executions
@@ -283,11 +237,15 @@ fn monitor_sees_a_wait(url: &str, monitor: &mut Client, waiter: Client, pids: &[
         })
     };
     let mut polls = 0u64;
+    let is_the_wait =
+        |w: &Wait| pids.contains(&w.pid) && w.blockers.contains(&holder_pid) && w.is_row();
+    // Until the wait shows (a poll may first catch the waiter on its way
+    // there, or in a brief wait of another kind), or the waiter ended.
     let seen = loop {
         let finished_before = finished.load(Ordering::SeqCst);
         let waits = waiting(monitor, pids);
         polls += 1;
-        if !waits.is_empty() || finished_before {
+        if waits.iter().any(is_the_wait) || finished_before {
             break waits;
         }
     };
@@ -295,8 +253,7 @@ fn monitor_sees_a_wait(url: &str, monitor: &mut Client, waiter: Client, pids: &[
     let (waiter, result) = blocked.join().expect("the waiting thread panicked");
     result.unwrap_or_else(|e| panic!("the plain FOR UPDATE: {}", describe(&e)));
     assert!(
-        seen.iter()
-            .any(|w| pids.contains(&w.pid) && w.blockers.contains(&holder_pid) && w.is_row()),
+        seen.iter().any(is_the_wait),
         "the monitor did not see a plain FOR UPDATE wait for the session {holder_pid} holding \
          the row (it saw {seen:?}): it cannot show that the claimers never wait"
     );
