@@ -15,29 +15,6 @@ use jobtrack_sqlite::jobtrack_core::{Job, StatusCounts};
 use jobtrack_sqlite::{JobStore, JobStoreOptions, Status, Timestamp};
 use rusqlite::Connection;
 
-/// 2020-01-01T00:00:00Z: older than any job the tests create.
-const OLD_MICROS: i64 = 1_577_836_800_000_000;
-
-/// The `created_at` text `minute` minutes after [`OLD_MICROS`].
-fn at(minute: i64) -> String {
-    Timestamp::from_unix_micros(OLD_MICROS + minute * 60_000_000).to_string()
-}
-
-/// Sets a job's `created_at` by plain SQL, as another program could.
-fn set_created(conn: &Connection, job_id: &str, created_at: &str) {
-    let n: usize = ["executions", "variations"]
-        .iter()
-        .map(|table| {
-            conn.execute(
-                &format!("UPDATE {table} SET created_at = ?1 WHERE job_id = ?2"),
-                [created_at, job_id],
-            )
-            .unwrap()
-        })
-        .sum();
-    assert_eq!(n, 1, "no job {job_id}");
-}
-
 /// The `worker` column of every job, read from the base tables.
 fn workers(conn: &Connection) -> BTreeMap<String, Option<String>> {
     let mut stmt = conn
@@ -129,8 +106,8 @@ fn claims_the_oldest_pending_jobs_of_both_kinds_first() {
         let mut v = var(&format!("v-{status}"));
         v.status = status;
         store.create_variation(&v).unwrap();
-        set_created(&conn, &e.job_id, &at(rank as i64));
-        set_created(&conn, &v.job_id, &at(rank as i64));
+        set_created(&conn, &e.job_id, &old_at(rank as i64));
+        set_created(&conn, &v.job_id, &old_at(rank as i64));
     }
     for i in 1..=5 {
         store
@@ -156,7 +133,7 @@ fn claims_the_oldest_pending_jobs_of_both_kinds_first() {
         ("v2", 15),
         ("v5", 16),
     ] {
-        set_created(&conn, job_id, &at(minute));
+        set_created(&conn, job_id, &old_at(minute));
     }
     let before = all_jobs(&store);
     let not_pending_rows = |store: &JobStore| -> Vec<Job> {
@@ -301,7 +278,7 @@ fn effects_are_those_of_a_status_update_to_in_queue() {
                         if history != "fresh" {
                             update(Status::Pending, None);
                         }
-                        set_created(&conn, &job_id, &at(minute));
+                        set_created(&conn, &job_id, &old_at(minute));
                         minute += 1;
                     }
                 }
@@ -712,7 +689,7 @@ fn version_5_file(path: &Path) {
             rusqlite::params![
                 format!("e{i}"),
                 ["pending", "training"][i % 2],
-                at(2 * i as i64 + 1)
+                old_at(2 * i as i64 + 1)
             ],
         )
         .unwrap();
@@ -723,7 +700,7 @@ fn version_5_file(path: &Path) {
             rusqlite::params![
                 format!("v{i}"),
                 ["pending", "done"][i % 2],
-                at(2 * i as i64)
+                old_at(2 * i as i64)
             ],
         )
         .unwrap();

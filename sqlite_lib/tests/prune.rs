@@ -14,29 +14,6 @@ use jobtrack_sqlite::{JobStore, JobStoreOptions, Status, Timestamp};
 use rusqlite::Connection;
 use tempfile::TempDir;
 
-/// 2020-01-01T00:00:00Z: "old" for any `days` the tests use but 0.
-const OLD_MICROS: i64 = 1_577_836_800_000_000;
-
-/// The `created_at` text of the `rank`-th old job: a minute apart.
-fn old_at(rank: i64) -> String {
-    Timestamp::from_unix_micros(OLD_MICROS + rank * 60_000_000).to_string()
-}
-
-/// Sets a job's `created_at` by plain SQL, as another program could.
-fn set_created(conn: &Connection, job_id: &str, created_at: &str) {
-    let n: usize = ["executions", "variations"]
-        .iter()
-        .map(|table| {
-            conn.execute(
-                &format!("UPDATE {table} SET created_at = ?1 WHERE job_id = ?2"),
-                [created_at, job_id],
-            )
-            .unwrap()
-        })
-        .sum();
-    assert_eq!(n, 1, "no job {job_id}");
-}
-
 /// Every job_id in the file, sorted.
 fn job_ids(conn: &Connection) -> Vec<String> {
     let mut stmt = conn

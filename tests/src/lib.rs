@@ -5,6 +5,7 @@ pub mod bouncer;
 pub mod cluster;
 pub mod conformance;
 pub mod dump;
+pub mod jobs;
 
 /// The connection string of the PostgreSQL server the PostgreSQL tests run
 /// against, from `JOBTRACK_PG_URL` (set by `make test`); `None` when unset,

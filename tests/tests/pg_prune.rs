@@ -14,64 +14,17 @@
 
 use std::collections::{BTreeMap, BTreeSet, HashSet};
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
-use std::sync::{Arc, Mutex, MutexGuard};
+use std::sync::{Arc, Mutex};
 use std::thread;
 use std::time::{Duration, Instant};
 
 use jobtrack_core::{JobApi, PruneReport};
 use jobtrack_postgres::PgStore;
 use jobtrack_tests::dump::{connect, describe, sqlstate};
+use jobtrack_tests::jobs::{create_executions, create_variations, one_at_a_time};
 use postgres::types::Json;
 use postgres::Client;
 use serde_json::{json, Value};
-
-/// Each test loads tens of thousands of jobs: one at a time, so that on two
-/// cores a test's sessions do not share the machine with another test's
-/// bulk load (the orderings asserted hold either way; the printed figures
-/// would mean little).
-static ONE_AT_A_TIME: Mutex<()> = Mutex::new(());
-
-fn one_at_a_time() -> MutexGuard<'static, ()> {
-    // A test that failed poisons the lock; the next one still runs.
-    ONE_AT_A_TIME.lock().unwrap_or_else(|e| e.into_inner())
-}
-
-/// Creates `n` executions `<prefix>000001…` with `status` in one batch call
-/// (built by the server: 30,000 elements cost a second, not a megabyte of
-/// JSON over the wire), in the datasets ds0…ds2.
-fn create_executions(client: &mut Client, prefix: &str, n: i32, status: &str) {
-    let created: i32 = client
-        .query_one(
-            "SELECT cardinality(jobtrack.batch_create_executions(
-                 (SELECT jsonb_agg(jsonb_build_object(
-                             'job_id', $1 || lpad(g::text, 6, '0'), 'pipeline_mode', 'batch',
-                             'dataset_name', 'ds' || (g % 3), 'preset', 'p', 'status', $3::text)
-                         ORDER BY g)
-                  FROM generate_series(1, $2) AS g)))",
-            &[&prefix, &n, &status],
-        )
-        .unwrap_or_else(|e| panic!("create executions {prefix}: {}", describe(&e)))
-        .get(0);
-    assert_eq!(created, n);
-}
-
-/// As [`create_executions`], variations.
-fn create_variations(client: &mut Client, prefix: &str, n: i32, status: &str) {
-    let created: i32 = client
-        .query_one(
-            "SELECT cardinality(jobtrack.batch_create_variations(
-                 (SELECT jsonb_agg(jsonb_build_object(
-                             'job_id', $1 || lpad(g::text, 6, '0'), 'variation_id', 'x' || g,
-                             'experiment_name', 's', 'dataset_name', 'ds' || (g % 3),
-                             'preset', 'p', 'total_combinations', $2, 'status', $3::text)
-                         ORDER BY g)
-                  FROM generate_series(1, $2) AS g)))",
-            &[&prefix, &n, &status],
-        )
-        .unwrap_or_else(|e| panic!("create variations {prefix}: {}", describe(&e)))
-        .get(0);
-    assert_eq!(created, n);
-}
 
 /// Makes the jobs `<prefix>…` of `table` `days` old, in job_id order: the
 /// job numbered g is g milliseconds younger than `days`, so a prune takes

@@ -277,3 +277,27 @@ pub fn assert_same(actual: &str, expected: &str, what: &str) {
         e.get(at)
     );
 }
+
+/// 2020-01-01T00:00:00Z: older than any job the tests create, and "old"
+/// for any `days` the tests use but 0.
+pub const OLD_MICROS: i64 = 1_577_836_800_000_000;
+
+/// The `created_at` text `minute` minutes after [`OLD_MICROS`].
+pub fn old_at(minute: i64) -> String {
+    jobtrack_sqlite::Timestamp::from_unix_micros(OLD_MICROS + minute * 60_000_000).to_string()
+}
+
+/// Sets a job's `created_at` by plain SQL, as another program could.
+pub fn set_created(conn: &Connection, job_id: &str, created_at: &str) {
+    let n: usize = ["executions", "variations"]
+        .iter()
+        .map(|table| {
+            conn.execute(
+                &format!("UPDATE {table} SET created_at = ?1 WHERE job_id = ?2"),
+                [created_at, job_id],
+            )
+            .unwrap()
+        })
+        .sum();
+    assert_eq!(n, 1, "no job {job_id}");
+}
