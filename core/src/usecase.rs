@@ -97,8 +97,9 @@ pub trait WriteBackend {
     /// transaction holds are passed over, never waited for.
     fn lock_pending(&mut self, n: i32) -> Result<Vec<(JobType, String)>>;
 
-    /// Records `worker` on the jobs `jobs` (locked by this transaction).
-    fn set_worker(&mut self, jobs: &[(JobType, String)], worker: &str) -> Result<()>;
+    /// Records `worker` on the executions and variations named (locked by
+    /// this transaction).
+    fn set_worker(&mut self, executions: &[&str], variations: &[&str], worker: &str) -> Result<()>;
 
     /// The Job rows of `job_ids` that exist, in any order.
     fn get_jobs(&mut self, job_ids: &[&str]) -> Result<Vec<Job>>;
@@ -344,12 +345,25 @@ pub fn check_claim(n: i32, worker: &str) -> Result<i32> {
 /// never return the same job and never wait for each other.
 pub fn claim_next_jobs(backend: &mut dyn WriteBackend, n: i32, worker: &str) -> Result<Vec<Job>> {
     let claimed = backend.lock_pending(n)?;
-    let effects = Status::InQueue.effects();
-    for job_type in [JobType::Execution, JobType::Variation] {
-        let changes: Vec<StatusChange<'_>> = claimed
+    if claimed.is_empty() {
+        return Ok(Vec::new());
+    }
+    let of = |job_type: JobType| -> Vec<&str> {
+        claimed
             .iter()
             .filter(|(t, _)| *t == job_type)
-            .map(|(_, job_id)| StatusChange {
+            .map(|(_, id)| id.as_str())
+            .collect()
+    };
+    let (executions, variations) = (of(JobType::Execution), of(JobType::Variation));
+    let effects = Status::InQueue.effects();
+    for (job_type, ids) in [
+        (JobType::Execution, &executions),
+        (JobType::Variation, &variations),
+    ] {
+        let changes: Vec<StatusChange<'_>> = ids
+            .iter()
+            .map(|job_id| StatusChange {
                 job_id,
                 effects,
                 error_message: None,
@@ -359,10 +373,7 @@ pub fn claim_next_jobs(backend: &mut dyn WriteBackend, n: i32, worker: &str) -> 
             backend.update_status(job_type, &changes)?;
         }
     }
-    if claimed.is_empty() {
-        return Ok(Vec::new());
-    }
-    backend.set_worker(&claimed, worker)?;
+    backend.set_worker(&executions, &variations, worker)?;
     let ids: Vec<&str> = claimed.iter().map(|(_, id)| id.as_str()).collect();
     let mut jobs = backend.get_jobs(&ids)?;
     // In the order claimed: created_at, then job_id.
@@ -391,7 +402,7 @@ mod tests {
         now: i64,
         prunable: i64,
         pending: Vec<(JobType, String)>,
-        workers: Vec<(String, String)>,
+        workers: Vec<(JobType, String, String)>,
     }
 
     impl WriteBackend for Recorder {
@@ -466,9 +477,21 @@ mod tests {
             let n = usize::try_from(n).unwrap().min(self.pending.len());
             Ok(self.pending.drain(..n).collect())
         }
-        fn set_worker(&mut self, jobs: &[(JobType, String)], worker: &str) -> Result<()> {
-            self.workers
-                .extend(jobs.iter().map(|(_, id)| (id.clone(), worker.to_owned())));
+        fn set_worker(
+            &mut self,
+            executions: &[&str],
+            variations: &[&str],
+            worker: &str,
+        ) -> Result<()> {
+            for (job_type, ids) in [
+                (JobType::Execution, executions),
+                (JobType::Variation, variations),
+            ] {
+                self.workers.extend(
+                    ids.iter()
+                        .map(|id| (job_type, (*id).to_owned(), worker.to_owned())),
+                );
+            }
             Ok(())
         }
         fn get_jobs(&mut self, job_ids: &[&str]) -> Result<Vec<Job>> {
@@ -736,11 +759,12 @@ mod tests {
                 (JobType::Variation, "v1", fx)
             ]
         );
+        // Each claimed job, under its own kind, and only those.
         assert_eq!(
             b.workers,
             [
-                ("v1".to_owned(), "w-7".to_owned()),
-                ("e1".to_owned(), "w-7".to_owned())
+                (JobType::Execution, "e1".to_owned(), "w-7".to_owned()),
+                (JobType::Variation, "v1".to_owned(), "w-7".to_owned())
             ]
         );
         // Nothing pending: nothing changed, no row read.

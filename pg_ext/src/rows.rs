@@ -51,15 +51,17 @@ pub fn from_pg(t: TimestampWithTimeZone) -> Timestamp {
     Timestamp::from_pg_micros(pg_sys::TimestampTz::from(t))
 }
 
-/// A `timestamptz` from a core timestamp.
+/// A `timestamptz` from a core timestamp; 22008 for one PostgreSQL does
+/// not represent.
+pub fn try_to_pg(t: Timestamp) -> Result<TimestampWithTimeZone, Error> {
+    TimestampWithTimeZone::try_from(t.pg_micros())
+        .map_err(|_| Error::database("22008", format!("timestamp out of range: {t}")))
+}
+
+/// A `timestamptz` from a core timestamp that came out of a finite
+/// timestamptz column (a result row).
 pub fn to_pg(t: Timestamp) -> TimestampWithTimeZone {
-    // Every Timestamp here came out of a finite timestamptz column.
-    TimestampWithTimeZone::try_from(t.pg_micros()).unwrap_or_else(|_| {
-        crate::error::raise(&Error::database(
-            "22008",
-            format!("timestamp out of range: {t}"),
-        ))
-    })
+    try_to_pg(t).unwrap_or_else(|e| crate::error::raise(&e))
 }
 
 /// Reads column `i` (1-based) of a row.

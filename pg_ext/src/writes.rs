@@ -189,7 +189,7 @@ impl WriteBackend for Writer<'_, '_> {
     ) -> Result<CleanupReport, Error> {
         let [executions_deleted, variations_deleted, cache_entries_deleted] = self.counts(
             queries::CLEANUP,
-            &[pg_timestamp(cutoff)?.into(), keep_failed.into()],
+            &[rows::try_to_pg(cutoff)?.into(), keep_failed.into()],
         )?;
         Ok(CleanupReport {
             executions_deleted,
@@ -207,7 +207,7 @@ impl WriteBackend for Writer<'_, '_> {
         let [executions_deleted, variations_deleted, cache_entries_deleted, chosen] = self.counts(
             queries::PRUNE_BATCH,
             &[
-                pg_timestamp(cutoff)?.into(),
+                rows::try_to_pg(cutoff)?.into(),
                 keep_failed.into(),
                 i64::from(batch_size).into(),
             ],
@@ -234,30 +234,25 @@ impl WriteBackend for Writer<'_, '_> {
     fn lock_pending(&mut self, n: i32) -> Result<Vec<(JobType, String)>, Error> {
         let table = self.update(queries::CLAIM_PENDING, None, &[i64::from(n).into()])?;
         table
-            .map(|row| {
-                let job_type: String = req(&row, 1)?;
-                let job_type = match job_type.as_str() {
-                    "execution" => JobType::Execution,
-                    _ => JobType::Variation,
-                };
-                Ok((job_type, req::<String>(&row, 2)?))
-            })
+            .map(|row| Ok((req::<String>(&row, 1)?.parse()?, req::<String>(&row, 2)?)))
             .collect()
     }
 
-    fn set_worker(&mut self, jobs: &[(JobType, String)], worker: &str) -> Result<(), Error> {
-        let of = |kind: JobType| -> Vec<&str> {
-            jobs.iter()
-                .filter(|(t, _)| *t == kind)
-                .map(|(_, id)| id.as_str())
-                .collect()
-        };
-        let (executions, variations) = (of(JobType::Execution), of(JobType::Variation));
+    fn set_worker(
+        &mut self,
+        executions: &[&str],
+        variations: &[&str],
+        worker: &str,
+    ) -> Result<(), Error> {
         let [set] = self.counts(
             queries::CLAIM_WORKER,
-            &[executions.into(), variations.into(), worker.into()],
+            &[
+                executions.to_vec().into(),
+                variations.to_vec().into(),
+                worker.into(),
+            ],
         )?;
-        debug_assert_eq!(set, jobs.len() as i64);
+        debug_assert_eq!(set, (executions.len() + variations.len()) as i64);
         Ok(())
     }
 
@@ -295,8 +290,8 @@ fn status_update(
     status: Option<&str>,
     error_message: Option<&str>,
 ) -> Result<StatusUpdate, Error> {
-    let job_id = job_id.ok_or_else(|| Error::invalid(None, "job_id", "is required"))?;
-    let status = status.ok_or_else(|| Error::invalid(None, "status", "is required"))?;
+    let job_id = required(job_id, "job_id")?;
+    let status = required(status, "status")?;
     Ok(StatusUpdate {
         job_id: job_id.to_owned(),
         status: Status::parse_field(status, None, "status")?,
@@ -441,8 +436,8 @@ rows::job_table_function! {
     #[search_path(jobtrack, pg_catalog, pg_temp)]
     fn claim_next_jobs(n: Option<i32>, worker: Option<&str>) {
         let jobs = write_operation(Operation::ClaimNextJobs, || {
-            let n = n.ok_or_else(|| Error::invalid(None, "n", "is required"))?;
-            let worker = worker.ok_or_else(|| Error::invalid(None, "worker", "is required"))?;
+            let n = required(n, "n")?;
+            let worker = required(worker, "worker")?;
             let n = usecase::check_claim(n, worker)?;
             write(|w| usecase::claim_next_jobs(w, n, worker))
         });
@@ -468,11 +463,9 @@ fn statement_start() -> Timestamp {
     Timestamp::from_pg_micros(unsafe { pg_sys::GetCurrentStatementStartTimestamp() })
 }
 
-/// `t` as a timestamptz argument. Every cutoff core computes lies in years
-/// PostgreSQL represents.
-fn pg_timestamp(t: Timestamp) -> Result<TimestampWithTimeZone, Error> {
-    TimestampWithTimeZone::try_from(t.pg_micros())
-        .map_err(|_| Error::database("22008", format!("timestamp out of range: {t}")))
+/// An argument a NULL may not stand for: 22023 naming it.
+fn required<T>(value: Option<T>, name: &str) -> Result<T, Error> {
+    value.ok_or_else(|| Error::invalid(None, name, "is required"))
 }
 
 /// `prune_jobs`, first step (sql/pg/prune.sql): checks the arguments, 22023
@@ -488,13 +481,12 @@ fn _prune_cutoff(
     batch_size: Option<i32>,
 ) -> Option<TimestampWithTimeZone> {
     let checked = (|| {
-        let required = |name| Error::invalid(None, name, "is required");
-        let days = days.ok_or_else(|| required("days"))?;
-        keep_failed.ok_or_else(|| required("keep_failed"))?;
-        let batch_size = batch_size.ok_or_else(|| required("batch_size"))?;
+        let days = required(days, "days")?;
+        required(keep_failed, "keep_failed")?;
+        let batch_size = required(batch_size, "batch_size")?;
         let (days, _) = usecase::check_prune(days, batch_size)?;
         usecase::prune_cutoff(statement_start(), days)
-            .map(pg_timestamp)
+            .map(rows::try_to_pg)
             .transpose()
     })();
     match checked {
@@ -519,9 +511,8 @@ fn _prune_batch(
     report: Option<pgrx::JsonB>,
 ) -> pgrx::JsonB {
     write_operation(Operation::PruneJobs, || {
-        let required = |name| Error::invalid(None, name, "is required");
-        let keep_failed = keep_failed.ok_or_else(|| required("keep_failed"))?;
-        let batch_size = batch_size.ok_or_else(|| required("batch_size"))?;
+        let keep_failed = required(keep_failed, "keep_failed")?;
+        let batch_size = required(batch_size, "batch_size")?;
         let (_, batch_size) = usecase::check_prune(0, batch_size)?;
         let so_far: PruneReport = match report {
             None => PruneReport::default(),
@@ -540,7 +531,7 @@ fn _prune_batch(
             }
         };
         // NULL: nothing is old enough.
-        let cutoff = cutoff.map(|c| Timestamp::from_pg_micros(i64::from(c)));
+        let cutoff = cutoff.map(rows::from_pg);
         if let Some(c) = cutoff {
             if c.pg_micros() > statement_start().pg_micros() {
                 return Err(Error::invalid(
@@ -552,12 +543,11 @@ fn _prune_batch(
         }
         let (report, more) =
             write(|w| usecase::prune_batch(w, cutoff, keep_failed, batch_size, so_far))?;
-        let mut value = serde_json::to_value(report)
-            .map_err(|e| Error::database("XX000", format!("jobtrack: {e}")))?;
+        let mut value = rows::json(&report)?;
         if more {
-            value["more"] = serde_json::Value::Bool(true);
+            value.0["more"] = serde_json::Value::Bool(true);
         }
-        Ok(pgrx::JsonB(value))
+        Ok(value)
     })
 }
 

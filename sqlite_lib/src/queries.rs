@@ -159,6 +159,11 @@ fn counts(row: &Row<'_>, first: usize) -> rusqlite::Result<Counts> {
     Counts::from_columns(first, |i| row.get(i))
 }
 
+/// One row of `claim_pending.sql`: the kind and id of a pending job.
+pub(crate) fn pending_job(row: &Row<'_>) -> rusqlite::Result<(JobType, String)> {
+    Ok((parsed::<JobType>(row, 0)?, row.get(1)?))
+}
+
 /// A row of `STATISTICS`: the job kind, the status, their counters summed
 /// over datasets.
 pub(crate) fn statistics_row(row: &Row<'_>) -> rusqlite::Result<(JobType, Status, Counts)> {

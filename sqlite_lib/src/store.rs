@@ -380,35 +380,24 @@ impl WriteBackend for SqliteWriter<'_> {
     fn lock_pending(&mut self, n: i32) -> Result<Vec<(JobType, String)>> {
         let mut stmt = self.conn.prepare_cached(queries::CLAIM_PENDING).db()?;
         let rows = stmt
-            .query_map([n], |r| {
-                let job_type = match r.get_ref(0)?.as_str()? {
-                    "execution" => JobType::Execution,
-                    _ => JobType::Variation,
-                };
-                Ok((job_type, r.get::<_, String>(1)?))
-            })
+            .query_map([n], queries::pending_job)
             .db()?
             .collect::<rusqlite::Result<Vec<_>>>()
             .db()?;
         Ok(rows)
     }
 
-    fn set_worker(&mut self, jobs: &[(JobType, String)], worker: &str) -> Result<()> {
-        for (job_type, sql) in [
-            (JobType::Execution, queries::CLAIM_WORKER_EXECUTIONS),
-            (JobType::Variation, queries::CLAIM_WORKER_VARIATIONS),
+    fn set_worker(&mut self, executions: &[&str], variations: &[&str], worker: &str) -> Result<()> {
+        for (ids, sql) in [
+            (executions, queries::CLAIM_WORKER_EXECUTIONS),
+            (variations, queries::CLAIM_WORKER_VARIATIONS),
         ] {
-            let ids: Vec<&str> = jobs
-                .iter()
-                .filter(|(t, _)| *t == job_type)
-                .map(|(_, id)| id.as_str())
-                .collect();
             if !ids.is_empty() {
                 status::without_update_triggers(self.conn, || {
                     self.conn
                         .prepare_cached(sql)
                         .db()?
-                        .execute(params![json_array(&ids), worker])
+                        .execute(params![json_array(ids), worker])
                         .db()
                 })?;
             }
