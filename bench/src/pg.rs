@@ -912,6 +912,7 @@ fn job_ids(rows: &[PgRow]) -> Res<Vec<String>> {
                 start_time: r.get::<_, Option<SystemTime>>("start_time").map(ts),
                 created_at: ts(r.get("created_at")),
                 updated_at: ts(r.get("updated_at")),
+                last_heartbeat: last_heartbeat(r),
             };
             Ok(job.job_id)
         })
@@ -940,10 +941,21 @@ fn running_job_ids(rows: &[PgRow]) -> Res<Vec<String>> {
                 },
                 experiment_name: r.get("experiment_name"),
                 variation_id: r.get("variation_id"),
+                last_heartbeat: last_heartbeat(r),
             };
             Ok(job.job_id)
         })
         .collect()
+}
+
+/// `last_heartbeat` when the row has it: the plain-SQL variants, written
+/// before 0.6.0, do not select it (a column less for them to send).
+fn last_heartbeat(r: &PgRow) -> Option<Timestamp> {
+    r.columns()
+        .iter()
+        .any(|c| c.name() == "last_heartbeat")
+        .then(|| r.get::<_, Option<SystemTime>>("last_heartbeat").map(ts))
+        .flatten()
 }
 
 fn ts(t: SystemTime) -> Timestamp {

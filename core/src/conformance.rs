@@ -27,6 +27,7 @@ pub const CLOCK_KEYS: &[&str] = &[
     "total_duration",
     "avg_duration",
     "last_duration",
+    "last_heartbeat",
 ];
 
 /// Normalises a result in place: clock-dependent values to booleans, numbers

@@ -90,6 +90,13 @@ impl Status {
         !self.is_terminal()
     }
 
+    /// Whether a job in this status has a process that shows signs of life
+    /// (heartbeats, progress, status changes), so that it can go stale:
+    /// every active status but `pending`, which waits for a claim.
+    pub const fn expects_heartbeats(self) -> bool {
+        self.is_active() && !matches!(self, Status::Pending)
+    }
+
     /// The `success` a job gets on entering this status: true for `done`,
     /// false for `failed`, null otherwise.
     pub const fn success(self) -> Option<bool> {

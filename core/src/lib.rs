@@ -18,6 +18,7 @@ pub mod metrics;
 pub mod number;
 pub mod operation;
 pub mod output;
+pub mod stale;
 pub mod time;
 pub mod usecase;
 pub mod writer_log;
@@ -45,6 +46,7 @@ pub use output::{
     DatasetStats, Job, KindAggregate, PoolStatus, PruneReport, RunningJob, Statistics,
     StatusCounts,
 };
+pub use stale::{stale_message, StaleAfter, StaleJob};
 pub use time::Timestamp;
 
 /// Default time-to-live of cached results, in seconds, per function.

@@ -23,6 +23,7 @@ use crate::metrics::TransactionMetrics;
 use crate::output::{
     CacheStats, CleanupReport, DatasetStats, Job, PoolStatus, PruneReport, RunningJob, Statistics,
 };
+use crate::stale::StaleAfter;
 
 /// What a function does, which decides how it is measured and cached.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -140,6 +141,7 @@ operations! {
         Returns::Scalar("boolean");
     UpdateProgress = "update_progress", Write,
         [p("job_id", "text"), p("current_step", "integer")], Returns::Scalar("boolean");
+    Heartbeat = "heartbeat", Write, [p("job_id", "text")], Returns::Scalar("boolean");
     BatchCreateExecutions = "batch_create_executions", Write, [p("jobs", "jsonb")],
         Returns::Scalar("text[]");
     BatchCreateVariations = "batch_create_variations", Write, [p("jobs", "jsonb")],
@@ -150,6 +152,9 @@ operations! {
         [p("updates", "jsonb")], Returns::Scalar("integer");
     ClaimNextJobs = "claim_next_jobs", Write, [p("n", "integer"), p("worker", "text")],
         Returns::Table;
+    FailStaleJobs = "fail_stale_jobs", Write,
+        [p("stale_after", "interval"), d("error_message", "text", "NULL")],
+        Returns::Scalar("integer");
     CleanupOldJobs = "cleanup_old_jobs", Write,
         [d("days", "integer", "30"), d("keep_failed", "boolean", "true")], Returns::Scalar("jsonb");
     PruneJobs = "prune_jobs", Write,
@@ -172,6 +177,8 @@ operations! {
         Returns::Table;
     GetRunningJobs = "get_running_jobs", Read,
         [d("lim", "integer", "NULL"), d("after", "text", "NULL")], Returns::Table;
+    GetStaleJobs = "get_stale_jobs", Read,
+        [d("stale_after", "interval", "'00:15:00'::interval")], Returns::Table;
     GetCacheStats = "get_cache_stats", Monitoring, [], Returns::Scalar("jsonb");
     InvalidateCache = "invalidate_cache", Monitoring, [d("pattern", "text", "NULL")],
         Returns::Scalar("integer");
@@ -276,8 +283,11 @@ pub trait JobApi {
         status: Status,
         error_message: Option<&str>,
     ) -> Result<bool>;
-    /// `update_progress(job_id, current_step)`.
+    /// `update_progress(job_id, current_step)`; counts as a heartbeat.
     fn update_progress(&self, job_id: &str, current_step: i32) -> Result<bool>;
+    /// `heartbeat(job_id)`: records that the active job's process is alive
+    /// (`last_heartbeat` set to now); false when no active job has that id.
+    fn heartbeat(&self, job_id: &str) -> Result<bool>;
     /// `batch_create_executions(jobs jsonb)`.
     fn batch_create_executions(&self, jobs: &[NewExecution]) -> Result<Vec<String>>;
     /// `batch_create_variations(jobs jsonb)`.
@@ -290,6 +300,11 @@ pub trait JobApi {
     /// moved to `in_queue` with `worker` recorded; concurrent claims never
     /// get the same job nor wait for each other.
     fn claim_next_jobs(&self, n: i32, worker: &str) -> Result<Vec<Job>>;
+    /// `fail_stale_jobs(stale_after, error_message)`: every job that
+    /// expects heartbeats and has shown no sign of life for longer than
+    /// `stale_after` moves to `failed`, with `error_message` or one naming
+    /// its last sign of life; returns how many.
+    fn fail_stale_jobs(&self, stale_after: StaleAfter, error_message: Option<&str>) -> Result<i32>;
     /// `cleanup_old_jobs(days, keep_failed)`.
     fn cleanup_old_jobs(&self, days: i32, keep_failed: bool) -> Result<CleanupReport>;
     /// `CALL prune_jobs(days, keep_failed, batch_size)`: as
@@ -318,6 +333,9 @@ pub trait JobApi {
     /// `get_running_jobs(lim, after)`: the active jobs after the job
     /// `after`, at most `lim` of them (every one when `None`).
     fn get_running_jobs(&self, lim: Option<i32>, after: Option<&str>) -> Result<Vec<RunningJob>>;
+    /// `get_stale_jobs(stale_after)`: the jobs `fail_stale_jobs` would
+    /// fail, the longest silent first (ties on job_id).
+    fn get_stale_jobs(&self, stale_after: StaleAfter) -> Result<Vec<Job>>;
     /// `get_cache_stats()`.
     fn get_cache_stats(&self) -> Result<CacheStats>;
     /// `invalidate_cache(pattern)`.
@@ -431,6 +449,22 @@ impl<'a> Arguments<'a> {
             .ok_or_else(|| self.wrong_type(i, "a boolean"))
     }
 
+    /// An interval, as text (`'15 minutes'`, `'00:15:00'`); a missing
+    /// argument takes its declared default, an SQL literal
+    /// `'…'::interval`.
+    fn interval(&self, i: usize) -> Result<StaleAfter> {
+        let text = match self.values.get(i) {
+            None => self.op.parameters()[i]
+                .default
+                .and_then(|d| d.strip_prefix('\''))
+                .and_then(|d| d.strip_suffix("'::interval"))
+                .map(str::to_owned),
+            Some(_) => self.optional_text(i)?,
+        };
+        text.ok_or_else(|| Error::invalid(None, self.op.parameters()[i].name, "is required"))?
+            .parse()
+    }
+
     fn status(&self, i: usize) -> Result<Status> {
         Status::parse_field(&self.text(i)?, None, self.op.parameters()[i].name)
     }
@@ -469,6 +503,7 @@ pub fn call(api: &dyn JobApi, op: Operation, args: &[Value]) -> Result<Value> {
             a.optional_text(2)?.as_deref(),
         )?),
         Operation::UpdateProgress => json(api.update_progress(&a.text(0)?, a.integer(1)?)?),
+        Operation::Heartbeat => json(api.heartbeat(&a.text(0)?)?),
         Operation::BatchCreateExecutions => json(api.batch_create_executions(&a.batch(0)?)?),
         Operation::BatchCreateVariations => json(api.batch_create_variations(&a.batch(0)?)?),
         Operation::BatchUpdateExecutionStatus => {
@@ -478,6 +513,9 @@ pub fn call(api: &dyn JobApi, op: Operation, args: &[Value]) -> Result<Value> {
             json(api.batch_update_variation_status(&a.batch(0)?)?)
         }
         Operation::ClaimNextJobs => json(api.claim_next_jobs(a.integer(0)?, &a.text(1)?)?),
+        Operation::FailStaleJobs => {
+            json(api.fail_stale_jobs(a.interval(0)?, a.optional_text(1)?.as_deref())?)
+        }
         Operation::CleanupOldJobs => json(api.cleanup_old_jobs(a.integer(0)?, a.boolean(1)?)?),
         Operation::PruneJobs => {
             json(api.prune_jobs(a.integer(0)?, a.boolean(1)?, a.integer(2)?)?)
@@ -496,6 +534,7 @@ pub fn call(api: &dyn JobApi, op: Operation, args: &[Value]) -> Result<Value> {
         Operation::GetRunningJobs => {
             json(api.get_running_jobs(a.optional_integer(0)?, a.optional_text(1)?.as_deref())?)
         }
+        Operation::GetStaleJobs => json(api.get_stale_jobs(a.interval(0)?)?),
         Operation::GetCacheStats => json(api.get_cache_stats()?),
         Operation::InvalidateCache => json(api.invalidate_cache(a.optional_text(0)?.as_deref())?),
         Operation::GetPoolStatus => json(api.get_pool_status()?),
@@ -528,7 +567,7 @@ mod tests {
 
     #[test]
     fn measured_operations_are_the_writes() {
-        assert_eq!(MEASURED_COUNT, 13);
+        assert_eq!(MEASURED_COUNT, 15);
         let slots: Vec<usize> = Operation::measured()
             .map(|op| op.metrics_slot().unwrap())
             .collect();
@@ -549,8 +588,13 @@ mod tests {
         for op in Operation::ALL {
             for p in op.parameters() {
                 if let Some(d) = p.default {
+                    // An interval's default is read by Arguments::interval.
+                    let interval = p.sql_type == "interval"
+                        && d.strip_prefix('\'')
+                            .and_then(|d| d.strip_suffix("'::interval"))
+                            .is_some_and(|d| d.parse::<StaleAfter>().is_ok());
                     assert!(
-                        d == "NULL" || serde_json::from_str::<Value>(d).is_ok(),
+                        d == "NULL" || interval || serde_json::from_str::<Value>(d).is_ok(),
                         "{op}: {}",
                         p.name
                     );

@@ -213,6 +213,8 @@ pub struct Job {
     pub created_at: Timestamp,
     /// Last change.
     pub updated_at: Timestamp,
+    /// The last heartbeat or progress report; null before the first.
+    pub last_heartbeat: Option<Timestamp>,
 }
 
 /// One row of `get_running_jobs()`.
@@ -238,6 +240,8 @@ pub struct RunningJob {
     pub experiment_name: Option<String>,
     /// Variations only.
     pub variation_id: Option<String>,
+    /// The last heartbeat or progress report; null before the first.
+    pub last_heartbeat: Option<Timestamp>,
 }
 
 /// Result of `cleanup_old_jobs`.

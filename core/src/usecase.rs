@@ -14,11 +14,13 @@
 
 use crate::domain::{JobType, Status, StatusEffects};
 use crate::error::{Error, Result};
+use crate::input::check_no_nul;
 use crate::input::{
     check_current_step, check_days, check_int, check_unique_ids, last_update_wins, limits,
     validate_batch, JobInput, NewExecution, NewVariation, StatusUpdate, MAX_LIMIT,
 };
 use crate::output::{CleanupReport, Job, PruneReport};
+use crate::stale::{stale_message, StaleAfter, StaleJob};
 use crate::time::Timestamp;
 
 /// One job's status change, ready to bind: the job, the effects of its new
@@ -96,6 +98,19 @@ pub trait WriteBackend {
     /// (ties on job_id), locked for this transaction; jobs another
     /// transaction holds are passed over, never waited for.
     fn lock_pending(&mut self, n: i32) -> Result<Vec<(JobType, String)>>;
+
+    /// The jobs that expect heartbeats ([`Status::expects_heartbeats`])
+    /// whose last sign of life — the later of `last_heartbeat` and
+    /// `updated_at` — lies before `cutoff`, locked for this transaction, in
+    /// job_id order; jobs another transaction holds are passed over, never
+    /// waited for, and a job changed since the statement's snapshot is
+    /// judged again on its new version (a heartbeat that committed first
+    /// keeps its job).
+    fn lock_stale(&mut self, cutoff: Timestamp) -> Result<Vec<StaleJob>>;
+
+    /// Records a heartbeat of the active job `job_id` of either kind (its
+    /// `last_heartbeat` set to now); false when no active job has that id.
+    fn heartbeat(&mut self, job_id: &str) -> Result<bool>;
 
     /// Records `worker` on the executions and variations named (locked by
     /// this transaction).
@@ -232,7 +247,7 @@ pub fn check_cleanup(days: i32) -> Result<i32> {
 
 /// The earliest time either schema stores (their CHECKs refuse the year 0
 /// and before).
-const EARLIEST_STORED_MICROS: i64 = -62_135_596_800_000_000;
+pub(crate) const EARLIEST_STORED_MICROS: i64 = -62_135_596_800_000_000;
 
 /// The `created_at` before which `cleanup_old_jobs(days)` deletes: `days`
 /// days of 86,400 seconds before `now`. `None` when that lies before every
@@ -381,6 +396,57 @@ pub fn claim_next_jobs(backend: &mut dyn WriteBackend, n: i32, worker: &str) -> 
     Ok(jobs)
 }
 
+/// Records a heartbeat of the active job `job_id`: true when there is one.
+pub fn heartbeat(backend: &mut dyn WriteBackend, job_id: &str) -> Result<bool> {
+    backend.heartbeat(job_id)
+}
+
+/// The check of `fail_stale_jobs`: `error_message` without NUL (22023).
+pub fn check_fail_stale(error_message: Option<&str>) -> Result<()> {
+    match error_message {
+        Some(m) => check_no_nul(m, None, "error_message"),
+        None => Ok(()),
+    }
+}
+
+/// Fails every job that expects heartbeats and has shown no sign of life
+/// for longer than `stale_after`: each moves to `failed` with that status's
+/// effects, as a status update would, with `error_message` or, when none is
+/// given, one naming its last sign of life ([`stale_message`]). Returns how
+/// many jobs failed. Jobs other transactions hold are passed over (the next
+/// call judges them again); a heartbeat that commits first keeps its job.
+pub fn fail_stale_jobs(
+    backend: &mut dyn WriteBackend,
+    stale_after: StaleAfter,
+    error_message: Option<&str>,
+) -> Result<i32> {
+    let now = backend.now();
+    let Some(cutoff) = stale_after.cutoff(now) else {
+        return Ok(0);
+    };
+    let stale = backend.lock_stale(cutoff)?;
+    let messages: Vec<String> = match error_message {
+        Some(_) => Vec::new(),
+        None => stale.iter().map(|j| stale_message(j.last_seen)).collect(),
+    };
+    let effects = Status::Failed.effects();
+    let mut failed = 0;
+    for job_type in [JobType::Execution, JobType::Variation] {
+        let changes: Vec<StatusChange<'_>> = stale
+            .iter()
+            .enumerate()
+            .filter(|(_, j)| j.job_type == job_type)
+            .map(|(i, j)| StatusChange {
+                job_id: &j.job_id,
+                effects,
+                error_message: error_message.or(messages.get(i).map(String::as_str)),
+            })
+            .collect();
+        failed += update_status(backend, job_type, &changes)?;
+    }
+    Ok(failed)
+}
+
 /// Rebuilds the summary table and the counters from the base tables.
 pub fn refresh_job_cache(backend: &mut dyn WriteBackend) -> Result<i64> {
     backend.rebuild_derived_tables()
@@ -403,6 +469,8 @@ mod tests {
         prunable: i64,
         pending: Vec<(JobType, String)>,
         workers: Vec<(JobType, String, String)>,
+        stale: Vec<StaleJob>,
+        stale_cutoff: Option<Timestamp>,
     }
 
     impl WriteBackend for Recorder {
@@ -494,6 +562,13 @@ mod tests {
             }
             Ok(())
         }
+        fn lock_stale(&mut self, cutoff: Timestamp) -> Result<Vec<StaleJob>> {
+            self.stale_cutoff = Some(cutoff);
+            Ok(self.stale.clone())
+        }
+        fn heartbeat(&mut self, _: &str) -> Result<bool> {
+            Ok(true)
+        }
         fn get_jobs(&mut self, job_ids: &[&str]) -> Result<Vec<Job>> {
             // Newest first, so that the use case's ordering shows.
             Ok(job_ids
@@ -518,6 +593,7 @@ mod tests {
                     start_time: None,
                     created_at: Timestamp::from_unix_micros(i as i64),
                     updated_at: Timestamp::from_unix_micros(0),
+                    last_heartbeat: None,
                 })
                 .collect())
         }
@@ -618,6 +694,82 @@ mod tests {
             assert!(!fx.clears_error_message || fx.success == Some(true));
             assert!(!(fx.starts_clock && fx.terminal));
         }
+    }
+
+    #[test]
+    fn stale_jobs_fail_with_a_message_naming_their_last_sign_of_life() {
+        let now = Timestamp::from_unix_micros(1_764_000_000_000_000);
+        let seen = |m: i64| Timestamp::from_unix_micros(m);
+        let job = |t, id: &str, m| StaleJob {
+            job_type: t,
+            job_id: id.into(),
+            last_seen: seen(m),
+        };
+        let stale = vec![
+            job(JobType::Variation, "a", 5),
+            job(JobType::Execution, "b", 7),
+        ];
+        let mut b = Recorder {
+            now: now.unix_micros(),
+            stale: stale.clone(),
+            ..Recorder::default()
+        };
+        let after = StaleAfter::DEFAULT;
+        assert_eq!(fail_stale_jobs(&mut b, after, None).unwrap(), 2);
+        assert_eq!(b.stale_cutoff, after.cutoff(now));
+        let seen_by_change: Vec<_> = b
+            .changes
+            .iter()
+            .map(|(t, id, fx, m)| (*t, id.as_str(), fx.status, m.clone()))
+            .collect();
+        assert_eq!(
+            seen_by_change,
+            [
+                (
+                    JobType::Execution,
+                    "b",
+                    "failed",
+                    Some(stale_message(seen(7)))
+                ),
+                (
+                    JobType::Variation,
+                    "a",
+                    "failed",
+                    Some(stale_message(seen(5)))
+                ),
+            ]
+        );
+        assert!(stale_message(seen(7)).contains("1970-01-01T00:00:00.000007Z"));
+        // A given message replaces the default one.
+        let mut given = Recorder {
+            now: now.unix_micros(),
+            stale,
+            ..Recorder::default()
+        };
+        fail_stale_jobs(&mut given, after, Some("worker lost")).unwrap();
+        assert!(given
+            .changes
+            .iter()
+            .all(|(_, _, _, m)| m.as_deref() == Some("worker lost")));
+        // A cut-off before the year 1 locks nothing.
+        let mut early = Recorder {
+            now: EARLIEST_STORED_MICROS,
+            ..Recorder::default()
+        };
+        assert_eq!(fail_stale_jobs(&mut early, after, None).unwrap(), 0);
+        assert_eq!(early.stale_cutoff, None);
+        assert_eq!(
+            check_fail_stale(Some("a\0b")).unwrap_err().sqlstate(),
+            "22023"
+        );
+        // Only jobs a worker has taken can go stale.
+        let watched: Vec<_> = Status::ALL
+            .into_iter()
+            .filter(|s| s.expects_heartbeats())
+            .collect();
+        assert_eq!(watched.len(), 6);
+        assert!(!watched.contains(&Status::Pending));
+        assert!(watched.iter().all(|s| s.is_active()));
     }
 
     #[test]

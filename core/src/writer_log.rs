@@ -22,6 +22,13 @@
 //! callback is needed, and a reader whose snapshot predates a commit can
 //! neither store nor be served a result that lacks it.
 //!
+//! A store may split its data into parts, each with its own log, as long
+//! as every writer is recorded in the log of every part it changed, and an
+//! entry depends on the parts of one log only: the argument below holds for
+//! each log on its own. (The extension keeps one for the statistics' data,
+//! one per bucket of dataset names, and one for every job row, which every
+//! writer of jobs is recorded in; a heartbeat changes only job rows.)
+//!
 //! A log names only its latest [`RECENT_WRITERS`] writers. An older writer
 //! leaves the ring when a newer one is recorded, and is then covered in one
 //! of two ways:

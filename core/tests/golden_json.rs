@@ -126,6 +126,7 @@ fn job_row() {
         start_time: Some(ts("2026-11-26T16:32:21.000001Z")),
         created_at: ts("2026-11-26T16:00:00Z"),
         updated_at: ts("2026-11-26T16:32:33.500001Z"),
+        last_heartbeat: Some(ts("2026-11-26T16:32:30Z")),
     };
     assert_eq!(
         to_json(&job),
@@ -136,7 +137,8 @@ fn job_row() {
             "error_message": null, "output_path": null, "total_steps": 100,
             "current_step": 100, "start_time": "2026-11-26T16:32:21.000001Z",
             "created_at": "2026-11-26T16:00:00.000000Z",
-            "updated_at": "2026-11-26T16:32:33.500001Z"
+            "updated_at": "2026-11-26T16:32:33.500001Z",
+            "last_heartbeat": "2026-11-26T16:32:30.000000Z"
         })
     );
 }
@@ -154,13 +156,14 @@ fn running_job_row() {
         progress: progress(Some(25), Some(200)),
         experiment_name: None,
         variation_id: None,
+        last_heartbeat: None,
     };
     assert_eq!(
         to_json(&r),
         json!({"job_id": "e-1", "job_type": "execution", "status": "training",
                "dataset_name": "d", "start_time": null, "current_step": 25,
                "total_steps": 200, "progress": 12.5, "experiment_name": null,
-               "variation_id": null})
+               "variation_id": null, "last_heartbeat": null})
     );
     assert_eq!(progress(None, Some(10)), 0.0);
     assert_eq!(progress(Some(5), Some(0)), 0.0);

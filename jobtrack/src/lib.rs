@@ -40,8 +40,8 @@ use std::path::PathBuf;
 pub use jobtrack_core;
 pub use jobtrack_core::{
     CacheStats, CleanupReport, DatasetStats, Error, Job, JobApi, JobTransaction, JobType,
-    NewExecution, NewVariation, PipelineMode, PoolStatus, Result, RunningJob, Statistics,
-    StatisticsDifference, Status, StatusUpdate, Timestamp, TransactionMetrics,
+    NewExecution, NewVariation, PipelineMode, PoolStatus, Result, RunningJob, StaleAfter,
+    Statistics, StatisticsDifference, Status, StatusUpdate, Timestamp, TransactionMetrics,
 };
 pub use jobtrack_postgres;
 pub use jobtrack_postgres::{PgStore, PoolOptions};
@@ -366,5 +366,39 @@ mod tests {
             .unwrap_err();
         assert_eq!(err, Error::duplicate("a"));
         assert_eq!(store.get_statistics_optimized().unwrap().total_jobs, 2);
+    }
+
+    /// A new API function reaches the backend through the `Deref`, with no
+    /// line here: the heartbeat functions on a SQLite store.
+    #[test]
+    fn heartbeats_and_stale_jobs_through_the_store() {
+        let store = Store::open(":memory:", StoreOptions::default()).unwrap();
+        let job = NewExecution {
+            job_id: "a".into(),
+            pipeline_mode: PipelineMode::Single,
+            dataset_name: "d".into(),
+            preset: "p".into(),
+            total_steps: None,
+            status: Status::Training,
+        };
+        store.create_execution(&job).unwrap();
+        assert!(store.heartbeat("a").unwrap());
+        assert!(!store.heartbeat("b").unwrap());
+        let rows = store.get_all_jobs_optimized(10, None).unwrap();
+        assert!(rows[0].last_heartbeat.is_some());
+        // Silent for a microsecond: stale by the time it is asked.
+        let tiny = StaleAfter::from_micros(1).unwrap();
+        std::thread::sleep(std::time::Duration::from_millis(2));
+        assert_eq!(store.get_stale_jobs(tiny).unwrap().len(), 1);
+        assert!(store
+            .get_stale_jobs(StaleAfter::DEFAULT)
+            .unwrap()
+            .is_empty());
+        assert_eq!(store.fail_stale_jobs(tiny, Some("lost")).unwrap(), 1);
+        let failed = &store.get_all_jobs_optimized(10, None).unwrap()[0];
+        assert_eq!(
+            (failed.status, failed.error_message.as_deref()),
+            (Status::Failed, Some("lost"))
+        );
     }
 }

@@ -13,7 +13,7 @@ use clap::error::ErrorKind;
 use clap::parser::ValueSource;
 use clap::{ArgMatches, CommandFactory, FromArgMatches, Parser, Subcommand, ValueEnum};
 use jobtrack_sqlite::{JobStoreOptions, SummaryDifference, Synchronous};
-use jobtrack_store::{StatisticsDifference, Store, StoreOptions, Target};
+use jobtrack_store::{StaleAfter, StatisticsDifference, Store, StoreOptions, Target};
 use serde::Serialize;
 
 use cli::error::CliError;
@@ -109,6 +109,40 @@ enum Command {
         /// previous page.
         #[arg(long)]
         after: Option<String>,
+    },
+    /// Record that the process of an active job is alive.
+    ///
+    /// Sets the job's last_heartbeat to now; nothing else changes. Says
+    /// whether an active job (any status but done, failed and cancelled)
+    /// has that id; finding none is no failure.
+    Heartbeat {
+        /// The job, of either kind.
+        job_id: String,
+    },
+    /// Jobs that have gone silent: what fail-stale would fail.
+    ///
+    /// Jobs a worker has taken (any active status but pending) whose last
+    /// sign of life — heartbeat, progress or status change — lies longer
+    /// ago than the interval; the longest silent first.
+    Stale {
+        /// How long a job may stay silent: '15 minutes', '2 hours 30
+        /// minutes', '90s', '00:15:00' (units from microseconds to weeks).
+        #[arg(long, value_name = "INTERVAL", default_value = "15 minutes", value_parser = cli::parse_stale_after)]
+        after: StaleAfter,
+    },
+    /// Fail the jobs that have gone silent, in one transaction.
+    ///
+    /// The jobs stale lists move to failed, as a status update to failed
+    /// would move them; each gets the message given, or one naming its last
+    /// sign of life. A heartbeat that commits first keeps its job.
+    FailStale {
+        /// How long a job may stay silent, as for stale (the same default,
+        /// so that stale shows what this fails).
+        #[arg(long, value_name = "INTERVAL", default_value = "15 minutes", value_parser = cli::parse_stale_after)]
+        after: StaleAfter,
+        /// The error message of the failed jobs.
+        #[arg(long, value_name = "TEXT")]
+        message: Option<String>,
     },
     /// Jobs of both kinds, newest created first, a page at a time.
     Jobs {
@@ -358,6 +392,26 @@ fn run(cli: &Cli, out: &mut Out) -> Result<Outcome, CliError> {
         }
         Command::Jobs { n, after } => {
             out.jobs(&store.get_all_jobs_optimized(*n, after.as_deref())?)?
+        }
+        Command::Heartbeat { job_id } => {
+            let found = store.heartbeat(job_id)?;
+            out.value(&found, |out| {
+                if found {
+                    out.line(format_args!("recorded a heartbeat of {job_id}"))
+                } else {
+                    out.line(format_args!("no active job {job_id}: nothing recorded"))
+                }
+            })?;
+        }
+        Command::Stale { after } => out.stale(&store.get_stale_jobs(*after)?)?,
+        Command::FailStale { after, message } => {
+            let failed = store.fail_stale_jobs(*after, message.as_deref())?;
+            out.value(&failed, |out| {
+                out.line(format_args!(
+                    "failed {failed} stale {}",
+                    if failed == 1 { "job" } else { "jobs" }
+                ))
+            })?;
         }
         Command::Cleanup { days, keep_failed } => {
             let report = store.cleanup_old_jobs(*days, *keep_failed)?;

@@ -10,8 +10,8 @@ use std::time::Duration;
 use jobtrack_core::{
     check_no_nul, CacheStats, CleanupReport, ClientPool, DatasetStats, Error, Job, JobApi,
     JobTransaction, NewExecution, NewVariation, Operation, OperationKind, PoolStatus, PruneReport,
-    Result, Returns, RunningJob, Statistics, StatisticsDifference, Status, StatusUpdate,
-    TransactionMetrics,
+    Result, Returns, RunningJob, StaleAfter, Statistics, StatisticsDifference, Status,
+    StatusUpdate, TransactionMetrics,
 };
 use postgres::types::ToSql;
 use postgres::{Client, Config};
@@ -47,6 +47,9 @@ fn build_call_sql(op: Operation) -> String {
             // jsonb travels as text: the server parses it, as it would a
             // literal.
             "jsonb" => format!("${}::text::jsonb", i + 1),
+            // An interval travels as text too, in microseconds (Arg::interval),
+            // which the server reads exactly.
+            "interval" => format!("${}::text::interval", i + 1),
             ty => format!("${}::{ty}", i + 1),
         })
         .collect();
@@ -103,6 +106,10 @@ impl Arg {
 
     fn text(value: &str) -> Arg {
         Arg::Text(Some(value.to_owned()))
+    }
+
+    fn interval(value: StaleAfter) -> Arg {
+        Arg::Text(Some(format!("{} microseconds", value.micros())))
     }
 
     fn sql(&self) -> &(dyn ToSql + Sync) {
@@ -460,6 +467,9 @@ impl JobApi for PgStore {
             &[Arg::text(job_id), Arg::Integer(Some(current_step))],
         )
     }
+    fn heartbeat(&self, job_id: &str) -> Result<bool> {
+        self.value(Operation::Heartbeat, &[Arg::text(job_id)])
+    }
     fn batch_create_executions(&self, jobs: &[NewExecution]) -> Result<Vec<String>> {
         self.value(Operation::BatchCreateExecutions, &[Arg::json(jobs)?])
     }
@@ -488,6 +498,15 @@ impl JobApi for PgStore {
         self.rows(
             Operation::ClaimNextJobs,
             &[Arg::Integer(Some(n)), Arg::text(worker)],
+        )
+    }
+    fn fail_stale_jobs(&self, stale_after: StaleAfter, error_message: Option<&str>) -> Result<i32> {
+        self.value(
+            Operation::FailStaleJobs,
+            &[
+                Arg::interval(stale_after),
+                Arg::Text(error_message.map(str::to_owned)),
+            ],
         )
     }
     fn prune_jobs(&self, days: i32, keep_failed: bool, batch_size: i32) -> Result<PruneReport> {
@@ -541,6 +560,9 @@ impl JobApi for PgStore {
             Operation::GetRunningJobs,
             &[Arg::Integer(lim), Arg::Text(after.map(str::to_owned))],
         )
+    }
+    fn get_stale_jobs(&self, stale_after: StaleAfter) -> Result<Vec<Job>> {
+        self.rows(Operation::GetStaleJobs, &[Arg::interval(stale_after)])
     }
     fn get_cache_stats(&self) -> Result<CacheStats> {
         self.value(Operation::GetCacheStats, &[])

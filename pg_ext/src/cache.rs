@@ -14,9 +14,25 @@
 //! nor receive results that lack it, and readers after it never receive
 //! results from before it.
 //!
+//! The data behind an entry is one of three parts, each with its writer
+//! logs: the statistics' data (the summary table and the counters: the log
+//! of all jobs, and one per bucket of dataset names for the dataset
+//! statistics), and every job row (the log of job rows, for the recent
+//! jobs, whose rows hold every column and are read through the summary
+//! table too). A writer is recorded in the log of job rows whenever it
+//! changed any of the four tables, and in the others only when it changed
+//! the summary table or the counters. That is exact because the statistics
+//! read nothing else: every change of what they count reaches the summary
+//! table in the writing statement (its columns are the ones the counters
+//! count), and is noted there. A heartbeat, a progress report or a plain
+//! `UPDATE … SET output_path` changes no summary column the statistics
+//! read, so the statistics' entries stay.
+//!
 //! Writers are found by statement-level triggers on the four tables (so
 //! plain SQL and `TRUNCATE` count), which note the change in this session
-//! ([`cache_note_change`], `jobtrack._cache_note_change` in SQL); the transaction callback records it at
+//! ([`cache_note_change`], `jobtrack._cache_note_change` in SQL, for the
+//! statistics' data; [`cache_note_rows`], `jobtrack._cache_note_rows`, for
+//! a base-table statement); the transaction callback records it at
 //! `PRE_COMMIT` or `PRE_PREPARE`, the last moments before the writer can
 //! become visible (for a prepared transaction, at `COMMIT PREPARED` in any
 //! session: its id stays "running" in every snapshot until then). Nothing is
@@ -63,7 +79,7 @@ use pgrx::prelude::*;
 use pgrx::{GucContext, GucFlags, GucRegistry, GucSetting, IntoDatum};
 
 use crate::error::OrRaise;
-use crate::shared::{self, Lookup, Scope, ALL_JOBS};
+use crate::shared::{self, Lookup, Scope, ALL_JOBS, JOB_ROWS};
 use crate::{reads, rows};
 
 static CACHE_ENABLED: GucSetting<bool> = GucSetting::<bool>::new(true);
@@ -83,14 +99,19 @@ const READ_TABLES: [&std::ffi::CStr; 4] = [
 /// Changes of the current transaction noted by the triggers.
 #[derive(Clone, Copy, Default)]
 struct Pending {
+    /// Any jobtrack table changed: the transaction's own cached reads
+    /// compute, and its commit retires the recent jobs.
     changed: bool,
+    /// The summary table or the counters changed: its commit retires the
+    /// statistics too.
+    counted: bool,
     /// A bit per dataset bucket (`shared::dataset_log`).
     datasets: u64,
     every_dataset: bool,
 }
 
 thread_local! {
-    static PENDING: Cell<Pending> = const { Cell::new(Pending { changed: false, datasets: 0, every_dataset: false }) };
+    static PENDING: Cell<Pending> = const { Cell::new(Pending { changed: false, counted: false, datasets: 0, every_dataset: false }) };
     static SESSION_MISSES: Cell<u64> = const { Cell::new(0) };
     static NOTICE_SENT: Cell<bool> = const { Cell::new(false) };
 }
@@ -163,7 +184,7 @@ unsafe extern "C-unwind" fn xact_callback(
             if let Some(h) = shared::header() {
                 // SAFETY: reads this backend's transaction state.
                 let xid = unsafe { pg_sys::GetTopFullTransactionIdIfAny() }.value;
-                h.record_writer(xid, p.datasets, p.every_dataset);
+                h.record_writer(xid, p.counted, p.datasets, p.every_dataset);
             }
         }
         XACT_EVENT_COMMIT | XACT_EVENT_ABORT | XACT_EVENT_PREPARE => cell.set(Pending::default()),
@@ -188,6 +209,7 @@ fn cache_note_change(datasets: Option<Vec<Option<String>>>) {
     PENDING.with(|cell| {
         let mut p = cell.get();
         p.changed = true;
+        p.counted = true;
         match datasets {
             None => p.every_dataset = true,
             Some(names) => {
@@ -196,6 +218,28 @@ fn cache_note_change(datasets: Option<Vec<Option<String>>>) {
                 }
             }
         }
+        cell.set(p);
+    });
+}
+
+/// Trigger helper: notes that the current transaction changed rows of the
+/// base tables, which the recent jobs show (every column of a Job), without
+/// saying that the statistics' data changed: a change of the summary table
+/// or the counters is noted by their own triggers
+/// ([`cache_note_change`]). Published when the transaction commits or
+/// prepares. Internal (`jobtrack._cache_note_rows`, not executable by
+/// PUBLIC).
+#[pg_extern(
+    schema = "jobtrack",
+    name = "_cache_note_rows",
+    volatile,
+    parallel_unsafe
+)]
+#[search_path(jobtrack, pg_catalog, pg_temp)]
+fn cache_note_rows() {
+    PENDING.with(|cell| {
+        let mut p = cell.get();
+        p.changed = true;
         cell.set(p);
     });
 }
@@ -513,7 +557,7 @@ rows::job_table_function! {
         let lim = check_limit(lim.into()).or_raise();
         let bytes = read_through(
             &cache_key::recent_jobs(lim),
-            ALL_JOBS,
+            JOB_ROWS,
             RECENT_JOBS_TTL.get(),
             || {
                 serde_json::to_vec(&reads::recent_jobs(lim)?).map_err(|e| {

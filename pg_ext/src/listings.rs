@@ -143,11 +143,12 @@ unsafe fn list(fcinfo: pg_sys::FunctionCallInfo, listing: &Listing) -> pg_sys::D
         Some(after) => (None, after),
         None => (Some(TimestampWithTimeZone::positive_infinity()), ""),
     };
+    let query = crate::reads::on_catalog(listing.query).or_raise();
     // SAFETY: the running call's fcinfo.
     unsafe {
         materialize(
             fcinfo,
-            listing.query,
+            &query,
             vec![lim.into(), created_at.into(), job_id.into()],
             |rows| match page.after {
                 // A page with rows had a cursor; an empty one may have had none

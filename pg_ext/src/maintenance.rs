@@ -1,17 +1,22 @@
-//! The maintenance worker: scheduled retention without an external
-//! scheduler. With the library preloaded and `jobtrack.maintenance_database`
-//! set, the postmaster starts one background worker that connects to that
-//! database and, every `jobtrack.maintenance_interval` seconds, prunes the
-//! finished jobs older than `jobtrack.prune_days` days exactly as
+//! The maintenance worker: stale-job rescue and scheduled retention without
+//! an external scheduler. With the library preloaded and
+//! `jobtrack.maintenance_database` set, the postmaster starts one background
+//! worker that connects to that database and, every
+//! `jobtrack.maintenance_interval` seconds, first fails the jobs silent for
+//! longer than `jobtrack.fail_stale_after` seconds, exactly as
+//! `SELECT jobtrack.fail_stale_jobs(…)` does (one transaction), then prunes
+//! the finished jobs older than `jobtrack.prune_days` days exactly as
 //! `CALL jobtrack.prune_jobs(…)` does: the same SQL functions
 //! (`_prune_cutoff` once, then `_prune_batch` in one transaction per batch),
 //! so its batches are measured, locked and committed like the procedure's.
 //! Off by default: without the database setting no worker exists, and with
-//! `prune_days` at -1 (the default) it does nothing.
+//! `fail_stale_after` and `prune_days` at -1 (the defaults) it does
+//! nothing.
 //!
 //! The worker never writes on a hot standby (it waits for a promotion), and
 //! waits without error while the database lacks the extension or has a
-//! catalog older than 0.5.0. An ERROR in a round (a lock timeout, a cancel
+//! catalog older than the function it needs (0.6.0 for the rescue, 0.5.0
+//! for the prune). An ERROR in a round (a lock timeout, a cancel
 //! by `pg_cancel_backend`) ends the worker after its last committed batch;
 //! the postmaster starts it again after [`RESTART_AFTER`]. A shutdown
 //! request (SIGTERM: a server shutdown, `pg_terminate_backend`) is honoured
@@ -40,6 +45,7 @@ static INTERVAL: GucSetting<i32> = GucSetting::<i32>::new(60);
 static PRUNE_DAYS: GucSetting<i32> = GucSetting::<i32>::new(-1);
 static PRUNE_KEEP_FAILED: GucSetting<bool> = GucSetting::<bool>::new(true);
 static PRUNE_BATCH_SIZE: GucSetting<i32> = GucSetting::<i32>::new(10_000);
+static FAIL_STALE_AFTER: GucSetting<i32> = GucSetting::<i32>::new(-1);
 
 /// Called from `_PG_init`: the settings (those read at server start only
 /// when preloading), and the worker when preloading with a database named.
@@ -104,6 +110,16 @@ pub fn init() {
         GucContext::Sighup,
         GucFlags::default(),
     );
+    GucRegistry::define_int_guc(
+        c"jobtrack.fail_stale_after",
+        c"The maintenance worker fails the jobs that have shown no sign of life for this many seconds; -1: it fails none.",
+        c"As SELECT jobtrack.fail_stale_jobs(stale_after) with this many seconds.",
+        &FAIL_STALE_AFTER,
+        -1,
+        i32::MAX,
+        GucContext::Sighup,
+        GucFlags::UNIT_S,
+    );
     if preloading && configured(DATABASE.get()).is_some() {
         BackgroundWorkerBuilder::new(BACKEND_TYPE)
             .set_type(BACKEND_TYPE)
@@ -160,8 +176,9 @@ fn interval() -> Duration {
 }
 
 thread_local! {
-    // Whether the worker has logged that the extension is missing.
-    static TOLD_ABSENT: Cell<bool> = const { Cell::new(false) };
+    // The tasks ([`Needs::bit`]) whose missing function the worker has
+    // logged.
+    static TOLD_ABSENT: Cell<u8> = const { Cell::new(0) };
 }
 
 #[derive(Debug, PartialEq, Eq)]
@@ -170,31 +187,53 @@ enum Round {
     Stopped,
 }
 
-/// Whether this database can be pruned now: not a standby, the extension
-/// installed with the functions of 0.5.0.
-fn ready() -> bool {
+/// What a task of a round needs of the catalog: a function, and the
+/// release that brought it.
+struct Needs {
+    function: &'static str,
+    since: &'static str,
+    /// The task's bit in `TOLD_ABSENT`.
+    bit: u8,
+}
+
+const PRUNE: Needs = Needs {
+    function: "jobtrack._prune_batch(timestamptz, boolean, integer, jsonb)",
+    since: "0.5.0",
+    bit: 1,
+};
+
+const FAIL_STALE: Needs = Needs {
+    function: "jobtrack.fail_stale_jobs(interval, text)",
+    since: "0.6.0",
+    bit: 2,
+};
+
+/// Whether this database can run a task now: not a standby, the extension
+/// installed with the function the task calls.
+fn ready(needs: &Needs) -> bool {
     // SAFETY: reads shared state.
     if unsafe { pg_sys::RecoveryInProgress() } {
         return false;
     }
     let present = BackgroundWorker::transaction(|| {
-        Spi::get_one::<bool>(
-            "SELECT pg_catalog.to_regprocedure(\
-                 'jobtrack._prune_batch(timestamptz, boolean, integer, jsonb)') IS NOT NULL",
+        Spi::get_one_with_args::<bool>(
+            "SELECT pg_catalog.to_regprocedure($1) IS NOT NULL",
+            &[needs.function.into()],
         )
     });
     match present {
         Ok(Some(true)) => {
-            TOLD_ABSENT.set(false);
+            TOLD_ABSENT.set(TOLD_ABSENT.get() & !needs.bit);
             true
         }
         Ok(_) => {
             // Once, not every round, until it changes.
-            if !TOLD_ABSENT.replace(true) {
+            if TOLD_ABSENT.replace(TOLD_ABSENT.get() | needs.bit) & needs.bit == 0 {
                 log!(
-                    "jobtrack maintenance: this database has no jobtrack extension of 0.5.0 or \
+                    "jobtrack maintenance: this database has no jobtrack extension of {} or \
                      later (CREATE EXTENSION jobtrack, or ALTER EXTENSION jobtrack UPDATE); \
-                     waiting for it"
+                     waiting for it",
+                    needs.since
                 );
             }
             false
@@ -206,10 +245,38 @@ fn ready() -> bool {
     }
 }
 
-/// One round: the prune, when configured, in batches.
+/// One round: the stale-job rescue, then the prune in batches, each when
+/// configured.
 fn round() -> Round {
+    fail_stale();
+    prune()
+}
+
+/// `fail_stale_jobs(fail_stale_after seconds)`, in a transaction of its own.
+fn fail_stale() {
+    let seconds = FAIL_STALE_AFTER.get();
+    if seconds < 1 || !ready(&FAIL_STALE) {
+        return;
+    }
+    let failed = BackgroundWorker::transaction(|| {
+        Spi::get_one_with_args::<i32>(
+            "SELECT jobtrack.fail_stale_jobs(pg_catalog.make_interval(secs => $1))",
+            &[f64::from(seconds).into()],
+        )
+    });
+    match failed {
+        Ok(Some(n)) if n > 0 => {
+            log!("jobtrack maintenance: failed {n} stale jobs (no sign of life for {seconds} s)")
+        }
+        Ok(_) => {}
+        Err(e) => warning!("jobtrack maintenance: {e}"),
+    }
+}
+
+/// The prune, in batches.
+fn prune() -> Round {
     let days = PRUNE_DAYS.get();
-    if days < 0 || !ready() {
+    if days < 0 || !ready(&PRUNE) {
         return Round::Done;
     }
     let keep_failed = PRUNE_KEEP_FAILED.get();

@@ -5,7 +5,8 @@
 use std::borrow::Cow;
 
 use jobtrack_core::{
-    check_limit, Counts, DatasetAggregate, DatasetStats, Error, Job, JobType, Statistics, Status,
+    check_limit, Counts, DatasetAggregate, DatasetStats, Error, Job, JobType, StaleAfter,
+    Statistics, Status,
 };
 use pgrx::datum::{DatumWithOid, TimestampWithTimeZone};
 use pgrx::prelude::*;
@@ -65,41 +66,85 @@ const SCHEMA: &str = include_str!("../../sql/pg/schema.sql");
 /// How a listing query names the Job view (once in each of them).
 const JOBS_VIEW: &str = "FROM jobtrack.jobs AS j";
 
-/// `query`, a listing that reads the Job view (`ALL_JOBS`, `RECENT_JOBS`,
-/// `GET_JOB`), as the catalog in place can run it: as written when the
-/// view exists, else with the view's definition (the text between the
-/// `jobs view` markers in schema.sql) as a subquery in its place, which
-/// PostgreSQL plans exactly like the view, with the caller's privileges.
+/// `query`, one of the runtime queries, as the catalog in place can run
+/// it. Until ALTER EXTENSION UPDATE, an older catalog calls this library
+/// from the installation of a newer package on; the README promises that
+/// it keeps working, and `make upgrade-test` checks it from every release.
+/// Two things may be missing, each added by one release:
 ///
-/// A catalog older than 0.3.0 has no view, and its functions call this
-/// library from the installation of the 0.3.0 package until ALTER EXTENSION
-/// UPDATE: every listing, and every create (which returns the job), would
-/// fail with 42P01 meanwhile. The README promises that the old catalog
-/// keeps working; `make upgrade-test` checks it from every release.
+/// - the Job view `jobtrack.jobs` (0.3.0): a query that reads it (once,
+///   [`JOBS_VIEW`]) reads the view's definition (the text between the
+///   `jobs view` markers in schema.sql) as a subquery in its place, which
+///   PostgreSQL plans exactly like the view, with the caller's privileges;
+/// - the column `last_heartbeat` of the base tables (0.6.0): a query reads
+///   each base table as a subquery that adds a NULL `last_heartbeat`
+///   ([`without_heartbeats`]), and sets none.
+///
+/// A listing function then returns the row its catalog declares, the
+/// leading columns of the row it reads (`statement_read::into_result_set`).
 pub fn on_catalog(query: &'static str) -> Result<Cow<'static, str>, Error> {
     // SAFETY: catalog cache lookups by name, in the transaction of the
     // calling SQL function.
-    let view_exists = unsafe {
+    let (view_exists, has_heartbeats) = unsafe {
         let namespace = pg_sys::get_namespace_oid(c"jobtrack".as_ptr(), true);
-        namespace != pg_sys::InvalidOid
-            && pg_sys::get_relname_relid(c"jobs".as_ptr(), namespace) != pg_sys::InvalidOid
+        let relation = |name: &std::ffi::CStr| {
+            if namespace == pg_sys::InvalidOid {
+                pg_sys::InvalidOid
+            } else {
+                pg_sys::get_relname_relid(name.as_ptr(), namespace)
+            }
+        };
+        let executions = relation(c"executions");
+        (
+            relation(c"jobs") != pg_sys::InvalidOid,
+            executions == pg_sys::InvalidOid
+                || pg_sys::get_attnum(executions, c"last_heartbeat".as_ptr())
+                    != pg_sys::InvalidAttrNumber as i16,
+        )
     };
-    if view_exists {
-        return Ok(query.into());
+    let mut query: Cow<'static, str> = query.into();
+    if !view_exists && query.contains(JOBS_VIEW) {
+        let definition = SCHEMA
+            .split_once("-- jobs view: begin\n")
+            .and_then(|(_, rest)| rest.split_once("-- jobs view: end\n"))
+            .map(|(definition, _)| definition);
+        query = match definition {
+            Some(definition) if query.matches(JOBS_VIEW).count() == 1 => query
+                .replacen(JOBS_VIEW, &format!("FROM (\n{definition}) AS j"), 1)
+                .into(),
+            _ => {
+                return Err(Error::database(
+                    "XX000",
+                    "jobtrack: no definition of the Job view for a catalog without it",
+                ))
+            }
+        };
     }
-    let definition = SCHEMA
-        .split_once("-- jobs view: begin\n")
-        .and_then(|(_, rest)| rest.split_once("-- jobs view: end\n"))
-        .map(|(definition, _)| definition);
-    match definition {
-        Some(definition) if query.matches(JOBS_VIEW).count() == 1 => Ok(query
-            .replacen(JOBS_VIEW, &format!("FROM (\n{definition}) AS j"), 1)
-            .into()),
-        _ => Err(Error::database(
-            "XX000",
-            "jobtrack: no definition of the Job view for a catalog without it",
-        )),
+    if !has_heartbeats && query.contains("last_heartbeat") {
+        query = without_heartbeats(&query).into();
     }
+    Ok(query)
+}
+
+/// How the runtime queries set `last_heartbeat` (update_progress.sql).
+const SET_HEARTBEAT: &str = ",\n        last_heartbeat = statement_timestamp()";
+
+/// `query` for base tables without `last_heartbeat`: each read of a base
+/// table (`FROM jobtrack.executions AS x`) reads it with a NULL
+/// `last_heartbeat` added, which the planner flattens (the same plan), and
+/// an assignment of it ([`SET_HEARTBEAT`]) is dropped. `make
+/// upgrade-test` runs every function of each older catalog through this.
+fn without_heartbeats(query: &str) -> String {
+    let mut adapted = query.replace(SET_HEARTBEAT, "");
+    for table in ["executions", "variations"] {
+        adapted = adapted.replace(
+            &format!("FROM jobtrack.{table} AS "),
+            &format!(
+                "FROM (SELECT *, NULL::timestamptz AS last_heartbeat FROM jobtrack.{table}) AS "
+            ),
+        );
+    }
+    adapted
 }
 
 /// The rows of `query` (a listing of Job rows, `$1` lim and then `args`)
@@ -124,6 +169,24 @@ pub fn all_jobs(lim: i32) -> Result<Vec<Job>, Error> {
         lim,
         vec![TimestampWithTimeZone::positive_infinity().into(), "".into()],
     )
+}
+
+/// The Job rows of the stale jobs (`stale_jobs.sql`), the longest silent
+/// first; none when the cut-off lies before every stored time.
+pub fn stale_jobs(stale_after: StaleAfter) -> Result<Vec<Job>, Error> {
+    let Some(cutoff) = stale_after.cutoff(crate::writes::statement_start()) else {
+        return Ok(Vec::new());
+    };
+    Spi::connect(|client| {
+        statement_read::select(
+            client,
+            queries::STALE_JOBS,
+            &[rows::try_to_pg(cutoff)?.into()],
+        )?
+        .iter()
+        .map(rows::job)
+        .collect()
+    })
 }
 
 /// Up to `lim` jobs, newest `updated_at` first.
@@ -158,5 +221,21 @@ rows::job_table_function! {
     #[search_path(jobtrack, pg_catalog, pg_temp)]
     fn get_all_jobs_optimized(lim: default!(i32, 100)) {
         TableIterator::new(all_jobs(lim).or_raise().into_iter().map(rows::job_tuple))
+    }
+}
+
+rows::job_table_function! {
+    /// The jobs that expect heartbeats and have shown no sign of life for
+    /// longer than `stale_after` (what `fail_stale_jobs` would fail), the
+    /// longest silent first.
+    #[pg_extern(schema = "jobtrack", stable, parallel_safe)]
+    #[search_path(jobtrack, pg_catalog, pg_temp)]
+    fn get_stale_jobs(stale_after: default!(Option<pgrx::datum::Interval>, "'00:15:00'")) {
+        let jobs = stale_after
+            .ok_or_else(|| Error::invalid(None, "stale_after", "is required"))
+            .and_then(rows::stale_after)
+            .and_then(stale_jobs)
+            .or_raise();
+        TableIterator::new(jobs.into_iter().map(rows::job_tuple))
     }
 }

@@ -3,18 +3,24 @@
 //! value, and a future shared cache can hold them); timestamps cross as
 //! PostgreSQL's microseconds, exactly.
 
-use jobtrack_core::{Error, Job, JobType, Status, Timestamp};
-use pgrx::datum::TimestampWithTimeZone;
+use jobtrack_core::{Error, Job, JobType, StaleAfter, Status, Timestamp};
+use pgrx::datum::{Interval, TimestampWithTimeZone};
 use pgrx::pg_sys;
 use pgrx::spi::{SpiHeapTupleData, SpiResult};
 use pgrx::{FromDatum, IntoDatum};
 
 use crate::error::spi;
 
-/// Declares a `#[pg_extern]` function returning Job rows (the 17 columns of
+/// Declares a `#[pg_extern]` function returning Job rows (the 18 columns of
 /// the view `jobtrack.jobs`): pgrx reads the column names from `name!` in
 /// the function's own signature, so the row type cannot be a type alias and
 /// is written once, here.
+///
+/// A catalog of an older version declares the row without the columns
+/// added since (every one at the end) and calls the same symbol until ALTER
+/// EXTENSION UPDATE: pgrx forms each row with the catalog's descriptor,
+/// which reads only its own leading columns of the tuple, so such a caller
+/// gets exactly its old row.
 macro_rules! job_table_function {
     ($(#[$attr:meta])* fn $name:ident($($arg:tt)*) $body:block) => {
         $(#[$attr])*
@@ -39,6 +45,7 @@ macro_rules! job_table_function {
                 name!(start_time, Option<pgrx::datum::TimestampWithTimeZone>),
                 name!(created_at, pgrx::datum::TimestampWithTimeZone),
                 name!(updated_at, pgrx::datum::TimestampWithTimeZone),
+                name!(last_heartbeat, Option<pgrx::datum::TimestampWithTimeZone>),
             ),
         > $body
     };
@@ -64,6 +71,17 @@ pub fn to_pg(t: Timestamp) -> TimestampWithTimeZone {
     try_to_pg(t).unwrap_or_else(|e| crate::error::raise(&e))
 }
 
+/// An interval argument as core's `StaleAfter`: months count 30 days and
+/// days 24 hours, as `EXTRACT(EPOCH FROM …)` counts them; 22023 naming
+/// `stale_after` unless positive and at most 100,000 days.
+pub fn stale_after(interval: Interval) -> Result<StaleAfter, Error> {
+    const DAY: i128 = 86_400_000_000;
+    let micros = i128::from(interval.months()) * 30 * DAY
+        + i128::from(interval.days()) * DAY
+        + i128::from(interval.micros());
+    StaleAfter::from_micros(micros.clamp(i128::from(i64::MIN), i128::from(i64::MAX)) as i64)
+}
+
 /// Reads column `i` (1-based) of a row.
 pub fn get<T: IntoDatum + FromDatum>(row: &SpiHeapTupleData, i: usize) -> Result<Option<T>, Error> {
     let value: SpiResult<Option<T>> = row.get(i);
@@ -80,7 +98,9 @@ fn ts(row: &SpiHeapTupleData, i: usize) -> Result<Option<Timestamp>, Error> {
     Ok(get::<TimestampWithTimeZone>(row, i)?.map(from_pg))
 }
 
-/// A Job from a row of the shape of `all_jobs.sql` (17 columns).
+/// A Job from a row of the shape of `all_jobs.sql` (18 columns; 17 from
+/// the Job view of a catalog older than 0.6.0, which has no
+/// `last_heartbeat`).
 pub fn job(row: &SpiHeapTupleData) -> Result<Job, Error> {
     Ok(Job {
         job_id: req(row, 1)?,
@@ -100,6 +120,11 @@ pub fn job(row: &SpiHeapTupleData) -> Result<Job, Error> {
         start_time: ts(row, 15)?,
         created_at: req::<TimestampWithTimeZone>(row, 16).map(from_pg)?,
         updated_at: req::<TimestampWithTimeZone>(row, 17).map(from_pg)?,
+        last_heartbeat: if row.columns() >= 18 {
+            ts(row, 18)?
+        } else {
+            None
+        },
     })
 }
 
@@ -122,6 +147,7 @@ pub type JobTuple = (
     Option<TimestampWithTimeZone>,
     TimestampWithTimeZone,
     TimestampWithTimeZone,
+    Option<TimestampWithTimeZone>,
 );
 
 /// A Job as a TABLE row.
@@ -144,6 +170,7 @@ pub fn job_tuple(j: Job) -> JobTuple {
         j.start_time.map(to_pg),
         to_pg(j.created_at),
         to_pg(j.updated_at),
+        j.last_heartbeat.map(to_pg),
     )
 }
 

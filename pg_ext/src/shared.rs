@@ -36,8 +36,15 @@ pub const MAX_KEY: usize = 1040;
 /// Hash buckets of dataset names, each with its own writer log, so that a
 /// change in one dataset leaves the others' entries valid.
 pub const DATASET_BUCKETS: usize = 64;
-/// The writer log of every change (statistics, recent jobs).
+/// The writer log of every change of the statistics' data: the summary
+/// table and the counters (the statistics).
 pub const ALL_JOBS: usize = DATASET_BUCKETS;
+/// The writer log of every change of any job's row, the statistics' data
+/// included (the recent jobs, whose rows hold every column). A heartbeat,
+/// which changes only `last_heartbeat`, is recorded here alone.
+pub const JOB_ROWS: usize = DATASET_BUCKETS + 1;
+/// How many writer logs there are.
+const LOGS: usize = DATASET_BUCKETS + 2;
 
 const TRANCHE: &CStr = c"jobtrack";
 const SEGMENT: &CStr = c"jobtrack";
@@ -68,7 +75,7 @@ pub struct Header {
     /// `invalidate_cache()`.
     pub invalidations: AtomicU64,
     /// Under the cache lock.
-    logs: UnsafeCell<[WriterLog; DATASET_BUCKETS + 1]>,
+    logs: UnsafeCell<[WriterLog; LOGS]>,
     /// Under the metrics lock; in the order of `Operation::measured()`.
     metrics: UnsafeCell<[OperationTotals; MEASURED_COUNT]>,
 }
@@ -333,10 +340,12 @@ impl Header {
         }
     }
 
-    /// Records writer `xid` (0: none) in the log of all jobs and in the
-    /// dataset logs of `datasets` (a bit per bucket), or in every log.
-    /// Called at pre-commit / pre-prepare, before the writer is visible.
-    pub fn record_writer(&self, xid: u64, datasets: u64, every_dataset: bool) {
+    /// Records writer `xid` (0: none) in the log of job rows and, when it
+    /// changed the statistics' data (`counted`), in the log of all jobs and
+    /// the dataset logs of `datasets` (a bit per bucket), or in every
+    /// dataset log. Called at pre-commit / pre-prepare, before the writer is
+    /// visible.
+    pub fn record_writer(&self, xid: u64, counted: bool, datasets: u64, every_dataset: bool) {
         let _held = self.lock_cache(pg_sys::LWLockMode::LW_EXCLUSIVE);
         // Whether the writer a new one pushes out of a ring is still running
         // (WriterLog::record). Reads the process array under its own lock,
@@ -351,6 +360,10 @@ impl Header {
         };
         // SAFETY: exclusive lock held; indexes within the array.
         unsafe {
+            (*self.logs().add(JOB_ROWS)).record(xid, running);
+            if !counted {
+                return;
+            }
             (*self.logs().add(ALL_JOBS)).record(xid, running);
             for b in 0..DATASET_BUCKETS {
                 if every_dataset || datasets & (1 << b) != 0 {

@@ -21,6 +21,7 @@
 use std::cell::RefCell;
 use std::collections::HashMap;
 use std::ffi::CString;
+use std::ptr;
 
 use jobtrack_core::Error;
 use pgrx::datum::DatumWithOid;
@@ -86,18 +87,91 @@ fn not_a_select(status: i32) -> Error {
     )
 }
 
-// executor/tstoreReceiver.h, which pgrx's bindings leave out. It only
-// fills in the receiver's fields and raises no ERROR, so it needs no guard.
-extern "C-unwind" {
-    fn SetTuplestoreDestReceiverParams(
-        receiver: *mut pg_sys::DestReceiver,
-        store: *mut pg_sys::Tuplestorestate,
-        context: pg_sys::MemoryContext,
-        detoast: bool,
-        target: pg_sys::TupleDesc,
-        map_failure_msg: *const std::ffi::c_char,
-    );
+/// The receiver of a listing's rows: writes each into the function's
+/// tuplestore, as PostgreSQL's tuplestore receiver would, but accepts a
+/// query with more columns than the function declares and keeps the
+/// leading ones. A catalog of an older version declares a listing's row
+/// without the columns added since, and calls this library until ALTER
+/// EXTENSION UPDATE: the rows it gets are the old ones, exactly (every
+/// column is added at the end of a row, so the old row is a prefix of the
+/// new). `#[repr(C)]` with the DestReceiver first, as the executor calls
+/// it through a `*mut DestReceiver`.
+#[repr(C)]
+struct PrefixReceiver {
+    receiver: pg_sys::DestReceiver,
+    store: *mut pg_sys::Tuplestorestate,
+    /// The function's declared row.
+    declared: pg_sys::TupleDesc,
+    /// Whether the query's row is the declared row (then each slot is
+    /// stored as it is).
+    same_shape: bool,
 }
+
+/// Checks that the query's row starts with the declared row, column by
+/// column and type by type.
+#[pg_guard]
+unsafe extern "C-unwind" fn prefix_startup(
+    receiver: *mut pg_sys::DestReceiver,
+    _operation: std::ffi::c_int,
+    query_row: pg_sys::TupleDesc,
+) {
+    // SAFETY: `receiver` is the PrefixReceiver made by `into_result_set`;
+    // both descriptors are valid for the execution.
+    unsafe {
+        let this = receiver.cast::<PrefixReceiver>();
+        let declared = (*this).declared;
+        let (n, m) = ((*declared).natts, (*query_row).natts);
+        let prefix = n <= m && {
+            let declared = (*declared).attrs.as_slice(n as usize);
+            let query_row = (*query_row).attrs.as_slice(m as usize);
+            declared
+                .iter()
+                .zip(query_row)
+                .all(|(d, q)| d.atttypid == q.atttypid)
+        };
+        if !prefix {
+            ereport!(
+                PgLogLevel::ERROR,
+                PgSqlErrorCode::ERRCODE_DATATYPE_MISMATCH,
+                "jobtrack: a listing's query does not match the function's result type",
+                format!(
+                    "The function declares {n} columns; the query returns {m}, which must begin with them."
+                )
+            );
+        }
+        (*this).same_shape = n == m;
+    }
+}
+
+/// Stores a row: as it is when the shapes agree, else its leading columns.
+#[pg_guard]
+unsafe extern "C-unwind" fn prefix_receive(
+    slot: *mut pg_sys::TupleTableSlot,
+    receiver: *mut pg_sys::DestReceiver,
+) -> bool {
+    // SAFETY: as in prefix_startup; the slot holds a row of the query's
+    // descriptor, deformed up to the declared columns before they are read.
+    unsafe {
+        let this = receiver.cast::<PrefixReceiver>();
+        if (*this).same_shape {
+            pg_sys::tuplestore_puttupleslot((*this).store, slot);
+        } else {
+            let n = (*(*this).declared).natts;
+            if i32::from((*slot).tts_nvalid) < n {
+                pg_sys::slot_getsomeattrs_int(slot, n);
+            }
+            pg_sys::tuplestore_putvalues(
+                (*this).store,
+                (*this).declared,
+                (*slot).tts_values,
+                (*slot).tts_isnull,
+            );
+        }
+    }
+    true
+}
+
+unsafe extern "C-unwind" fn prefix_shutdown(_receiver: *mut pg_sys::DestReceiver) {}
 
 /// Runs `query` read-only with `args` in the active snapshot, with its
 /// generic plan, into the result of the set-returning call `rsinfo`, whose
@@ -141,15 +215,19 @@ pub unsafe fn into_result_set(
                 ptype: args[i].oid(),
             };
         }
-        let receiver = pg_sys::CreateDestReceiver(pg_sys::CommandDest::DestTuplestore);
-        SetTuplestoreDestReceiverParams(
-            receiver,
-            (*rsinfo).setResult,
-            (*(*rsinfo).econtext).ecxt_per_query_memory,
-            false,
-            (*rsinfo).setDesc,
-            c"jobtrack: a listing's query does not match the function's result type".as_ptr(),
-        );
+        let mut prefix = PrefixReceiver {
+            receiver: pg_sys::DestReceiver {
+                receiveSlot: Some(prefix_receive),
+                rStartup: Some(prefix_startup),
+                rShutdown: Some(prefix_shutdown),
+                rDestroy: Some(prefix_shutdown),
+                mydest: pg_sys::CommandDest::DestTuplestore,
+            },
+            store: (*rsinfo).setResult,
+            declared: (*rsinfo).setDesc,
+            same_shape: false,
+        };
+        let receiver = ptr::addr_of_mut!(prefix).cast::<pg_sys::DestReceiver>();
         let options = pg_sys::SPIExecuteOptions {
             params,
             read_only: true,
@@ -157,9 +235,6 @@ pub unsafe fn into_result_set(
             ..Default::default()
         };
         let status = pg_sys::SPI_execute_plan_extended(plan, &options);
-        if let Some(destroy) = (*receiver).rDestroy {
-            destroy(receiver);
-        }
         if status != pg_sys::SPI_OK_SELECT as i32 {
             return Err(not_a_select(status));
         }

@@ -16,10 +16,10 @@
 
 use jobtrack_core::usecase::{self, PruneBatch, StatusChange, StoredParameters, WriteBackend};
 use jobtrack_core::{
-    CleanupReport, Error, Job, JobType, NewExecution, NewVariation, Operation, PruneReport, Status,
-    StatusUpdate, Timestamp,
+    CleanupReport, Error, Job, JobType, NewExecution, NewVariation, Operation, PruneReport,
+    StaleJob, Status, StatusUpdate, Timestamp,
 };
-use pgrx::datum::{DatumWithOid, IntoDatum, TimestampWithTimeZone};
+use pgrx::datum::{DatumWithOid, Interval, IntoDatum, TimestampWithTimeZone};
 use pgrx::prelude::*;
 use pgrx::spi::{SpiClient, SpiTupleTable};
 
@@ -171,10 +171,8 @@ impl WriteBackend for Writer<'_, '_> {
     }
 
     fn update_progress(&mut self, job_id: &str, current_step: i32) -> Result<bool, Error> {
-        let [changed] = self.counts(
-            queries::UPDATE_PROGRESS,
-            &[job_id.into(), current_step.into()],
-        )?;
+        let sql = reads::on_catalog(queries::UPDATE_PROGRESS)?;
+        let [changed] = self.counts(&sql, &[job_id.into(), current_step.into()])?;
         Ok(changed > 0)
     }
 
@@ -236,6 +234,28 @@ impl WriteBackend for Writer<'_, '_> {
         table
             .map(|row| Ok((req::<String>(&row, 1)?.parse()?, req::<String>(&row, 2)?)))
             .collect()
+    }
+
+    fn lock_stale(&mut self, cutoff: Timestamp) -> Result<Vec<StaleJob>, Error> {
+        let table = self.update(
+            queries::LOCK_STALE,
+            None,
+            &[rows::try_to_pg(cutoff)?.into()],
+        )?;
+        table
+            .map(|row| {
+                Ok(StaleJob {
+                    job_type: req::<String>(&row, 1)?.parse()?,
+                    job_id: req(&row, 2)?,
+                    last_seen: req::<TimestampWithTimeZone>(&row, 3).map(rows::from_pg)?,
+                })
+            })
+            .collect()
+    }
+
+    fn heartbeat(&mut self, job_id: &str) -> Result<bool, Error> {
+        let [found] = self.counts(queries::HEARTBEAT, &[job_id.into()])?;
+        Ok(found > 0)
     }
 
     fn set_worker(
@@ -406,6 +426,32 @@ fn update_progress(job_id: &str, current_step: i32) -> bool {
     })
 }
 
+/// Records that the active job `job_id` of either kind is alive
+/// (`last_heartbeat` set to now); false when no active job has that id.
+#[pg_extern(schema = "jobtrack", volatile, parallel_unsafe, strict)]
+#[search_path(jobtrack, pg_catalog, pg_temp)]
+fn heartbeat(job_id: &str) -> bool {
+    write_operation(Operation::Heartbeat, || {
+        write(|w| usecase::heartbeat(w, job_id))
+    })
+}
+
+/// Fails every job that expects heartbeats and has shown no sign of life
+/// for longer than `stale_after` (core's `fail_stale_jobs`); returns how
+/// many. Passes over jobs other transactions hold, never waits for them.
+#[pg_extern(schema = "jobtrack", volatile, parallel_unsafe)]
+#[search_path(jobtrack, pg_catalog, pg_temp)]
+fn fail_stale_jobs(
+    stale_after: Option<Interval>,
+    error_message: default!(Option<&str>, NULL),
+) -> i32 {
+    write_operation(Operation::FailStaleJobs, || {
+        let stale_after = rows::stale_after(required(stale_after, "stale_after")?)?;
+        usecase::check_fail_stale(error_message)?;
+        write(|w| usecase::fail_stale_jobs(w, stale_after, error_message))
+    })
+}
+
 /// Changes the status of many executions from a JSON array, all or none;
 /// unknown ids are skipped; returns the number of executions changed.
 #[pg_extern(schema = "jobtrack", volatile, parallel_unsafe, strict)]
@@ -458,7 +504,7 @@ fn cleanup_old_jobs(days: default!(i32, 30), keep_failed: default!(bool, true)) 
 
 /// The current statement's start time, the time statement_timestamp()
 /// stamps the changes with.
-fn statement_start() -> Timestamp {
+pub(crate) fn statement_start() -> Timestamp {
     // SAFETY: reads a backend global.
     Timestamp::from_pg_micros(unsafe { pg_sys::GetCurrentStatementStartTimestamp() })
 }

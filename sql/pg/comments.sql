@@ -13,7 +13,9 @@ COMMENT ON FUNCTION jobtrack.update_execution_status(text, text, text) IS
 COMMENT ON FUNCTION jobtrack.update_variation_status(text, text, text) IS
     'Changes the status of one variation (completed = done), with its effects on timestamps, duration, success and error_message; false when there is no such variation';
 COMMENT ON FUNCTION jobtrack.update_progress(text, integer) IS
-    'Sets current_step of a job of either kind; false when there is no such job';
+    'Sets current_step of a job of either kind and records a heartbeat (last_heartbeat); false when there is no such job';
+COMMENT ON FUNCTION jobtrack.heartbeat(text) IS
+    'Records that the active job job_id of either kind is alive: sets its last_heartbeat to now (not updated_at; no statistics change); false when no active job has that id';
 COMMENT ON FUNCTION jobtrack.batch_create_executions(jsonb) IS
     'Creates executions from a JSON array in one statement, all or none; returns their job_ids in input order';
 COMMENT ON FUNCTION jobtrack.batch_create_variations(jsonb) IS
@@ -24,6 +26,8 @@ COMMENT ON FUNCTION jobtrack.batch_update_variation_status(jsonb) IS
     'Changes the status of variations from [{"job_id","status","error_message"?}], all or none; the later element wins, unknown ids are skipped; returns the number changed';
 COMMENT ON FUNCTION jobtrack.claim_next_jobs(integer, text) IS
     'Claims up to n (1..10000) pending jobs of either kind, oldest created_at first: moves them to in_queue, records worker, returns them; passes over jobs other transactions hold, never waits';
+COMMENT ON FUNCTION jobtrack.fail_stale_jobs(interval, text) IS
+    'Moves to failed every job in an active status but pending whose last sign of life (the later of last_heartbeat and updated_at) is older than stale_after, with error_message or one naming that time; returns how many; passes over jobs other transactions hold';
 COMMENT ON FUNCTION jobtrack.cleanup_old_jobs(integer, boolean) IS
     'Deletes jobs in a terminal status created more than days days ago (keeping failed ones when keep_failed); never an active job';
 COMMENT ON PROCEDURE jobtrack.prune_jobs(integer, boolean, integer, jsonb) IS
@@ -52,6 +56,8 @@ COMMENT ON FUNCTION jobtrack.get_recent_jobs_cached(integer) IS
     'get_recent_jobs_optimized(lim) through the result cache';
 COMMENT ON FUNCTION jobtrack.get_running_jobs(integer, text) IS
     'Jobs in an active status with their progress, newest created_at first, ties on job_id descending: up to lim (every one when NULL) after the job_id after';
+COMMENT ON FUNCTION jobtrack.get_stale_jobs(interval) IS
+    'The jobs fail_stale_jobs(stale_after) would fail, the longest silent first, ties on job_id';
 COMMENT ON FUNCTION jobtrack.get_cache_stats() IS
     'Size, counters and hit rate of the result cache; "shared" says whether a cache shared by all sessions is in effect';
 COMMENT ON FUNCTION jobtrack.invalidate_cache(text) IS
@@ -74,6 +80,8 @@ COMMENT ON FUNCTION jobtrack.summary_after_truncate() IS
     'Trigger: removes the truncated kind from job_summary_cache and job_counters';
 COMMENT ON FUNCTION jobtrack._cache_note_change(text[]) IS
     'jobtrack internal, for the triggers: notes that the current transaction changed jobs (in the datasets named; NULL: any dataset), published to the shared cache just before the transaction commits';
+COMMENT ON FUNCTION jobtrack._cache_note_rows() IS
+    'jobtrack internal, for the triggers: notes that the current transaction changed rows of the base tables (the recent jobs show them; the statistics'' data is noted apart), published to the shared cache just before the transaction commits';
 COMMENT ON FUNCTION jobtrack.cache_before_write() IS
     'Trigger: notes, before a statement writes, that the transaction changes jobs, for the shared result cache (its own cached reads compute from then on)';
 COMMENT ON FUNCTION jobtrack.cache_after_summary_write() IS
@@ -88,5 +96,6 @@ COMMENT ON FUNCTION jobtrack.cache_after_counters_write() IS
 -- admin role needs no privileges on the derived tables. The internal
 -- helper is called only by the (SECURITY DEFINER) triggers.
 REVOKE EXECUTE ON FUNCTION jobtrack.refresh_job_cache(), jobtrack.invalidate_cache(text),
-    jobtrack.reset_transaction_metrics(), jobtrack._cache_note_change(text[])
+    jobtrack.reset_transaction_metrics(), jobtrack._cache_note_change(text[]),
+    jobtrack._cache_note_rows()
     FROM PUBLIC;

@@ -27,7 +27,7 @@ RETURNS TABLE (
     experiment_name text, variation_id text, success boolean,
     duration_seconds double precision, error_message text, output_path text,
     total_steps integer, current_step integer, start_time timestamptz,
-    created_at timestamptz, updated_at timestamptz
+    created_at timestamptz, updated_at timestamptz, last_heartbeat timestamptz
 )
 LANGUAGE c STABLE PARALLEL SAFE
 AS 'MODULE_PATHNAME', 'get_all_jobs_optimized_page';
@@ -38,7 +38,8 @@ CREATE FUNCTION jobtrack.get_running_jobs(lim integer DEFAULT NULL, after text D
 RETURNS TABLE (
     job_id text, job_type text, status text, dataset_name text,
     start_time timestamptz, current_step integer, total_steps integer,
-    progress double precision, experiment_name text, variation_id text
+    progress double precision, experiment_name text, variation_id text,
+    last_heartbeat timestamptz
 )
 LANGUAGE c STABLE PARALLEL SAFE
 AS 'MODULE_PATHNAME', 'get_running_jobs_wrapper';
@@ -51,7 +52,7 @@ RETURNS TABLE (
     experiment_name text, variation_id text, success boolean,
     duration_seconds double precision, error_message text, output_path text,
     total_steps integer, current_step integer, start_time timestamptz,
-    created_at timestamptz, updated_at timestamptz
+    created_at timestamptz, updated_at timestamptz, last_heartbeat timestamptz
 )
 LANGUAGE c STABLE STRICT PARALLEL SAFE
 SET search_path TO jobtrack, pg_catalog, pg_temp

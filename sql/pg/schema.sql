@@ -73,7 +73,13 @@ CREATE TABLE jobtrack.executions (
                      CHECK (EXTRACT(YEAR FROM updated_at AT TIME ZONE 'UTC') BETWEEN 1 AND 9999),
     -- Who claimed the job last (claim_next_jobs); in no index and no
     -- derived table. Last, as ALTER TABLE ADD COLUMN puts it (0.5.0).
-    worker           text CHECK (char_length(worker) BETWEEN 1 AND 255)
+    worker           text CHECK (char_length(worker) BETWEEN 1 AND 255),
+    -- The last heartbeat or progress report (heartbeat, update_progress;
+    -- 0.6.0). In no index and no derived table, so that a heartbeat
+    -- changes one heap tuple (HOT: no index entry) and no statistics;
+    -- not updated_at, which is the last change of the job's data.
+    last_heartbeat   timestamptz
+                     CHECK (EXTRACT(YEAR FROM last_heartbeat AT TIME ZONE 'UTC') BETWEEN 1 AND 9999)
 );
 
 CREATE TABLE jobtrack.variations (
@@ -112,7 +118,9 @@ CREATE TABLE jobtrack.variations (
                          CHECK (EXTRACT(YEAR FROM created_at AT TIME ZONE 'UTC') BETWEEN 1 AND 9999),
     updated_at           timestamptz NOT NULL DEFAULT now()
                          CHECK (EXTRACT(YEAR FROM updated_at AT TIME ZONE 'UTC') BETWEEN 1 AND 9999),
-    worker               text CHECK (char_length(worker) BETWEEN 1 AND 255)
+    worker               text CHECK (char_length(worker) BETWEEN 1 AND 255),
+    last_heartbeat       timestamptz
+                         CHECK (EXTRACT(YEAR FROM last_heartbeat AT TIME ZONE 'UTC') BETWEEN 1 AND 9999)
 );
 
 -- One row per job of either kind, mirroring the columns the statistics,
@@ -207,7 +215,7 @@ FROM jobtrack.variations
 GROUP BY dataset_name, status;
 
 -- The Job projection, written once: one row per job of either kind, in the
--- 17 columns (and the order) of a Job, the rows the listing functions
+-- 18 columns (and the order) of a Job, the rows the listing functions
 -- return. Every listing query reads it (sql/pg/queries/all_jobs.sql,
 -- recent_jobs.sql, get_job.sql). The planner flattens the UNION ALL into
 -- each query, so a filter on job_id or an ordering on created_at reaches
@@ -225,13 +233,13 @@ CREATE VIEW jobtrack.jobs WITH (security_invoker = true) AS
 SELECT e.job_id, 'execution'::text AS job_type, e.status, e.dataset_name, e.preset,
        e.pipeline_mode AS mode, NULL::text AS experiment_name, NULL::text AS variation_id,
        e.success, e.duration_seconds, e.error_message, e.output_path, e.total_steps,
-       e.current_step, e.start_time, e.created_at, e.updated_at
+       e.current_step, e.start_time, e.created_at, e.updated_at, e.last_heartbeat
 FROM jobtrack.executions AS e
 UNION ALL
 SELECT v.job_id, 'variation'::text, v.status, v.dataset_name, v.preset,
        'variations'::text, v.experiment_name, v.variation_id,
        v.success, v.duration_seconds, v.error_message, v.output_path, v.total_steps,
-       v.current_step, v.start_time, v.created_at, v.updated_at
+       v.current_step, v.start_time, v.created_at, v.updated_at, v.last_heartbeat
 FROM jobtrack.variations AS v
 -- jobs view: end
 ;
@@ -571,6 +579,9 @@ BEGIN
            IS NOT DISTINCT FROM
            (NEW.job_id, NEW.status, NEW.dataset_name, NEW.preset, NEW.start_time,
             NEW.duration_seconds, NEW.success, NEW.updated_at) THEN
+        -- No mirrored column changed, but the row did (a heartbeat, an
+        -- output_path): the recent jobs show every column.
+        PERFORM jobtrack._cache_note_rows();
         RETURN NULL;
     END IF;
     IF TG_OP IN ('UPDATE', 'DELETE') THEN
@@ -672,15 +683,19 @@ COMMENT ON FUNCTION jobtrack._fold_counters(text, text[], text[]) IS
 -- changed (jobtrack._cache_note_change); the transaction callback publishes
 -- the note to the shared cache just before the transaction becomes visible
 -- (pg_ext/src/cache.rs). Every table, BEFORE each writing statement: that
--- this transaction changes jobs (statistics and recent jobs depend on every
--- job), noted before its first row is written, so that the transaction's
--- own cached reads bypass the cache from then on, even in the middle of the
--- statement; on the derived tables only for a statement of the user's own
--- (trigger depth 0), since jobtrack's triggers write them for a base-table
--- statement noted already. The summary table, which every base write
--- reaches through the triggers above and from which the dataset statistics
--- are read: also, after the statement, which datasets changed, so that
--- other datasets' entries stay.
+-- this transaction changes jobs, noted before its first row is written, so
+-- that the transaction's own cached reads bypass the cache from then on,
+-- even in the middle of the statement; on the derived tables only for a
+-- statement of the user's own (trigger depth 0), since jobtrack's triggers
+-- write them for a base-table statement noted already. A base-table
+-- statement is noted as a change of job rows (_cache_note_rows), which
+-- retires the recent jobs only: the statistics read only the summary table
+-- and the counters, and every change of their data reaches the summary
+-- table through the triggers above (its columns are those the counters
+-- count), whose AFTER triggers note it with the datasets it touched
+-- (_cache_note_change), so that a heartbeat, a progress report or an
+-- output_path leaves the statistics' entries, and other datasets' entries
+-- stay.
 -- SECURITY DEFINER for the reason given for the summary triggers, and
 -- because _cache_note_change is not executable by PUBLIC.
 CREATE FUNCTION jobtrack.cache_before_write() RETURNS trigger
@@ -689,7 +704,11 @@ SECURITY DEFINER
 SET search_path = pg_catalog, pg_temp
 AS $$
 BEGIN
-    PERFORM jobtrack._cache_note_change('{}'::text[]);
+    IF TG_TABLE_NAME = 'executions' OR TG_TABLE_NAME = 'variations' THEN
+        PERFORM jobtrack._cache_note_rows();
+    ELSE
+        PERFORM jobtrack._cache_note_change('{}'::text[]);
+    END IF;
     RETURN NULL;
 END
 $$;
@@ -699,20 +718,49 @@ LANGUAGE plpgsql
 SECURITY DEFINER
 SET search_path = pg_catalog, pg_temp
 AS $$
+DECLARE
+    v_datasets text[];
+    v_old text[];
+    v_new text[];
+    v_lost boolean;
 BEGIN
     IF TG_OP = 'INSERT' THEN
-        PERFORM jobtrack._cache_note_change(
-            ARRAY(SELECT DISTINCT n.dataset_name FROM new_rows AS n));
+        v_datasets := ARRAY(SELECT DISTINCT n.dataset_name FROM new_rows AS n);
     ELSIF TG_OP = 'UPDATE' THEN
-        PERFORM jobtrack._cache_note_change(
-            ARRAY(SELECT o.dataset_name FROM old_rows AS o
-                  UNION SELECT n.dataset_name FROM new_rows AS n));
+        -- The datasets of the rows whose statistics' columns changed, or
+        -- every dataset when a row's job_id changed; none when only
+        -- last_updated did (a progress report), which only the recent jobs
+        -- show, noted by the base table's trigger. One pass of a join.
+        SELECT bool_or(n.job_id IS NULL),
+               array_agg(DISTINCT o.dataset_name) FILTER (WHERE c.changed),
+               array_agg(DISTINCT n.dataset_name) FILTER (WHERE c.changed)
+        INTO v_lost, v_old, v_new
+        FROM old_rows AS o
+        LEFT JOIN new_rows AS n USING (job_id)
+        CROSS JOIN LATERAL (
+            SELECT (o.job_type, o.status, o.dataset_name, o.preset, o.start_time,
+                    o.duration_seconds, o.success)
+                   IS DISTINCT FROM
+                   (n.job_type, n.status, n.dataset_name, n.preset, n.start_time,
+                    n.duration_seconds, n.success) AS changed
+        ) AS c;
+        IF v_lost THEN
+            PERFORM jobtrack._cache_note_change(NULL);
+            RETURN NULL;
+        END IF;
+        v_datasets := COALESCE(v_old, '{}') || COALESCE(v_new, '{}');
     ELSIF TG_OP = 'DELETE' THEN
-        PERFORM jobtrack._cache_note_change(
-            ARRAY(SELECT DISTINCT o.dataset_name FROM old_rows AS o));
+        v_datasets := ARRAY(SELECT DISTINCT o.dataset_name FROM old_rows AS o);
     ELSE
         -- TRUNCATE: every dataset.
         PERFORM jobtrack._cache_note_change(NULL);
+        RETURN NULL;
+    END IF;
+    -- A statement that changed no row of the statistics' data changed no
+    -- statistics (the summary triggers run statements that often change
+    -- nothing: every base-table update runs all three of theirs).
+    IF cardinality(v_datasets) > 0 THEN
+        PERFORM jobtrack._cache_note_change(v_datasets);
     END IF;
     RETURN NULL;
 END

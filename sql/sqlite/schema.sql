@@ -1,5 +1,5 @@
--- jobtrack schema for SQLite (3.38 or later), version 6: the current schema,
--- complete. A new file gets exactly this, with `PRAGMA user_version = 6`, in
+-- jobtrack schema for SQLite (3.38 or later), version 7: the current schema,
+-- complete. A new file gets exactly this, with `PRAGMA user_version = 7`, in
 -- one transaction; migrations/000N_*.sql take an older file to version N,
 -- and a test checks that a file migrated from every earlier version ends
 -- with the same schema as a new one (sqlite_schema, normalised).
@@ -73,7 +73,13 @@ CREATE TABLE executions (
                                     AND updated_at >= '0001'
                                     AND strftime('%Y-%m-%dT%H:%M:%S', unixepoch(substr(updated_at, 1, 19)), 'unixepoch')
                                         IS substr(updated_at, 1, 19)),
-    worker TEXT CHECK (worker IS NULL OR length(worker) BETWEEN 1 AND 255)
+    worker TEXT CHECK (worker IS NULL OR length(worker) BETWEEN 1 AND 255),
+    last_heartbeat   TEXT    CONSTRAINT last_heartbeat_is_a_timestamp
+                             CHECK (last_heartbeat IS NULL
+                                    OR (last_heartbeat GLOB '[0-9][0-9][0-9][0-9]-[0-9][0-9]-[0-9][0-9]T[0-9][0-9]:[0-9][0-9]:[0-9][0-9].[0-9][0-9][0-9][0-9][0-9][0-9]Z'
+                                        AND last_heartbeat >= '0001'
+                                        AND strftime('%Y-%m-%dT%H:%M:%S', unixepoch(substr(last_heartbeat, 1, 19)), 'unixepoch')
+                                            IS substr(last_heartbeat, 1, 19)))
 ) STRICT;
 
 CREATE TABLE variations (
@@ -128,7 +134,13 @@ CREATE TABLE variations (
                                         AND updated_at >= '0001'
                                         AND strftime('%Y-%m-%dT%H:%M:%S', unixepoch(substr(updated_at, 1, 19)), 'unixepoch')
                                             IS substr(updated_at, 1, 19)),
-    worker TEXT CHECK (worker IS NULL OR length(worker) BETWEEN 1 AND 255)
+    worker TEXT CHECK (worker IS NULL OR length(worker) BETWEEN 1 AND 255),
+    last_heartbeat       TEXT    CONSTRAINT last_heartbeat_is_a_timestamp
+                                 CHECK (last_heartbeat IS NULL
+                                        OR (last_heartbeat GLOB '[0-9][0-9][0-9][0-9]-[0-9][0-9]-[0-9][0-9]T[0-9][0-9]:[0-9][0-9]:[0-9][0-9].[0-9][0-9][0-9][0-9][0-9][0-9]Z'
+                                            AND last_heartbeat >= '0001'
+                                            AND strftime('%Y-%m-%dT%H:%M:%S', unixepoch(substr(last_heartbeat, 1, 19)), 'unixepoch')
+                                                IS substr(last_heartbeat, 1, 19)))
 ) STRICT;
 
 -- One row per job of either kind: the columns the listings and the dataset
@@ -213,7 +225,7 @@ FROM variations
 GROUP BY dataset_name, status;
 
 -- The Job projection, written once: one row per job of either kind, in the
--- 17 columns (and the order) of a Job. Every listing reads it (queries/
+-- 18 columns (and the order) of a Job. Every listing reads it (queries/
 -- all_jobs.sql, recent_jobs.sql, get_job.sql). SQLite flattens the UNION
 -- ALL into each query, so a filter on job_id or an ordering on created_at
 -- reaches each table's own index (tested with EXPLAIN QUERY PLAN), but only
@@ -225,13 +237,13 @@ SELECT job_id, 'execution' AS job_type, status, dataset_name, preset,
        pipeline_mode AS mode, CAST(NULL AS TEXT) AS experiment_name,
        CAST(NULL AS TEXT) AS variation_id,
        success, duration_seconds, error_message, output_path, total_steps,
-       current_step, start_time, created_at, updated_at
+       current_step, start_time, created_at, updated_at, last_heartbeat
 FROM executions
 UNION ALL
 SELECT job_id, 'variation', status, dataset_name, preset,
        CAST('variations' AS TEXT), experiment_name, variation_id,
        success, duration_seconds, error_message, output_path, total_steps,
-       current_step, start_time, created_at, updated_at
+       current_step, start_time, created_at, updated_at, last_heartbeat
 FROM variations;
 
 -- The triggers of the base tables.
@@ -274,6 +286,13 @@ FROM variations;
 -- The BEFORE UPDATE guards can let that statement through too: it changes
 -- neither a job_id nor a rowid, and its durations lie between two stored
 -- timestamps (years 1 to 9999, within ±3.2e11 s).
+-- Two more of jobtrack's UPDATEs run with the triggers standing aside, as
+-- they change no column the triggers keep anything for: claim_next_jobs'
+-- worker, and heartbeat()'s last_heartbeat (in no index and no derived
+-- table; updated_at, the summary's last_updated, stays as it is). A plain
+-- SQL UPDATE of either column fires the triggers, which rewrite the job's
+-- summary row as it was and leave the counters alone (no counted column
+-- changed).
 --
 -- REPLACE: when INSERT OR REPLACE or UPDATE OR REPLACE removes a row that
 -- holds the same job_id, SQLite does not fire its DELETE trigger (unless the

@@ -110,6 +110,21 @@
 //! # }
 //! ```
 //!
+//! ## Heartbeats and stale jobs
+//!
+//! A worker shows that its job's process is alive with
+//! [`JobStore::heartbeat`] (or [`JobStore::update_progress`], which counts
+//! as one): `last_heartbeat` becomes now. A job a worker has taken — any
+//! active status but `pending` — whose last sign of life (the later of
+//! `last_heartbeat` and `updated_at`) lies longer ago than a
+//! [`StaleAfter`] is stale: [`JobStore::get_stale_jobs`] lists them,
+//! [`JobStore::fail_stale_jobs`] moves them to `failed` in one write
+//! transaction, with that status's effects. A heartbeat changes no column
+//! the summary or the counters hold, so it runs with the UPDATE triggers
+//! standing aside, as a claim records its worker: one primary-key update.
+//! A heartbeat from another process that commits before `fail_stale_jobs`
+//! takes the write lock keeps its job; one that comes after finds it failed.
+//!
 //! ## Transactions and durability
 //!
 //! Every write method is one transaction; [`JobStore::transaction`] runs
@@ -204,8 +219,8 @@ mod store;
 pub use jobtrack_core;
 pub use jobtrack_core::{
     CacheStats, CleanupReport, DatasetStats, Error, Job, JobApi, JobType, NewExecution,
-    NewVariation, OperationMetrics, PipelineMode, PoolStatus, Result, RunningJob, Statistics,
-    StatisticsDifference, Status, StatusUpdate, Timestamp, TransactionMetrics,
+    NewVariation, OperationMetrics, PipelineMode, PoolStatus, Result, RunningJob, StaleAfter,
+    Statistics, StatisticsDifference, Status, StatusUpdate, Timestamp, TransactionMetrics,
 };
 pub use schema::SCHEMA_VERSION;
 pub use store::{

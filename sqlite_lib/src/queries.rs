@@ -4,7 +4,8 @@
 use std::str::FromStr;
 
 use jobtrack_core::{
-    progress, CounterRow, Counts, DatasetAggregate, Job, JobType, RunningJob, Status, Timestamp,
+    progress, CounterRow, Counts, DatasetAggregate, Job, JobType, RunningJob, StaleJob, Status,
+    Timestamp,
 };
 
 use crate::store::SummaryProblem;
@@ -114,7 +115,8 @@ pub(crate) fn fixed_width_timestamp(text: &str) -> Option<Timestamp> {
     Some(Timestamp::from_unix_micros(seconds * 1_000_000 + micros))
 }
 
-/// A row of `ALL_JOBS`, `RECENT_JOBS` or `GET_JOB`.
+/// A row of the Job view (`ALL_JOBS`, `RECENT_JOBS`, `GET_JOB`,
+/// `STALE_JOBS`, …).
 pub(crate) fn job(row: &Row<'_>) -> rusqlite::Result<Job> {
     Ok(Job {
         job_id: row.get(0)?,
@@ -134,10 +136,11 @@ pub(crate) fn job(row: &Row<'_>) -> rusqlite::Result<Job> {
         start_time: timestamp_opt(row, 14)?,
         created_at: timestamp(row, 15)?,
         updated_at: timestamp(row, 16)?,
+        last_heartbeat: timestamp_opt(row, 17)?,
     })
 }
 
-/// A row of `RUNNING_JOBS`.
+/// A row of `RUNNING_JOBS` or `RUNNING_JOBS_AFTER`.
 pub(crate) fn running_job(row: &Row<'_>) -> rusqlite::Result<RunningJob> {
     let current_step: Option<i32> = row.get(5)?;
     let total_steps: Option<i32> = row.get(6)?;
@@ -152,6 +155,8 @@ pub(crate) fn running_job(row: &Row<'_>) -> rusqlite::Result<RunningJob> {
         progress: progress(current_step, total_steps),
         experiment_name: row.get(7)?,
         variation_id: row.get(8)?,
+        // 9 is created_at, the listing's order.
+        last_heartbeat: timestamp_opt(row, 10)?,
     })
 }
 
@@ -162,6 +167,15 @@ fn counts(row: &Row<'_>, first: usize) -> rusqlite::Result<Counts> {
 /// One row of `claim_pending.sql`: the kind and id of a pending job.
 pub(crate) fn pending_job(row: &Row<'_>) -> rusqlite::Result<(JobType, String)> {
     Ok((parsed::<JobType>(row, 0)?, row.get(1)?))
+}
+
+/// One row of `lock_stale.sql`: a stale job and its last sign of life.
+pub(crate) fn stale_job(row: &Row<'_>) -> rusqlite::Result<StaleJob> {
+    Ok(StaleJob {
+        job_type: parsed::<JobType>(row, 0)?,
+        job_id: row.get(1)?,
+        last_seen: timestamp(row, 2)?,
+    })
 }
 
 /// A row of `STATISTICS`: the job kind, the status, their counters summed
@@ -244,6 +258,7 @@ mod tests {
 
     fn cases() -> Vec<Case> {
         const NOW: &str = "2026-01-01T00:00:00.000000Z";
+        const STATUSES: &str = r#"["in_queue", "training"]"#;
         vec![
             (
                 // The counters: one row per (dataset, kind, status), however
@@ -507,6 +522,46 @@ mod tests {
                 UPDATE_VARIATION_PROGRESS,
                 vec![&"a", &1, &NOW],
                 vec!["SEARCH variations USING INDEX sqlite_autoindex_variations_1 (job_id=?)"],
+            ),
+            (
+                "heartbeat_execution",
+                HEARTBEAT_EXECUTION,
+                vec![&"a", &NOW],
+                vec!["SEARCH executions USING INDEX sqlite_autoindex_executions_1 (job_id=?)"],
+            ),
+            (
+                "heartbeat_variation",
+                HEARTBEAT_VARIATION,
+                vec![&"a", &NOW],
+                vec!["SEARCH variations USING INDEX sqlite_autoindex_variations_1 (job_id=?)"],
+            ),
+            (
+                // Stale jobs are looked for among the active jobs only, read
+                // from the partial indexes; the few stale ones are sorted.
+                "lock_stale",
+                LOCK_STALE,
+                vec![&NOW, &STATUSES],
+                vec![
+                    "SCAN executions USING INDEX idx_executions_active",
+                    "SCAN variations USING INDEX idx_variations_active",
+                    // The statuses, read from the JSON array core binds.
+                    "SCAN json_each VIRTUAL TABLE INDEX 1:",
+                ],
+            ),
+            (
+                "stale_jobs",
+                STALE_JOBS,
+                vec![&NOW, &STATUSES],
+                vec![
+                    "SCAN executions USING INDEX idx_executions_active",
+                    "SCAN variations USING INDEX idx_variations_active",
+                    "SEARCH executions USING INDEX sqlite_autoindex_executions_1 (job_id=?)",
+                    "SEARCH variations USING INDEX sqlite_autoindex_variations_1 (job_id=?)",
+                    "SCAN json_each VIRTUAL TABLE INDEX 1:",
+                    // The stale ids, and their rows, sorted apart.
+                    "SCAN s",
+                    "SCAN stale_rows",
+                ],
             ),
         ]
     }

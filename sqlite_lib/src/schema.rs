@@ -63,6 +63,10 @@ const MIGRATIONS: &[Migration] = &[
         script: include_str!("../../sql/sqlite/migrations/0006_worker.sql"),
         precheck: None,
     },
+    Migration {
+        script: include_str!("../../sql/sqlite/migrations/0007_heartbeat.sql"),
+        precheck: None,
+    },
 ];
 
 /// The schema version this release writes.
@@ -70,12 +74,16 @@ pub const SCHEMA_VERSION: i32 = MIGRATIONS.len() as i32;
 
 /// The columns of [`TABLES`] added after their table, with the version that
 /// added each (always last, as ALTER TABLE ADD COLUMN puts them).
-const ADDED_COLUMNS: &[(&str, &str, i32)] =
-    &[("executions", "worker", 6), ("variations", "worker", 6)];
+const ADDED_COLUMNS: &[(&str, &str, i32)] = &[
+    ("executions", "worker", 6),
+    ("variations", "worker", 6),
+    ("executions", "last_heartbeat", 7),
+    ("variations", "last_heartbeat", 7),
+];
 
-/// The columns of jobtrack's tables, in order: those of version 1, and
-/// `worker` (version 6, [`ADDED_COLUMNS`]); `job_counters` exists from
-/// version 2 on. A file whose user_version claims jobtrack's schema must
+/// The columns of jobtrack's tables, in order: those of version 1, then
+/// `worker` (version 6) and `last_heartbeat` (version 7), the
+/// [`ADDED_COLUMNS`]; `job_counters` exists from version 2 on. A file whose user_version claims jobtrack's schema must
 /// have these, or it is another program's.
 const TABLES: &[(&str, i32, &[&str])] = &[
     (
@@ -98,6 +106,7 @@ const TABLES: &[(&str, i32, &[&str])] = &[
             "created_at",
             "updated_at",
             "worker",
+            "last_heartbeat",
         ],
     ),
     (
@@ -125,6 +134,7 @@ const TABLES: &[(&str, i32, &[&str])] = &[
             "created_at",
             "updated_at",
             "worker",
+            "last_heartbeat",
         ],
     ),
     (

@@ -1,7 +1,7 @@
 //! [`JobStore`]: every function of the jobtrack API on one SQLite file.
 
 use std::path::{Path, PathBuf};
-use std::sync::Mutex;
+use std::sync::{LazyLock, Mutex};
 use std::time::{Duration, Instant};
 
 use jobtrack_core::usecase::{
@@ -10,8 +10,9 @@ use jobtrack_core::usecase::{
 use jobtrack_core::{
     cache_key, check_limit, statistics_differences, ttl, unknown_cursor, CacheStats, CleanupReport,
     DatasetStats, Job, JobApi, JobTransaction, JobType, MetricsRecorder, NewExecution,
-    NewVariation, Operation, Page, PoolStatus, PruneReport, Result, RunningJob, Statistics,
-    StatisticsDifference, Status, StatusUpdate, Timestamp, TransactionMetrics,
+    NewVariation, Operation, Page, PoolStatus, PruneReport, Result, RunningJob, StaleAfter,
+    StaleJob, Statistics, StatisticsDifference, Status, StatusUpdate, Timestamp,
+    TransactionMetrics,
 };
 use rusqlite::{params, Connection, OptionalExtension, TransactionBehavior};
 use serde::Serialize;
@@ -22,6 +23,19 @@ use crate::pool::{lock, ConnectionPool};
 use crate::queries;
 use crate::schema;
 use crate::status;
+
+/// The statuses of the jobs that expect heartbeats
+/// ([`Status::expects_heartbeats`]), as the JSON array `lock_stale.sql` and
+/// `stale_jobs.sql` bind: core decides which statuses can go stale, not
+/// the SQL.
+static EXPECTS_HEARTBEATS: LazyLock<String> = LazyLock::new(|| {
+    let statuses: Vec<&str> = Status::ALL
+        .into_iter()
+        .filter(|s| s.expects_heartbeats())
+        .map(Status::as_str)
+        .collect();
+    json_array(&statuses)
+});
 
 /// The pause of `prune_jobs` between two batches, the write lock free: the
 /// longest a writer waiting for the lock sleeps between two tries.
@@ -385,6 +399,37 @@ impl WriteBackend for SqliteWriter<'_> {
             .collect::<rusqlite::Result<Vec<_>>>()
             .db()?;
         Ok(rows)
+    }
+
+    fn lock_stale(&mut self, cutoff: Timestamp) -> Result<Vec<StaleJob>> {
+        // BEGIN IMMEDIATE holds the write lock: no job changes before the
+        // status change, so there is nothing to pass over or judge again.
+        let mut stmt = self.conn.prepare_cached(queries::LOCK_STALE).db()?;
+        let rows = stmt
+            .query_map(
+                params![cutoff.to_string(), *EXPECTS_HEARTBEATS],
+                queries::stale_job,
+            )
+            .db()?
+            .collect::<rusqlite::Result<Vec<_>>>()
+            .db()?;
+        Ok(rows)
+    }
+
+    fn heartbeat(&mut self, job_id: &str) -> Result<bool> {
+        for sql in [queries::HEARTBEAT_EXECUTION, queries::HEARTBEAT_VARIATION] {
+            let changed = status::without_update_triggers(self.conn, || {
+                self.conn
+                    .prepare_cached(sql)
+                    .db()?
+                    .execute(params![job_id, self.now_text])
+                    .db()
+            })?;
+            if changed > 0 {
+                return Ok(true);
+            }
+        }
+        Ok(false)
     }
 
     fn set_worker(&mut self, executions: &[&str], variations: &[&str], worker: &str) -> Result<()> {
@@ -751,11 +796,45 @@ impl JobStore {
     }
 
     /// Sets `current_step` (and `updated_at`) of a job of either kind; false
-    /// when there is no such job, 22023 when `current_step` is negative.
+    /// when there is no such job, 22023 when `current_step` is negative. A
+    /// progress report counts as a heartbeat: `last_heartbeat` gets the same
+    /// time as `updated_at`.
     pub fn update_progress(&self, job_id: &str, current_step: i32) -> Result<bool> {
         self.measured(Operation::UpdateProgress, || {
             let step = usecase::check_progress(current_step)?;
             self.apply(|w| usecase::update_progress(w, job_id, step))
+        })
+    }
+
+    /// Records that the process of the active job `job_id` (of either kind)
+    /// is alive: its `last_heartbeat` becomes now. False when no job in an
+    /// active status has that id. Nothing else changes — not `updated_at`,
+    /// the summary table or the counters — so a heartbeat costs a
+    /// primary-key update (one per kind at most) and no trigger work.
+    pub fn heartbeat(&self, job_id: &str) -> Result<bool> {
+        self.measured(Operation::Heartbeat, || {
+            self.apply(|w| usecase::heartbeat(w, job_id))
+        })
+    }
+
+    /// Moves every job that expects heartbeats (an active status but
+    /// `pending`) and has shown no sign of life — heartbeat, progress or
+    /// status change, the later of `last_heartbeat` and `updated_at` — for
+    /// longer than `stale_after` to `failed`, with that status's effects as
+    /// a status update would apply them, and `error_message` or, without
+    /// one, a message naming the job's last sign of life. Returns how many
+    /// jobs failed. One write transaction: a heartbeat that commits before
+    /// it keeps its job, one that comes after finds the job failed. 22023
+    /// for an `error_message` with a NUL character, refused before the
+    /// write lock is asked for.
+    pub fn fail_stale_jobs(
+        &self,
+        stale_after: StaleAfter,
+        error_message: Option<&str>,
+    ) -> Result<i32> {
+        self.measured(Operation::FailStaleJobs, || {
+            usecase::check_fail_stale(error_message)?;
+            self.apply(|w| usecase::fail_stale_jobs(w, stale_after, error_message))
         })
     }
 
@@ -1006,6 +1085,26 @@ impl JobStore {
         })
     }
 
+    /// The Job rows of the jobs [`fail_stale_jobs`](Self::fail_stale_jobs)
+    /// would fail now with `stale_after`, the longest silent first (the
+    /// earliest last sign of life), ties on `job_id`. Reads only the active
+    /// jobs (the partial active indexes).
+    pub fn get_stale_jobs(&self, stale_after: StaleAfter) -> Result<Vec<Job>> {
+        let Some(cutoff) = stale_after.cutoff(Timestamp::now()) else {
+            return Ok(Vec::new());
+        };
+        self.pool.with_reader(|conn| {
+            let mut stmt = conn.prepare_cached(queries::STALE_JOBS).db()?;
+            let rows = stmt
+                .query_map(
+                    params![cutoff.to_string(), *EXPECTS_HEARTBEATS],
+                    queries::job,
+                )
+                .db()?;
+            rows.collect::<rusqlite::Result<_>>().db()
+        })
+    }
+
     /// The `created_at` of the cursor job `after` as stored (text), from
     /// either base table; 22023 naming `after` when there is no such job.
     fn cursor(conn: &Connection, after: &str) -> Result<String> {
@@ -1149,6 +1248,9 @@ impl JobApi for JobStore {
     fn update_progress(&self, job_id: &str, current_step: i32) -> Result<bool> {
         JobStore::update_progress(self, job_id, current_step)
     }
+    fn heartbeat(&self, job_id: &str) -> Result<bool> {
+        JobStore::heartbeat(self, job_id)
+    }
     fn batch_create_executions(&self, jobs: &[NewExecution]) -> Result<Vec<String>> {
         JobStore::batch_create_executions(self, jobs)
     }
@@ -1169,6 +1271,9 @@ impl JobApi for JobStore {
     }
     fn claim_next_jobs(&self, n: i32, worker: &str) -> Result<Vec<Job>> {
         JobStore::claim_next_jobs(self, n, worker)
+    }
+    fn fail_stale_jobs(&self, stale_after: StaleAfter, error_message: Option<&str>) -> Result<i32> {
+        JobStore::fail_stale_jobs(self, stale_after, error_message)
     }
     fn refresh_job_cache(&self) -> Result<i64> {
         JobStore::refresh_job_cache(self)
@@ -1199,6 +1304,9 @@ impl JobApi for JobStore {
     }
     fn get_running_jobs(&self, lim: Option<i32>, after: Option<&str>) -> Result<Vec<RunningJob>> {
         JobStore::get_running_jobs(self, lim, after)
+    }
+    fn get_stale_jobs(&self, stale_after: StaleAfter) -> Result<Vec<Job>> {
+        JobStore::get_stale_jobs(self, stale_after)
     }
     fn get_cache_stats(&self) -> Result<CacheStats> {
         Ok(JobStore::get_cache_stats(self))

@@ -716,7 +716,10 @@ fn a_file_migrated_from_version_5_claims_at_once() {
     version_5_file(&path);
     let store = JobStore::open(&path).unwrap();
     let conn = raw(&path);
-    assert_eq!(count(&conn, "PRAGMA user_version"), 6);
+    assert_eq!(
+        count(&conn, "PRAGMA user_version"),
+        i64::from(jobtrack_sqlite::SCHEMA_VERSION)
+    );
     assert_eq!(
         ids(&store.claim_next_jobs(4, "after-upgrade").unwrap()),
         ["v0", "e0", "v2", "e2"]

@@ -746,7 +746,13 @@ fn impossible_timestamps_are_refused_in_every_column() {
         "9999-12-31T23:59:59.999999Z",
     ];
     for (table, id) in [("executions", "b"), ("variations", "v")] {
-        for column in ["start_time", "end_time", "created_at", "updated_at"] {
+        for column in [
+            "start_time",
+            "end_time",
+            "created_at",
+            "updated_at",
+            "last_heartbeat",
+        ] {
             for value in bad {
                 let err = conn
                     .execute(

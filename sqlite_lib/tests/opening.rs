@@ -21,6 +21,7 @@ const V3: &str = include_str!("../../sql/sqlite/migrations/0003_guards.sql");
 const V4: &str = include_str!("../../sql/sqlite/migrations/0004_jobs_view.sql");
 const V5: &str = include_str!("../../sql/sqlite/migrations/0005_batch_status.sql");
 const V6: &str = include_str!("../../sql/sqlite/migrations/0006_worker.sql");
+const V7: &str = include_str!("../../sql/sqlite/migrations/0007_heartbeat.sql");
 
 fn quick(busy_timeout: Duration) -> JobStoreOptions {
     JobStoreOptions {
@@ -333,7 +334,7 @@ fn foreign_and_newer_files_are_refused_before_anything_is_written() {
 fn old_file(path: &Path, version: i32) -> Connection {
     let conn = Connection::open(path).unwrap();
     conn.execute_batch("PRAGMA journal_mode = WAL").unwrap();
-    for script in [V1, V2, V3, V4, V5, V6].iter().take(version as usize) {
+    for script in [V1, V2, V3, V4, V5, V6, V7].iter().take(version as usize) {
         conn.execute_batch(script).unwrap();
     }
     conn.pragma_update(None, "user_version", version).unwrap();
@@ -369,7 +370,11 @@ fn old_file(path: &Path, version: i32) -> Connection {
 /// The base tables' rows, without rowids: what a migration must keep (the
 /// columns a migration adds left out; they are checked apart).
 fn base_rows(conn: &Connection) -> String {
-    fingerprint_except(conn, &["executions", "variations"], &["worker"])
+    fingerprint_except(
+        conn,
+        &["executions", "variations"],
+        &["worker", "last_heartbeat"],
+    )
 }
 
 #[test]
@@ -385,11 +390,11 @@ fn a_file_migrated_from_every_version_has_the_schema_of_a_new_file() {
     let chain_path = dir.path().join("chain.db");
     {
         let conn = Connection::open(&chain_path).unwrap();
-        for script in [V1, V2, V3, V4, V5, V6] {
+        for script in [V1, V2, V3, V4, V5, V6, V7] {
             conn.execute_batch(script).unwrap();
         }
     }
-    assert_eq!(normalised_schema(&raw(&chain_path)), fresh, "0001..0006");
+    assert_eq!(normalised_schema(&raw(&chain_path)), fresh, "0001..0007");
 
     for version in 1..SCHEMA_VERSION {
         let path = dir.path().join(format!("v{version}.db"));
@@ -416,6 +421,15 @@ fn a_file_migrated_from_every_version_has_the_schema_of_a_new_file() {
             ),
             0,
             "no worker recorded by the migration from {version}"
+        );
+        assert_eq!(
+            count(
+                &conn,
+                "SELECT (SELECT COUNT(last_heartbeat) FROM executions) \
+                      + (SELECT COUNT(last_heartbeat) FROM variations)"
+            ),
+            0,
+            "no heartbeat recorded by the migration from {version}"
         );
         assert_summary_exact(&conn);
         assert_eq!(store.verify_statistics().unwrap(), [], "from {version}");

@@ -235,6 +235,7 @@ fn json_of_results_matches_the_readme() {
         "start_time",
         "created_at",
         "updated_at",
+        "last_heartbeat",
     ];
     let mut keys = keys.clone();
     keys.sort_unstable();

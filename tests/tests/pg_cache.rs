@@ -469,6 +469,30 @@ fn stress_session(url: &str, n: u64, start: &Barrier, stress: Stress) -> (u64, u
                 )
                 .unwrap();
             }
+            5 => {
+                // A change of job rows only, which the recent jobs show and
+                // the statistics do not: a heartbeat, a progress report, an
+                // output_path written with plain SQL.
+                let id = format!("pool{}", rng.usize(..60));
+                match rng.usize(..3) {
+                    0 => c
+                        .query_one("SELECT jobtrack.heartbeat($1)", &[&id])
+                        .map(drop),
+                    1 => c
+                        .query_one(
+                            "SELECT jobtrack.update_progress($1, $2)",
+                            &[&id, &(rng.u32(..100) as i32)],
+                        )
+                        .map(drop),
+                    _ => c
+                        .execute(
+                            "UPDATE jobtrack.executions SET output_path = $2 WHERE job_id = $1",
+                            &[&id, &format!("/out/{}", rng.u32(..1000))],
+                        )
+                        .map(drop),
+                }
+                .unwrap();
+            }
             4 if rng.usize(..8) == 0 => {
                 // A committed transaction whose change was rolled back to a
                 // savepoint, or a cleanup of finished jobs.
@@ -610,6 +634,84 @@ fn pg_cache_stress_with_a_long_transaction_and_other_writes() {
             long_transaction: true,
         },
     );
+}
+
+/// A change of job rows only — a heartbeat, a progress report, a plain
+/// UPDATE of output_path — retires the cached recent jobs (their rows show
+/// it) but not the cached statistics, which a status change retires.
+#[test]
+fn pg_cache_statistics_survive_heartbeats_and_progress() {
+    let _serial = serial();
+    let url = jobtrack_tests::fresh_database("jobtrack_cache_heartbeats");
+    let mut c = connect(&url);
+    create(&mut c, "h1", "ds", "training");
+    create(&mut c, "h2", "ds", "pending");
+    let is_shared = shared(&mut c);
+    let recent = |c: &mut Client| -> (String, String) {
+        let row = c
+            .query_one(
+                "SELECT ARRAY(SELECT t::text FROM jobtrack.get_recent_jobs_cached(5) AS t)::text,
+                        ARRAY(SELECT t::text FROM jobtrack.get_recent_jobs_optimized(5) AS t)::text",
+                &[],
+            )
+            .unwrap();
+        (row.get(0), row.get(1))
+    };
+    // Fill both entries.
+    both_statistics(&mut c);
+    json(
+        &mut c,
+        "SELECT to_jsonb(jobtrack.get_dataset_stats_cached('ds'))::text",
+    );
+    recent(&mut c);
+    for (what, sql) in [
+        ("a heartbeat", "SELECT jobtrack.heartbeat('h1')"),
+        (
+            "a progress report",
+            "SELECT jobtrack.update_progress('h1', 7)",
+        ),
+        (
+            "an output_path",
+            "UPDATE jobtrack.executions SET output_path = '/o' WHERE job_id = 'h1'",
+        ),
+    ] {
+        c.batch_execute(sql).unwrap();
+        let before = hits(&mut c);
+        both_statistics(&mut c);
+        json(
+            &mut c,
+            "SELECT to_jsonb(jobtrack.get_dataset_stats_cached('ds'))::text",
+        );
+        let statistics_hits = hits(&mut c) - before;
+        let before = hits(&mut c);
+        let (cached, fresh) = recent(&mut c);
+        assert_eq!(
+            cached, fresh,
+            "after {what}: the cached recent jobs are stale"
+        );
+        let recent_hits = hits(&mut c) - before;
+        if is_shared {
+            assert_eq!(
+                statistics_hits, 2,
+                "after {what}: the statistics were retired"
+            );
+            assert_eq!(recent_hits, 0, "after {what}: the recent jobs were served");
+        }
+    }
+    // A status change retires the statistics.
+    c.batch_execute("SELECT jobtrack.update_execution_status('h2', 'in_queue')")
+        .unwrap();
+    let before = hits(&mut c);
+    both_statistics(&mut c);
+    if is_shared {
+        assert_eq!(
+            hits(&mut c) - before,
+            0,
+            "a status change kept the statistics"
+        );
+    }
+    drop(c);
+    jobtrack_tests::drop_database("jobtrack_cache_heartbeats");
 }
 
 /// Hits after many writers while a transaction with an id stays open

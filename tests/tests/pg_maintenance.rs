@@ -255,3 +255,73 @@ fn pg_maintenance_prunes_on_schedule_and_leaves_a_standby_alone() {
         "the standby's log has errors:\n{log}"
     );
 }
+
+/// With `jobtrack.fail_stale_after` set, each round fails the jobs silent
+/// for longer, exactly as `fail_stale_jobs` would: the silent ones fail with
+/// the default message, a job that heartbeats stays, and pending ones are
+/// never touched. Off (-1) by default: before the setting, nothing fails.
+#[test]
+fn pg_maintenance_fails_stale_jobs_when_asked() {
+    let cluster = Cluster::start(WORKER);
+    let mut client = cluster.connect("postgres");
+    client.batch_execute("CREATE EXTENSION jobtrack").unwrap();
+    client
+        .batch_execute(
+            "SELECT jobtrack.batch_create_executions(
+                 (SELECT jsonb_agg(jsonb_build_object(
+                             'job_id', 'm' || g, 'pipeline_mode', 'single', 'dataset_name', 'd',
+                             'preset', 'p', 'status', CASE WHEN g <= 20 THEN 'training' ELSE 'pending' END))
+                  FROM generate_series(1, 30) AS g));
+             UPDATE jobtrack.executions SET updated_at = now() - interval '1 hour';",
+        )
+        .unwrap();
+    let failed = |client: &mut Client| {
+        count(
+            client,
+            "SELECT count(*) FROM jobtrack.executions WHERE status = 'failed'",
+        )
+    };
+    // Several rounds (one a second) go by without the setting.
+    wait_until(&cluster, Duration::from_secs(30), "a few rounds", || {
+        count(
+            &mut client,
+            "SELECT coalesce((jobtrack.get_transaction_metrics()->'prune_jobs'->>'count')::bigint, 0)",
+        ) >= 3
+    });
+    assert_eq!(failed(&mut client), 0, "fail_stale_after is off by default");
+    // m1 shows a sign of life; then the rescue is switched on.
+    assert!(count(&mut client, "SELECT jobtrack.heartbeat('m1')::int::bigint") == 1);
+    client
+        .batch_execute("ALTER SYSTEM SET jobtrack.fail_stale_after = 600")
+        .unwrap();
+    client.batch_execute("SELECT pg_reload_conf()").unwrap();
+    wait_until(
+        &cluster,
+        Duration::from_secs(60),
+        "the stale jobs fail",
+        || failed(&mut client) == 19,
+    );
+    let messages = count(
+        &mut client,
+        "SELECT count(*) FROM jobtrack.executions
+         WHERE status = 'failed' AND error_message LIKE 'jobtrack: failed as stale: %'",
+    );
+    assert_eq!(messages, 19);
+    assert_eq!(
+        count(
+            &mut client,
+            "SELECT count(*) FROM jobtrack.executions WHERE job_id = 'm1' AND status = 'training'"
+        ),
+        1,
+        "the job that heartbeats stays"
+    );
+    assert_eq!(
+        count(
+            &mut client,
+            "SELECT count(*) FROM jobtrack.executions WHERE status = 'pending'"
+        ),
+        10
+    );
+    assert_exact(&mut client);
+    assert!(cluster.log_tail(200).contains("failed 19 stale jobs"));
+}

@@ -40,11 +40,13 @@ const PUBLIC_API: &[&str] = &[
     "update_execution_status",
     "update_variation_status",
     "update_progress",
+    "heartbeat",
     "batch_create_executions",
     "batch_create_variations",
     "batch_update_execution_status",
     "batch_update_variation_status",
     "claim_next_jobs",
+    "fail_stale_jobs",
     "cleanup_old_jobs",
     "prune_jobs",
     "verify_statistics",
@@ -56,6 +58,7 @@ const PUBLIC_API: &[&str] = &[
     "get_recent_jobs_optimized",
     "get_recent_jobs_cached",
     "get_running_jobs",
+    "get_stale_jobs",
     "get_cache_stats",
     "get_pool_status",
     "get_transaction_metrics",
@@ -483,6 +486,7 @@ const READS: &[&str] = &[
     "SELECT count(*)::text FROM jobtrack.get_recent_jobs_optimized(10)",
     "SELECT count(*)::text FROM jobtrack.get_recent_jobs_cached(10)",
     "SELECT count(*)::text FROM jobtrack.get_running_jobs()",
+    "SELECT count(*)::text FROM jobtrack.get_stale_jobs()",
     "SELECT count(*)::text FROM jobtrack.jobs",
     "SELECT jobtrack.get_cache_stats()::text",
     "SELECT jobtrack.get_pool_status()::text",
@@ -497,6 +501,8 @@ const WRITES: &[&str] = &[
     "SELECT jobtrack.update_execution_status('s-e1', 'training')::text",
     r#"SELECT jobtrack.batch_update_variation_status('[{"job_id": "s-v1", "status": "done"}]')::text"#,
     "SELECT jobtrack.update_progress('s-e4', 3)::text",
+    "SELECT jobtrack.heartbeat('s-e4')::text",
+    "SELECT jobtrack.fail_stale_jobs('1 microsecond')::text",
     "SELECT jobtrack.cleanup_old_jobs(0, false)::text",
     "INSERT INTO jobtrack.executions (job_id, pipeline_mode, dataset_name, preset) VALUES ('r-e2', 'single', 'priv-a', 'p')",
 ];
@@ -643,6 +649,9 @@ fn writer_checks(checks: &mut Checks, fixture: &Fixture, functions: &[Function])
             "3",
         ),
         ("SELECT jobtrack.update_progress('s-e1', 42)::text", "true"),
+        ("SELECT jobtrack.heartbeat('s-e1')::text", "true"),
+        // Nothing has been silent for an hour.
+        ("SELECT jobtrack.fail_stale_jobs('1 hour')::text", "0"),
         (
             "WITH u AS (UPDATE jobtrack.executions SET output_path = '/models/s-e2' \
              WHERE job_id = 's-e2' RETURNING 1) SELECT count(*)::text FROM u",

@@ -56,11 +56,24 @@ FROM (SELECT dataset_name FROM jobtrack.executions
       UNION SELECT 'ds-gone') AS d
 ORDER BY d.dataset_name COLLATE "C";
 
+-- The listings' columns of every release (0.6.0 added last_heartbeat, which
+-- an older catalog does not declare).
 \echo == get_all_jobs_optimized(1000)
-SELECT * FROM jobtrack.get_all_jobs_optimized(1000);
+SELECT job_id, job_type, status, dataset_name, preset, mode, experiment_name, variation_id,
+       success, duration_seconds, error_message, output_path, total_steps, current_step,
+       start_time, created_at, updated_at
+FROM jobtrack.get_all_jobs_optimized(1000);
 \echo == get_recent_jobs_optimized(1000)
-SELECT * FROM jobtrack.get_recent_jobs_optimized(1000);
+SELECT job_id, job_type, status, dataset_name, preset, mode, experiment_name, variation_id,
+       success, duration_seconds, error_message, output_path, total_steps, current_step,
+       start_time, created_at, updated_at
+FROM jobtrack.get_recent_jobs_optimized(1000);
 \echo == get_recent_jobs_cached(5)
-SELECT * FROM jobtrack.get_recent_jobs_cached(5);
+SELECT job_id, job_type, status, dataset_name, preset, mode, experiment_name, variation_id,
+       success, duration_seconds, error_message, output_path, total_steps, current_step,
+       start_time, created_at, updated_at
+FROM jobtrack.get_recent_jobs_cached(5);
 \echo == get_running_jobs()
-SELECT * FROM jobtrack.get_running_jobs();
+SELECT job_id, job_type, status, dataset_name, start_time, current_step, total_steps, progress,
+       experiment_name, variation_id
+FROM jobtrack.get_running_jobs();

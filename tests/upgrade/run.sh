@@ -35,7 +35,7 @@ set -euo pipefail
 
 # Every released version and its commit, oldest first. A release adds itself
 # here (and its commit must stay in the history).
-RELEASES=(0.1.0:e605a1b 0.2.0:25140a7 0.3.0:e6d9a5b 0.4.0:63dce7c)
+RELEASES=(0.1.0:e605a1b 0.2.0:25140a7 0.3.0:e6d9a5b 0.4.0:63dce7c 0.5.0:bd0a4c1)
 
 here="$(cd "$(dirname "$0")" && pwd)"
 repo="$(cd "$here/../.." && pwd)"

@@ -8,6 +8,8 @@ pub mod reader;
 
 use std::time::Duration;
 
+use jobtrack_store::StaleAfter;
+
 /// The longest busy timeout SQLite takes: `sqlite3_busy_timeout` counts
 /// milliseconds in a C `int` (about 24.8 days).
 const MAX_BUSY_TIMEOUT_MS: f64 = i32::MAX as f64;
@@ -38,6 +40,13 @@ pub fn parse_busy_timeout(text: &str) -> Result<Duration, String> {
         ));
     }
     Ok(Duration::from_micros((ms * 1e3).round() as u64))
+}
+
+/// `--after`: an interval as the API reads one (`StaleAfter`'s text);
+/// clap shows core's message, which names the argument, as a usage error.
+pub fn parse_stale_after(text: &str) -> Result<StaleAfter, String> {
+    text.parse()
+        .map_err(|e: jobtrack_store::Error| e.to_string())
 }
 
 #[cfg(test)]

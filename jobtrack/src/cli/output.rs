@@ -9,8 +9,8 @@ use std::io::{self, BufWriter, StdoutLock, Write};
 
 use comfy_table::{presets, Table, TableComponent};
 use jobtrack_store::{
-    CacheStats, DatasetStats, Job, PoolStatus, RunningJob, Statistics, Status, Timestamp,
-    TransactionMetrics,
+    jobtrack_core::progress, CacheStats, DatasetStats, Job, PoolStatus, RunningJob, Statistics,
+    Status, Timestamp, TransactionMetrics,
 };
 use serde::Serialize;
 
@@ -232,6 +232,42 @@ impl Out {
                     "dataset",
                     "progress",
                     "experiment",
+                ],
+                &rows,
+            )
+        })
+    }
+
+    /// The rows of `get_stale_jobs`, as `running` shows jobs, with when
+    /// each was last seen: the later of its heartbeat and its last change.
+    pub fn stale(&mut self, jobs: &[Job]) -> Result<(), CliError> {
+        self.value(jobs, |out| {
+            let rows: Vec<Vec<String>> = jobs
+                .iter()
+                .map(|j| {
+                    let last_seen = j
+                        .last_heartbeat
+                        .map_or(j.updated_at, |h| h.max(j.updated_at));
+                    vec![
+                        j.job_id.clone(),
+                        j.job_type.to_string(),
+                        j.status.to_string(),
+                        j.dataset_name.clone(),
+                        format!("{:.0} %", progress(j.current_step, j.total_steps)),
+                        last_seen.to_string(),
+                        j.last_heartbeat.map_or("-".into(), |h| h.to_string()),
+                    ]
+                })
+                .collect();
+            out.table(
+                &[
+                    "job_id",
+                    "type",
+                    "status",
+                    "dataset",
+                    "progress",
+                    "last_seen",
+                    "last_heartbeat",
                 ],
                 &rows,
             )

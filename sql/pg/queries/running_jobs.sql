@@ -23,10 +23,11 @@ SELECT a.job_id, a.job_type, a.status, a.dataset_name, a.start_time,
             THEN 100.0::double precision * a.current_step / a.total_steps
             ELSE 0::double precision
        END AS progress,
-       a.experiment_name, a.variation_id
+       a.experiment_name, a.variation_id, a.last_heartbeat
 FROM ((SELECT e.job_id, 'execution'::text AS job_type, e.status, e.dataset_name,
               e.start_time, e.current_step, e.total_steps,
-              NULL::text AS experiment_name, NULL::text AS variation_id, e.created_at
+              NULL::text AS experiment_name, NULL::text AS variation_id, e.last_heartbeat,
+              e.created_at
        FROM jobtrack.executions AS e
        WHERE e.status IN ('pending', 'in_queue', 'preparing_dataset', 'configuring_preset',
                           'ready_for_training', 'training', 'generating_preview')
@@ -36,7 +37,7 @@ FROM ((SELECT e.job_id, 'execution'::text AS job_type, e.status, e.dataset_name,
       UNION ALL
       (SELECT v.job_id, 'variation'::text, v.status, v.dataset_name,
               v.start_time, v.current_step, v.total_steps,
-              v.experiment_name, v.variation_id, v.created_at
+              v.experiment_name, v.variation_id, v.last_heartbeat, v.created_at
        FROM jobtrack.variations AS v
        WHERE v.status IN ('pending', 'in_queue', 'preparing_dataset', 'configuring_preset',
                           'ready_for_training', 'training', 'generating_preview')

@@ -7,14 +7,14 @@
 -- only active jobs, already in order, so the merge stops after ?1 rows.
 SELECT job_id, 'execution' AS job_type, status, dataset_name, start_time,
        current_step, total_steps, NULL AS experiment_name, NULL AS variation_id,
-       created_at
+       created_at, last_heartbeat
 FROM executions INDEXED BY idx_executions_active
 WHERE status IN ('pending', 'in_queue', 'preparing_dataset', 'configuring_preset',
                  'ready_for_training', 'training', 'generating_preview')
 UNION ALL
 SELECT job_id, 'variation' AS job_type, status, dataset_name, start_time,
        current_step, total_steps, experiment_name, variation_id,
-       created_at
+       created_at, last_heartbeat
 FROM variations INDEXED BY idx_variations_active
 WHERE status IN ('pending', 'in_queue', 'preparing_dataset', 'configuring_preset',
                  'ready_for_training', 'training', 'generating_preview')

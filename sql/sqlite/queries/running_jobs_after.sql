@@ -4,7 +4,7 @@
 -- the key (row-value comparison in the listing's order) and reads on.
 SELECT job_id, 'execution' AS job_type, status, dataset_name, start_time,
        current_step, total_steps, NULL AS experiment_name, NULL AS variation_id,
-       created_at
+       created_at, last_heartbeat
 FROM executions INDEXED BY idx_executions_active
 WHERE status IN ('pending', 'in_queue', 'preparing_dataset', 'configuring_preset',
                  'ready_for_training', 'training', 'generating_preview')
@@ -12,7 +12,7 @@ WHERE status IN ('pending', 'in_queue', 'preparing_dataset', 'configuring_preset
 UNION ALL
 SELECT job_id, 'variation' AS job_type, status, dataset_name, start_time,
        current_step, total_steps, experiment_name, variation_id,
-       created_at
+       created_at, last_heartbeat
 FROM variations INDEXED BY idx_variations_active
 WHERE status IN ('pending', 'in_queue', 'preparing_dataset', 'configuring_preset',
                  'ready_for_training', 'training', 'generating_preview')

@@ -1,5 +1,8 @@
--- update_progress on executions: ?1 job_id, ?2 current_step, ?3 now.
+-- update_progress on executions: ?1 job_id, ?2 current_step, ?3 now. A
+-- progress report is a heartbeat as well: last_heartbeat gets the same now
+-- as updated_at.
 UPDATE executions
-SET current_step = ?2,
-    updated_at   = ?3
+SET current_step   = ?2,
+    updated_at     = ?3,
+    last_heartbeat = ?3
 WHERE job_id = ?1

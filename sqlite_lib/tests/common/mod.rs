@@ -289,15 +289,39 @@ pub fn old_at(minute: i64) -> String {
 
 /// Sets a job's `created_at` by plain SQL, as another program could.
 pub fn set_created(conn: &Connection, job_id: &str, created_at: &str) {
+    set_timestamp(conn, job_id, "created_at", Some(created_at));
+}
+
+/// Sets a job's `updated_at` by plain SQL (its triggers copy it into the
+/// summary), to make the job's last status change or progress look old.
+pub fn set_updated(conn: &Connection, job_id: &str, updated_at: &str) {
+    set_timestamp(conn, job_id, "updated_at", Some(updated_at));
+}
+
+/// Sets (or clears) a job's `last_heartbeat` by plain SQL.
+pub fn set_last_heartbeat(conn: &Connection, job_id: &str, last_heartbeat: Option<&str>) {
+    set_timestamp(conn, job_id, "last_heartbeat", last_heartbeat);
+}
+
+/// `column` (a timestamp column of both base tables) of the job `job_id`
+/// set to `value` by plain SQL.
+fn set_timestamp(conn: &Connection, job_id: &str, column: &str, value: Option<&str>) {
     let n: usize = ["executions", "variations"]
         .iter()
         .map(|table| {
             conn.execute(
-                &format!("UPDATE {table} SET created_at = ?1 WHERE job_id = ?2"),
-                [created_at, job_id],
+                &format!("UPDATE {table} SET {column} = ?1 WHERE job_id = ?2"),
+                rusqlite::params![value, job_id],
             )
             .unwrap()
         })
         .sum();
     assert_eq!(n, 1, "no job {job_id}");
+}
+
+/// The timestamp text `minutes` minutes before now (after it when
+/// negative).
+pub fn minutes_ago(minutes: i64) -> String {
+    let now = jobtrack_sqlite::Timestamp::now().unix_micros();
+    jobtrack_sqlite::Timestamp::from_unix_micros(now - minutes * 60_000_000).to_string()
 }

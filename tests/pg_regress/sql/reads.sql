@@ -34,11 +34,13 @@ UPDATE jobtrack.executions SET
     created_at = '2026-01-01 00:00:00+00'::timestamptz + (substr(job_id, 2)::int || ' hours')::interval,
     updated_at = '2026-02-01 00:00:00+00'::timestamptz - (substr(job_id, 2)::int || ' hours')::interval,
     start_time = CASE WHEN start_time IS NOT NULL THEN '2026-01-05 00:00:00+00'::timestamptz END,
+    last_heartbeat = CASE WHEN last_heartbeat IS NOT NULL THEN '2026-01-06 00:00:00+00'::timestamptz END,
     duration_seconds = CASE job_id WHEN 'e2' THEN 30 END;
 UPDATE jobtrack.variations SET
     created_at = '2026-01-01 00:00:00+00',
     updated_at = '2026-02-01 00:00:00+00',
     start_time = CASE WHEN start_time IS NOT NULL THEN '2026-01-04 12:00:00+00'::timestamptz END,
+    last_heartbeat = CASE WHEN last_heartbeat IS NOT NULL THEN '2026-01-06 00:00:00+00'::timestamptz END,
     duration_seconds = CASE job_id WHEN 'v2' THEN 90 END;
 
 SELECT jobtrack.get_statistics_optimized();
@@ -75,12 +77,12 @@ WITH RECURSIVE pages(n, last, ids) AS (
     SELECT p.n + 1, page.ids[cardinality(page.ids)], p.ids || page.ids
     FROM pages AS p,
          LATERAL (SELECT array_agg(j.job_id ORDER BY o) AS ids
-                  FROM jobtrack.get_all_jobs_optimized(2, p.last) WITH ORDINALITY AS j(job_id, job_type, status, dataset_name, preset, mode, experiment_name, variation_id, success, duration_seconds, error_message, output_path, total_steps, current_step, start_time, created_at, updated_at, o)) AS page
+                  FROM jobtrack.get_all_jobs_optimized(2, p.last) WITH ORDINALITY AS j(job_id, job_type, status, dataset_name, preset, mode, experiment_name, variation_id, success, duration_seconds, error_message, output_path, total_steps, current_step, start_time, created_at, updated_at, last_heartbeat, o)) AS page
     WHERE page.ids IS NOT NULL
 )
 SELECT (SELECT max(n) FROM pages) AS calls,
        (SELECT ids FROM pages ORDER BY n DESC LIMIT 1)
-       = (SELECT array_agg(job_id ORDER BY o) FROM jobtrack.get_all_jobs_optimized(10000) WITH ORDINALITY AS j(job_id, job_type, status, dataset_name, preset, mode, experiment_name, variation_id, success, duration_seconds, error_message, output_path, total_steps, current_step, start_time, created_at, updated_at, o)) AS same_order;
+       = (SELECT array_agg(job_id ORDER BY o) FROM jobtrack.get_all_jobs_optimized(10000) WITH ORDINALITY AS j(job_id, job_type, status, dataset_name, preset, mode, experiment_name, variation_id, success, duration_seconds, error_message, output_path, total_steps, current_step, start_time, created_at, updated_at, last_heartbeat, o)) AS same_order;
 SELECT job_id FROM jobtrack.get_running_jobs(2) WITH ORDINALITY ORDER BY ordinality;
 SELECT job_id FROM jobtrack.get_running_jobs(2, (SELECT job_id FROM jobtrack.get_running_jobs(2) OFFSET 1)) WITH ORDINALITY ORDER BY ordinality;
 -- A cursor names a job, active or not, of either kind; an unknown one is
