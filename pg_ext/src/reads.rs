@@ -83,27 +83,26 @@ const JOBS_VIEW: &str = "FROM jobtrack.jobs AS j";
 /// A listing function then returns the row its catalog declares, the
 /// leading columns of the row it reads (`statement_read::into_result_set`).
 pub fn on_catalog(query: &'static str) -> Result<Cow<'static, str>, Error> {
-    // SAFETY: catalog cache lookups by name, in the transaction of the
-    // calling SQL function.
-    let (view_exists, has_heartbeats) = unsafe {
+    // Catalog cache lookups only for what the query names: a listing is
+    // called often, and most of its queries name neither.
+    // SAFETY (both closures): catalog cache lookups by name, in the
+    // transaction of the calling SQL function.
+    let relation = |name: &std::ffi::CStr| unsafe {
         let namespace = pg_sys::get_namespace_oid(c"jobtrack".as_ptr(), true);
-        let relation = |name: &std::ffi::CStr| {
-            if namespace == pg_sys::InvalidOid {
-                pg_sys::InvalidOid
-            } else {
-                pg_sys::get_relname_relid(name.as_ptr(), namespace)
-            }
-        };
+        if namespace == pg_sys::InvalidOid {
+            pg_sys::InvalidOid
+        } else {
+            pg_sys::get_relname_relid(name.as_ptr(), namespace)
+        }
+    };
+    let has_heartbeats = || unsafe {
         let executions = relation(c"executions");
-        (
-            relation(c"jobs") != pg_sys::InvalidOid,
-            executions == pg_sys::InvalidOid
-                || pg_sys::get_attnum(executions, c"last_heartbeat".as_ptr())
-                    != pg_sys::InvalidAttrNumber as i16,
-        )
+        executions == pg_sys::InvalidOid
+            || pg_sys::get_attnum(executions, c"last_heartbeat".as_ptr())
+                != pg_sys::InvalidAttrNumber as i16
     };
     let mut query: Cow<'static, str> = query.into();
-    if !view_exists && query.contains(JOBS_VIEW) {
+    if query.contains(JOBS_VIEW) && relation(c"jobs") == pg_sys::InvalidOid {
         let definition = SCHEMA
             .split_once("-- jobs view: begin\n")
             .and_then(|(_, rest)| rest.split_once("-- jobs view: end\n"))
@@ -120,7 +119,7 @@ pub fn on_catalog(query: &'static str) -> Result<Cow<'static, str>, Error> {
             }
         };
     }
-    if !has_heartbeats && query.contains("last_heartbeat") {
+    if query.contains("last_heartbeat") && !has_heartbeats() {
         query = without_heartbeats(&query).into();
     }
     Ok(query)

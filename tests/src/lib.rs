@@ -92,3 +92,28 @@ pub fn summary_mismatches(client: &mut postgres::Client) -> Vec<String> {
         .map(|row| row.get(0))
         .collect()
 }
+
+/// Panics, naming `when`, unless the summary table equals the base tables
+/// row for row ([`summary_mismatches`]) and the counters equal a recount
+/// (`verify_statistics()` returns no row); shows the first differences.
+pub fn assert_exact(client: &mut postgres::Client, when: &str) {
+    let mismatches = summary_mismatches(client);
+    assert!(
+        mismatches.is_empty(),
+        "{when}: the summary table differs from the base tables: {:#?}",
+        &mismatches[..mismatches.len().min(10)]
+    );
+    let differences: Vec<String> = client
+        .query(
+            "SELECT row_to_json(d)::text FROM jobtrack.verify_statistics() AS d",
+            &[],
+        )
+        .expect("verify_statistics()")
+        .iter()
+        .map(|row| row.get(0))
+        .collect();
+    assert!(
+        differences.is_empty(),
+        "{when}: the counters differ from a recount: {differences:#?}"
+    );
+}

@@ -22,6 +22,7 @@ use std::time::Instant;
 
 use jobtrack_core::{Job, JobApi};
 use jobtrack_postgres::PgStore;
+use jobtrack_tests::assert_exact;
 use jobtrack_tests::dump::{connect, describe, sqlstate};
 use jobtrack_tests::jobs::{create_executions, create_variations, one_at_a_time};
 use postgres::Client;
@@ -94,30 +95,6 @@ fn claim(client: &mut Client, n: i32, worker: &str) -> Result<Vec<String>, postg
             &[&n, &worker],
         )
         .map(|rows| rows.iter().map(|row| row.get(0)).collect())
-}
-
-/// The summary table equals the base tables, row for row, and the counters
-/// a recount (verify_statistics() returns no row).
-fn assert_exact(client: &mut Client, when: &str) {
-    let mismatches = jobtrack_tests::summary_mismatches(client);
-    assert!(
-        mismatches.is_empty(),
-        "{when}: the summary table differs from the base tables: {:#?}",
-        &mismatches[..mismatches.len().min(10)]
-    );
-    let differences: Vec<String> = client
-        .query(
-            "SELECT row_to_json(d)::text FROM jobtrack.verify_statistics() AS d",
-            &[],
-        )
-        .expect("verify_statistics()")
-        .iter()
-        .map(|row| row.get(0))
-        .collect();
-    assert!(
-        differences.is_empty(),
-        "{when}: the counters differ from a recount: {differences:#?}"
-    );
 }
 
 fn backend_pid(client: &mut Client) -> i32 {

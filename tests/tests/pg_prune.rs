@@ -119,28 +119,9 @@ fn report_of(value: &Value) -> PruneReport {
     serde_json::from_value(value.clone()).unwrap()
 }
 
-/// The summary table equals the base tables, row for row, and the counters
-/// a recount (verify_statistics() returns no row).
+/// As [`jobtrack_tests::assert_exact`], and one summary row per job.
 fn assert_exact(client: &mut Client, when: &str) {
-    let mismatches = jobtrack_tests::summary_mismatches(client);
-    assert!(
-        mismatches.is_empty(),
-        "{when}: the summary table differs from the base tables: {:#?}",
-        &mismatches[..mismatches.len().min(10)]
-    );
-    let differences: Vec<String> = client
-        .query(
-            "SELECT row_to_json(d)::text FROM jobtrack.verify_statistics() AS d",
-            &[],
-        )
-        .expect("verify_statistics()")
-        .iter()
-        .map(|row| row.get(0))
-        .collect();
-    assert!(
-        differences.is_empty(),
-        "{when}: the counters differ from a recount: {differences:#?}"
-    );
+    jobtrack_tests::assert_exact(client, when);
     let summary: i64 = client
         .query_one("SELECT count(*) FROM jobtrack.job_summary_cache", &[])
         .unwrap()

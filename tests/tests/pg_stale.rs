@@ -19,24 +19,10 @@ use std::time::{Duration, Instant};
 
 use jobtrack_core::{stale_message, JobApi, StaleAfter};
 use jobtrack_postgres::PgStore;
+use jobtrack_tests::assert_exact;
 use jobtrack_tests::dump::{connect, describe};
 use jobtrack_tests::jobs::{create_executions, create_variations, one_at_a_time};
 use postgres::Client;
-
-/// The summary table equals the base tables and the counters a recount.
-fn assert_exact(client: &mut Client, when: &str) {
-    let mismatches = jobtrack_tests::summary_mismatches(client);
-    assert!(
-        mismatches.is_empty(),
-        "{when}: the summary table differs from the base tables: {:#?}",
-        &mismatches[..mismatches.len().min(10)]
-    );
-    let differences = client
-        .query("SELECT 1 FROM jobtrack.verify_statistics()", &[])
-        .expect("verify_statistics()")
-        .len();
-    assert_eq!(differences, 0, "{when}: the counters differ from a recount");
-}
 
 /// Every failed job of either kind and its error message.
 fn failed_jobs(client: &mut Client) -> BTreeMap<String, String> {
