@@ -9,6 +9,7 @@
 
 mod client;
 mod data;
+mod export;
 mod measure;
 mod pg;
 mod pgbench;
@@ -58,6 +59,11 @@ struct Args {
     /// Seed of the workload generator.
     #[arg(long, default_value_t = 20261127)]
     seed: u64,
+    /// The jobtrack CLI whose export is measured (default: `jobtrack` next
+    /// to this binary, as `cargo build -p jobtrack` of the same profile
+    /// puts it).
+    #[arg(long, env = "JOBTRACK_BIN", value_name = "PATH")]
+    jobtrack_bin: Option<PathBuf>,
 }
 
 /// Splits a SQL file into its statements, dropping `--` comment lines.
@@ -114,6 +120,23 @@ fn machine(pg_url: &str) -> Res<Machine> {
 }
 
 fn main() {
+    // The plain-SQL export client, run by the export phase as a child
+    // process of its own (src/export.rs).
+    if std::env::args_os()
+        .nth(1)
+        .is_some_and(|a| a == export::CHILD_ARG)
+    {
+        let rest: Vec<String> = std::env::args().skip(2).collect();
+        if let Err(e) = export::child_main(&rest) {
+            eprintln!(
+                "jobtrack-bench {}: {}",
+                export::CHILD_ARG,
+                error_chain(e.as_ref())
+            );
+            std::process::exit(1);
+        }
+        return;
+    }
     let args = Args::parse();
     if let Err(e) = run(&args) {
         eprintln!("jobtrack-bench: {}", error_chain(e.as_ref()));
@@ -214,8 +237,10 @@ fn run(args: &Args) -> Res<()> {
     // after the first size.
     std::fs::create_dir_all(&args.out)
         .map_err(|e| format!("creating {}: {e}", args.out.display()))?;
+    let cli = export::locate_cli(args.jobtrack_bin.as_deref())?;
     let machine = machine(&args.pg_url)?;
     println!("jobtrack-bench: {}", report::machine_line(&machine));
+    println!("jobtrack-bench: the export phase runs {}", cli.display());
     let mut notes = vec![
         format!("Machine: {}.", report::machine_line(&machine)),
         "PostgreSQL runs as a throw-away cluster with fsync = off, synchronous_commit = off and \
@@ -228,6 +253,12 @@ fn run(args: &Args) -> Res<()> {
          jobtrack's indexes in place. SQLite's writes use bench/sql/sqlite/*.sql."
             .to_owned(),
     ];
+    notes.push(format!(
+        "Export: the CLI measured is {} (`--jobtrack-bin`); the plain-SQL exports run in this \
+         bench's binary as a child process of their own (`{} …`).",
+        cli.display(),
+        export::CHILD_ARG
+    ));
     if let Some(max) = args.sqlite_max_size {
         notes.push(format!(
             "SQLite is measured only at sizes up to {} jobs (--sqlite-max-size); at larger sizes \
@@ -248,7 +279,7 @@ fn run(args: &Args) -> Res<()> {
     };
     let now = Timestamp::now();
     for &jobs in &args.sizes {
-        match run_size(args, jobs, now, started, &mut report.notes) {
+        match run_size(args, &cli, jobs, now, started, &mut report.notes) {
             Ok(size) => report.sizes.push(size),
             Err(e) => {
                 // What the finished sizes measured stays readable; with none
@@ -303,6 +334,7 @@ fn run(args: &Args) -> Res<()> {
 /// `notes` when it is not there yet.
 fn run_size(
     args: &Args,
+    cli: &Path,
     jobs: usize,
     now: Timestamp,
     started: Instant,
@@ -331,8 +363,14 @@ fn run_size(
     if !notes.iter().any(|n| n == note) {
         notes.push(note.to_owned());
     }
+    // Right after the load, while the tables hold just the generated jobs
+    // (the phases below write).
+    progress.start("PostgreSQL: export");
+    let exporter = export::Exporter::new(cli, &w, args.smoke)?;
+    let (mut export, export_mismatches) = export::postgres(&args.pg_url, &exporter)?;
     progress.start("PostgreSQL: per call");
     let (mut postgres, mut mismatches) = pg::operations(&mut c, &w, args.smoke)?;
+    mismatches.extend(export_mismatches);
     report::add_ratios(&mut postgres);
     progress.start("PostgreSQL: write cost");
     // The per-call writes left dead rows behind: vacuum (untimed) so that
@@ -365,8 +403,10 @@ fn run_size(
     let sqlite_measured = args.sqlite_max_size.is_none_or(|max| jobs <= max);
     let sqlite = if sqlite_measured {
         progress.start("SQLite");
-        let (mut sqlite, sqlite_mismatches) = sqlite::run(&std::env::temp_dir(), &w, args.smoke)?;
+        let (mut sqlite, sqlite_mismatches, sqlite_export) =
+            sqlite::run(&std::env::temp_dir(), &w, args.smoke, Some(&exporter))?;
         report::add_ratios(&mut sqlite);
+        export.runs.extend(sqlite_export);
         mismatches.extend(
             sqlite_mismatches
                 .into_iter()
@@ -380,6 +420,7 @@ fn run_size(
         ));
         Vec::new()
     };
+    export::add_ratios(&mut export.runs);
     let (executions, variations) = (w.executions.len(), w.variations.len());
     // Last, as it ages the workload's jobs for its own database.
     progress.start("PostgreSQL: pruning while writers run");
@@ -395,6 +436,7 @@ fn run_size(
         counter_writers,
         client,
         retention,
+        export,
         sqlite_measured,
         sqlite,
         mismatches,

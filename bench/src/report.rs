@@ -162,6 +162,64 @@ pub struct RetentionReport {
     pub longest_wait_ratio: Option<f64>,
 }
 
+/// Peak memory of one process, read from `/proc/<pid>/status` while it
+/// ran (KiB).
+#[derive(Debug, Clone, Copy, Default, Serialize)]
+pub struct Memory {
+    /// VmHWM: the high-water mark of its resident set.
+    pub peak_rss_kib: u64,
+    /// The largest RssAnon read: its private memory (for a backend, without
+    /// the shared buffers it touched, which its RSS counts).
+    pub peak_anon_kib: u64,
+    /// Readings taken (every 2 ms), over all its runs.
+    pub samples: u64,
+}
+
+/// One way of exporting every job, timed, its output checked and its
+/// memory read.
+#[derive(Debug, Clone, Serialize)]
+pub struct ExportRun {
+    /// `PostgreSQL` or `SQLite`.
+    pub backend: String,
+    /// `jobtrack` (the CLI) or `plain SQL`.
+    pub variant: String,
+    /// `jsonl` or `csv`.
+    pub format: String,
+    /// How the variant does it, for the table.
+    pub how: String,
+    /// Records written (a CSV's header not counted).
+    pub rows: u64,
+    /// Bytes written.
+    pub bytes: u64,
+    /// Wall time of the process, from its start to its exit.
+    #[serde(flatten)]
+    pub summary: Summary,
+    /// rows / the median.
+    pub rows_per_second: f64,
+    /// The exporting process (the highest of its runs); None when it ended
+    /// before a reading.
+    pub client: Option<Memory>,
+    /// Its server backend (PostgreSQL; found by its application_name): None
+    /// for SQLite, which has none, or when no backend was seen.
+    pub server: Option<Memory>,
+    /// The plain SQL's median of the same backend and format / this median
+    /// (1 on the plain SQL's row).
+    pub vs_plain: Option<f64>,
+}
+
+/// Export of every job (issue 15): the CLI and the plain SQL, JSON lines
+/// and CSV, on both backends.
+#[derive(Debug, Clone, Default, Serialize)]
+pub struct ExportReport {
+    /// Jobs every export must write.
+    pub jobs: usize,
+    /// PostgreSQL's runs, then SQLite's where SQLite was measured.
+    pub runs: Vec<ExportRun>,
+    /// A fresh backend after `SELECT pg_backend_pid()`: the floor of the
+    /// server columns.
+    pub idle_backend: Option<Memory>,
+}
+
 /// Everything measured at one size.
 #[derive(Debug, Clone, Serialize)]
 pub struct SizeReport {
@@ -175,6 +233,8 @@ pub struct SizeReport {
     pub client: ClientReport,
     /// Pruning while writers run.
     pub retention: RetentionReport,
+    /// Every job exported, right after the load.
+    pub export: ExportReport,
     /// False when SQLite was not run at this size (above
     /// `--sqlite-max-size`); `sqlite` is then empty.
     pub sqlite_measured: bool,
@@ -451,6 +511,272 @@ fn retention_table(out: &mut String, r: &RetentionReport) {
          cleanup_old_jobs its one transaction).",
         ratio(r.longest_wait_ratio)
     );
+}
+
+/// KiB for humans: KiB, MiB or GiB.
+pub fn human_kib(kib: u64) -> String {
+    let k = kib as f64;
+    if kib < 1024 {
+        format!("{kib} KiB")
+    } else if k < 1024.0 * 1024.0 {
+        format!("{:.1} MiB", k / 1024.0)
+    } else {
+        format!("{:.2} GiB", k / (1024.0 * 1024.0))
+    }
+}
+
+fn export_run<'a>(
+    e: &'a ExportReport,
+    backend: &str,
+    variant: &str,
+    format: &str,
+) -> Option<&'a ExportRun> {
+    e.runs
+        .iter()
+        .find(|r| r.backend == backend && r.variant == variant && r.format == format)
+}
+
+/// A run's client peak RSS.
+fn client_rss(r: &ExportRun) -> String {
+    r.client
+        .map_or_else(|| "—".to_owned(), |m| human_kib(m.peak_rss_kib))
+}
+
+/// A run's backend peaks, private / RSS: "—" without a server (SQLite),
+/// "not seen" when no backend of its connection was found.
+fn server_memory(r: &ExportRun) -> String {
+    match (r.server, r.backend == "PostgreSQL") {
+        (Some(m), _) => format!(
+            "{} / {}",
+            human_kib(m.peak_anon_kib),
+            human_kib(m.peak_rss_kib)
+        ),
+        (None, true) => "not seen".to_owned(),
+        (None, false) => "—".to_owned(),
+    }
+}
+
+/// One memory figure of one export at every size.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum MemoryCell {
+    /// The export was not run at that size (SQLite above --sqlite-max-size).
+    NotRun,
+    /// Run, but its process or backend was gone before a reading.
+    NotSeen,
+    Kib(u64),
+}
+
+/// One export's memory figure across the sizes.
+#[derive(Debug, Clone)]
+pub struct MemoryGrowthRow {
+    /// "PostgreSQL, jobtrack, jsonl".
+    pub export: String,
+    /// "client peak RSS", "backend, private" or "backend, RSS".
+    pub memory: &'static str,
+    /// At each size of the run, smallest first.
+    pub cells: Vec<MemoryCell>,
+    /// At the largest size the export was run at / at the smallest (None
+    /// with one such size, or when either was not read).
+    pub factor: Option<f64>,
+}
+
+type MemoryFigure = fn(&ExportRun) -> Option<u64>;
+
+/// The figures the growth table follows: the exporting process's peak RSS,
+/// and its backend's private memory and RSS (PostgreSQL only).
+const MEMORY_FIGURES: [(&str, MemoryFigure, bool); 3] = [
+    (
+        "client peak RSS",
+        |r| r.client.map(|m| m.peak_rss_kib),
+        false,
+    ),
+    (
+        "backend, private",
+        |r| r.server.map(|m| m.peak_anon_kib),
+        true,
+    ),
+    ("backend, RSS", |r| r.server.map(|m| m.peak_rss_kib), true),
+];
+
+/// The peak memory of every export over the run's sizes (smallest first),
+/// exports in the order they first appear. Returns the sizes and the rows.
+pub fn memory_growth(report: &Report) -> (Vec<usize>, Vec<MemoryGrowthRow>) {
+    let mut sizes: Vec<&SizeReport> = report.sizes.iter().collect();
+    sizes.sort_by_key(|s| s.jobs);
+    let mut keys: Vec<(&str, &str, &str)> = Vec::new();
+    for s in &sizes {
+        for r in &s.export.runs {
+            let key = (r.backend.as_str(), r.variant.as_str(), r.format.as_str());
+            if !keys.contains(&key) {
+                keys.push(key);
+            }
+        }
+    }
+    let mut rows = Vec::new();
+    for (backend, variant, format) in keys {
+        for (memory, figure, server_only) in MEMORY_FIGURES {
+            if server_only && backend != "PostgreSQL" {
+                continue;
+            }
+            let cells: Vec<MemoryCell> = sizes
+                .iter()
+                .map(|s| match export_run(&s.export, backend, variant, format) {
+                    None => MemoryCell::NotRun,
+                    Some(r) => figure(r).map_or(MemoryCell::NotSeen, MemoryCell::Kib),
+                })
+                .collect();
+            let first = cells.iter().position(|c| *c != MemoryCell::NotRun);
+            let last = cells.iter().rposition(|c| *c != MemoryCell::NotRun);
+            let factor = match (first, last) {
+                (Some(f), Some(l)) if l > f => match (cells[f], cells[l]) {
+                    (MemoryCell::Kib(a), MemoryCell::Kib(b)) if a > 0 => Some(b as f64 / a as f64),
+                    _ => None,
+                },
+                _ => None,
+            };
+            rows.push(MemoryGrowthRow {
+                export: format!("{backend}, {variant}, {format}"),
+                memory,
+                cells,
+                factor,
+            });
+        }
+    }
+    (sizes.iter().map(|s| s.jobs).collect(), rows)
+}
+
+/// Issue 15's export point over every size of the run: time and peak
+/// memory of the CLI's JSON lines export against the plain SQL's, then
+/// every export's peak memory against the size.
+fn export_summary(out: &mut String, report: &Report) {
+    if report.sizes.iter().all(|s| s.export.runs.is_empty()) {
+        return;
+    }
+    out.push_str(
+        "## Export of every job in bounded memory (issue 15)\n\n\
+         Every job, whole (export_jobs' 24 columns), the oldest first, written to a pipe the \
+         bench reads and discards: the `jobtrack` CLI (`jobtrack --db URL export`, JSON lines) \
+         as a child process against the plain SQL a user would write, in a child process too. \
+         Peak memory from `/proc/<pid>/status` while the process ran: *RSS* is VmHWM, \
+         *private* the largest RssAnon read (a backend's RSS also counts the shared buffers it \
+         read through).\n\n\
+         | jobs | backend | jobtrack export | rows/s | client peak RSS | its backend, private / \
+         RSS | plain SQL | plain SQL / jobtrack | plain client peak RSS | its backend, private / \
+         RSS |\n\
+         |---:|---|---:|---:|---:|---:|---:|---:|---:|---:|\n",
+    );
+    for s in &report.sizes {
+        for backend in ["PostgreSQL", "SQLite"] {
+            let Some(j) = export_run(&s.export, backend, "jobtrack", "jsonl") else {
+                continue;
+            };
+            let plain = export_run(&s.export, backend, "plain SQL", "jsonl");
+            let _ = writeln!(
+                out,
+                "| {} | {} | {} | {} | {} | {} | {} | {} | {} | {} |",
+                thousands(s.jobs),
+                backend,
+                human_ms(j.summary.median_ms),
+                thousands(j.rows_per_second as usize),
+                client_rss(j),
+                server_memory(j),
+                opt_ms(plain.map(|p| p.summary.median_ms)),
+                ratio(j.vs_plain),
+                plain.map_or_else(|| "—".to_owned(), client_rss),
+                plain.map_or_else(|| "—".to_owned(), server_memory),
+            );
+        }
+    }
+    let (sizes, rows) = memory_growth(report);
+    out.push_str(
+        "\nPeak memory of every export at each size; **growth** = at the largest size it was run \
+         at / at the smallest (1.00× = flat):\n\n| export | memory |",
+    );
+    for n in &sizes {
+        let _ = write!(out, " {} jobs |", thousands(*n));
+    }
+    out.push_str(" growth |\n|---|---|");
+    for _ in &sizes {
+        out.push_str("---:|");
+    }
+    out.push_str("---:|\n");
+    for r in &rows {
+        let _ = write!(out, "| {} | {} |", r.export, r.memory);
+        for c in &r.cells {
+            let cell = match c {
+                MemoryCell::NotRun => "not run".to_owned(),
+                MemoryCell::NotSeen => "—".to_owned(),
+                MemoryCell::Kib(k) => human_kib(*k),
+            };
+            let _ = write!(out, " {cell} |");
+        }
+        let _ = writeln!(out, " {} |", ratio(r.factor));
+    }
+    if rows.iter().any(|r| r.cells.contains(&MemoryCell::NotRun)) {
+        let _ = writeln!(
+            out,
+            "\n*not run*: SQLite was not run at that size{}.",
+            sqlite_limit(report)
+        );
+    }
+    out.push_str(
+        "\nTarget (issue 15): an export of 1,000,000 jobs in bounded memory — jobtrack's client \
+         peak RSS and its backend's private memory stay about the same from the smallest size \
+         to the largest (growth near 1×). A backend's RSS grows with the shared buffers it reads \
+         through until shared_buffers bounds it. The section of each size has the CSV exports \
+         and the output's size.\n\n",
+    );
+}
+
+fn export_table(out: &mut String, e: &ExportReport) {
+    if e.runs.is_empty() {
+        return;
+    }
+    let runs = e.runs.first().map_or(0, |r| r.summary.samples);
+    let _ = write!(
+        out,
+        "\n### Export: every job, whole, through a pipe (the jobtrack CLI against plain SQL)\n\n\
+         Each of the {} jobs once, the oldest created_at first, ties on job_id. The bench reads \
+         every output, counts its records, checks the job ids in their order and the columns \
+         (the CSV header, the JSON keys), and discards it. Time: the process's wall time from \
+         its start to its exit, median of {runs} run{}; memory: the highest of the runs, read \
+         from `/proc/<pid>/status` every 2 ms (*RSS*: VmHWM; *private*: the largest RssAnon \
+         read; the backend is found by the application_name its client connects with). vs \
+         plain SQL = the plain SQL's median of the same backend and format / this median \
+         (above 1: faster).\n\n\
+         | backend | variant | format | how | rows | output | median | rows/s | vs plain SQL | \
+         client peak RSS | backend peak, private / RSS | runs |\n\
+         |---|---|---|---|---:|---:|---:|---:|---:|---:|---:|---:|\n",
+        thousands(e.jobs),
+        if runs == 1 { "" } else { "s" },
+    );
+    for r in &e.runs {
+        let _ = writeln!(
+            out,
+            "| {} | {} | {} | {} | {} | {} | {} | {} | {} | {} | {} | {} |",
+            r.backend,
+            r.variant,
+            r.format,
+            r.how,
+            thousands(r.rows as usize),
+            human_kib(r.bytes.div_ceil(1024)),
+            human_ms(r.summary.median_ms),
+            thousands(r.rows_per_second as usize),
+            ratio(r.vs_plain),
+            client_rss(r),
+            server_memory(r),
+            r.summary.samples,
+        );
+    }
+    if let Some(m) = e.idle_backend {
+        let _ = writeln!(
+            out,
+            "\nA fresh backend after one query: private {}, RSS {} — the floor of the backend \
+             column.",
+            human_kib(m.peak_anon_kib),
+            human_kib(m.peak_rss_kib)
+        );
+    }
 }
 
 fn client_tables(out: &mut String, c: &ClientReport) {
@@ -809,6 +1135,7 @@ pub fn markdown(report: &Report) -> String {
     out.push('\n');
     counters_summary(&mut out, report);
     retention_summary(&mut out, report);
+    export_summary(&mut out, report);
     growth_section(&mut out, report);
     for s in &report.sizes {
         let _ = writeln!(
@@ -884,6 +1211,7 @@ pub fn markdown(report: &Report) -> String {
             );
         }
         retention_table(&mut out, &s.retention);
+        export_table(&mut out, &s.export);
         client_tables(&mut out, &s.client);
         out.push_str("\n### SQLite: one call in process (JobStore on a WAL file)\n\n");
         if s.sqlite_measured {
@@ -901,7 +1229,8 @@ pub fn markdown(report: &Report) -> String {
                  and their order; writes: jobs changed, created, left after cleanup), and both \
                  ways of deleting old jobs deleted exactly the jobs that qualify, every writer \
                  call changed at least its active jobs and verify_statistics() was empty \
-                 afterwards.\n\n",
+                 afterwards; every export wrote each job once, in the order created_at, job_id, \
+                 with the export's columns.\n\n",
             );
         } else {
             out.push_str("\n**Answers that differ between variants:**\n\n");
@@ -1522,6 +1851,7 @@ mod tests {
                 throughput: Vec::new(),
             },
             retention: retention(jobs),
+            export: export(jobs, sqlite.is_some()),
             sqlite_measured: sqlite.is_some(),
             sqlite: sqlite.unwrap_or_default(),
             mismatches: Vec::new(),
@@ -1586,6 +1916,94 @@ mod tests {
                 },
             ],
             longest_wait_ratio: Some(490.0 * f / 72.0),
+        }
+    }
+
+    fn memory(rss: u64, anon: u64) -> Option<Memory> {
+        Some(Memory {
+            peak_rss_kib: rss,
+            peak_anon_kib: anon,
+            samples: 10,
+        })
+    }
+
+    /// An export section as a run at `jobs` would measure it: 10 µs a job
+    /// for the CLI, 8 µs for the plain SQL; flat client and private
+    /// memory, a backend RSS that grows with the shared buffers read
+    /// until 128 MiB.
+    fn export(jobs: usize, sqlite: bool) -> ExportReport {
+        let shared = (jobs as u64 / 10).min(131_072);
+        let run = |backend: &str, variant: &str, format: &str, ms: f64, client, server| ExportRun {
+            backend: backend.into(),
+            variant: variant.into(),
+            format: format.into(),
+            how: format!("{variant} {format}"),
+            rows: jobs as u64,
+            bytes: jobs as u64 * 700,
+            summary: row("", "", ms).summary,
+            rows_per_second: jobs as f64 / (ms / 1e3),
+            client,
+            server,
+            vs_plain: None,
+        };
+        let t = jobs as f64 / 100.0;
+        let mut runs = vec![
+            run(
+                "PostgreSQL",
+                "jobtrack",
+                "jsonl",
+                t,
+                memory(9_216, 3_000),
+                memory(20_000 + shared, 2_048),
+            ),
+            run(
+                "PostgreSQL",
+                "plain SQL",
+                "jsonl",
+                0.8 * t,
+                memory(6_144, 1_000),
+                memory(16_000 + shared, 4_608),
+            ),
+            run(
+                "PostgreSQL",
+                "jobtrack",
+                "csv",
+                1.2 * t,
+                memory(9_216, 3_000),
+                None,
+            ),
+            run(
+                "PostgreSQL",
+                "plain SQL",
+                "csv",
+                0.6 * t,
+                memory(6_144, 1_000),
+                memory(16_000 + shared, 4_608),
+            ),
+        ];
+        if sqlite {
+            runs.push(run(
+                "SQLite",
+                "jobtrack",
+                "jsonl",
+                2.0 * t,
+                memory(12_288, 5_000),
+                None,
+            ));
+            runs.push(run(
+                "SQLite",
+                "plain SQL",
+                "jsonl",
+                t,
+                memory(8_192, 2_000),
+                None,
+            ));
+        }
+        crate::export::add_ratios(&mut runs);
+        ExportReport {
+            jobs,
+            runs,
+            idle_backend: memory(14_000, 700),
         }
     }
 
@@ -1913,6 +2331,73 @@ mod tests {
         let json = serde_json::to_value(&report).unwrap();
         assert_eq!(json["sizes"][1]["retention"]["runs"][1]["batches"], 81);
         assert!(serde_json::to_value(&quiet).unwrap()["runs"][1]["writers"]["max_ms"].is_null());
+    }
+
+    #[test]
+    fn the_export_section_shows_time_and_memory_against_size() {
+        let report = report(
+            vec![
+                size(10_000, Vec::new(), Some(Vec::new())),
+                size(1_000_000, Vec::new(), Some(Vec::new())),
+                size(10_000_000, Vec::new(), None),
+            ],
+            Some(1_000_000),
+        );
+        let md = markdown(&report);
+        assert!(md.contains("## Export of every job in bounded memory (issue 15)\n\n"));
+        assert!(md.contains(
+            "| jobs | backend | jobtrack export | rows/s | client peak RSS | its backend, \
+             private / RSS | plain SQL | plain SQL / jobtrack | plain client peak RSS | its \
+             backend, private / RSS |\n|---:|---|---:|---:|---:|---:|---:|---:|---:|---:|\n\
+             | 10,000 | PostgreSQL | 100.00 ms | 100,000 | 9.0 MiB | 2.0 MiB / 20.5 MiB | \
+             80.00 ms | 0.80× | 6.0 MiB | 4.5 MiB / 16.6 MiB |\n\
+             | 10,000 | SQLite | 200.00 ms | 50,000 | 12.0 MiB | — | 100.00 ms | 0.50× | 8.0 MiB \
+             | — |\n"
+        ));
+        assert!(md.contains(
+            "| 10,000,000 | PostgreSQL | 100.00 s | 100,000 | 9.0 MiB | 2.0 MiB / 147.5 MiB | \
+             80.00 s | 0.80× | 6.0 MiB | 4.5 MiB / 143.6 MiB |\n\n"
+        ));
+        // Memory against size: flat for the client and the private memory,
+        // SQLite's over the sizes it was run at.
+        assert!(md.contains(
+            "| export | memory | 10,000 jobs | 1,000,000 jobs | 10,000,000 jobs | growth |\n\
+             |---|---|---:|---:|---:|---:|\n\
+             | PostgreSQL, jobtrack, jsonl | client peak RSS | 9.0 MiB | 9.0 MiB | 9.0 MiB | \
+             1.00× |\n\
+             | PostgreSQL, jobtrack, jsonl | backend, private | 2.0 MiB | 2.0 MiB | 2.0 MiB | \
+             1.00× |\n\
+             | PostgreSQL, jobtrack, jsonl | backend, RSS | 20.5 MiB | 117.2 MiB | 147.5 MiB | \
+             7.19× |\n"
+        ));
+        assert!(md.contains("| PostgreSQL, jobtrack, csv | backend, private | — | — | — | — |\n"));
+        assert!(md.contains(
+            "| SQLite, jobtrack, jsonl | client peak RSS | 12.0 MiB | 12.0 MiB | not run | 1.00× |\n"
+        ));
+        assert!(!md.contains("| SQLite, jobtrack, jsonl | backend"));
+        assert!(md.contains("\n*not run*: SQLite was not run at that size: it is measured only at sizes up to 1,000,000 jobs"));
+
+        let large = md.split("## 10,000,000 jobs").nth(1).expect("the 10M size");
+        assert!(large.contains(
+            "### Export: every job, whole, through a pipe (the jobtrack CLI against plain SQL)\n\n\
+             Each of the 10,000,000 jobs once,"
+        ));
+        assert!(large.contains(
+            "| PostgreSQL | jobtrack | csv | jobtrack csv | 10,000,000 | 6.52 GiB | 120.00 s | \
+             83,333 | 0.50× | 9.0 MiB | not seen | 1 |\n"
+        ));
+        assert!(large.contains("A fresh backend after one query: private 700 KiB, RSS 13.7 MiB"));
+        assert!(!large.contains("| SQLite | jobtrack |"));
+        let json = serde_json::to_value(&report).unwrap();
+        let first = &json["sizes"][0]["export"]["runs"][0];
+        assert_eq!(first["client"]["peak_rss_kib"], 9_216);
+        assert_eq!(first["server"]["peak_anon_kib"], 2_048);
+        assert_eq!(first["vs_plain"], 0.8);
+        assert_eq!(first["median_ms"], 100.0);
+        assert!(json["sizes"][2]["export"]["runs"][2]["server"].is_null());
+        assert_eq!(human_kib(1023), "1023 KiB");
+        assert_eq!(human_kib(1536), "1.5 MiB");
+        assert_eq!(human_kib(3 << 20), "3.00 GiB");
     }
 
     fn latency_none() -> Latency {

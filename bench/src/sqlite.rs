@@ -13,9 +13,10 @@ use rusqlite::types::Value;
 use rusqlite::{params, Connection};
 
 use crate::data::{self, Kind, Workload};
+use crate::export::Exporter;
 use crate::measure::{measure, timed, Budget};
 use crate::pg::check_answers;
-use crate::report::Row;
+use crate::report::{ExportRun, Row};
 use crate::{statements, Res};
 
 const BEFORE_STATISTICS: &str = include_str!("../sql/before/statistics.sql");
@@ -253,20 +254,35 @@ fn listed(conn: &Connection, sql: &str, lim: Option<i64>) -> Res<Answer> {
     Ok(ids.join(","))
 }
 
-/// Runs the SQLite benchmarks on a temporary file under `dir`.
-pub fn run(dir: &Path, w: &Workload, smoke: bool) -> Res<(Vec<Row>, Vec<String>)> {
+/// What the SQLite half measured: the per-call rows, the differences
+/// between variants, and the exports.
+pub type SqliteResults = (Vec<Row>, Vec<String>, Vec<ExportRun>);
+
+/// Runs the SQLite benchmarks on a temporary file under `dir`; with
+/// `exporter`, every job is exported first, right after the load.
+pub fn run(
+    dir: &Path,
+    w: &Workload,
+    smoke: bool,
+    exporter: Option<&Exporter>,
+) -> Res<SqliteResults> {
     let path = dir.join(format!("jobtrack-bench-{}.db", std::process::id()));
     for suffix in ["", "-wal", "-shm"] {
         let _ = std::fs::remove_file(format!("{}{suffix}", path.display()));
     }
-    let result = run_on(&path, w, smoke);
+    let result = run_on(&path, w, smoke, exporter);
     for suffix in ["", "-wal", "-shm"] {
         let _ = std::fs::remove_file(format!("{}{suffix}", path.display()));
     }
     result
 }
 
-fn run_on(path: &Path, w: &Workload, smoke: bool) -> Res<(Vec<Row>, Vec<String>)> {
+fn run_on(
+    path: &Path,
+    w: &Workload,
+    smoke: bool,
+    exporter: Option<&Exporter>,
+) -> Res<SqliteResults> {
     let store = JobStore::open(path)?;
     // The plain-SQL client: a connection set up as JobStore's writer is
     // (WAL, synchronous = NORMAL, statement journals in memory).
@@ -278,6 +294,12 @@ fn run_on(path: &Path, w: &Workload, smoke: bool) -> Res<(Vec<Row>, Vec<String>)
     conn.set_prepared_statement_cache_capacity(64);
     insert_jobs(&mut conn, w)?;
     conn.execute_batch("ANALYZE")?;
+    // Every job out while the file holds just the loaded jobs (the
+    // operations below write).
+    let (export, export_faults) = match exporter {
+        Some(ex) => crate::export::sqlite(path, ex)?,
+        None => (Vec::new(), Vec::new()),
+    };
     let conn = std::cell::RefCell::new(conn);
     let dataset = w.busiest_dataset();
     let reads = Budget::reads(smoke);
@@ -923,7 +945,8 @@ fn run_on(path: &Path, w: &Workload, smoke: bool) -> Res<(Vec<Row>, Vec<String>)
         }
         check_answers(operation, &answers, &mut mismatches);
     }
-    Ok((rows, mismatches))
+    mismatches.extend(export_faults);
+    Ok((rows, mismatches, export))
 }
 
 #[cfg(test)]
@@ -946,7 +969,7 @@ mod tests {
             .and_then(|n| n.parse().ok())
             .unwrap_or(100_000);
         let w = Workload::generate(jobs, 20261127, Timestamp::now());
-        let (mut rows, mismatches) = run(&std::env::temp_dir(), &w, false).unwrap();
+        let (mut rows, mismatches, _) = run(&std::env::temp_dir(), &w, false, None).unwrap();
         crate::report::add_ratios(&mut rows);
         println!("SQLite, {jobs} jobs");
         for r in &rows {

@@ -203,14 +203,14 @@ pub trait JobInput: Sized {
 
 /// Reads the fields of one JSON object, remembering which were consumed so
 /// that unknown (often misspelt) fields are reported.
-struct Fields<'a> {
+pub(crate) struct Fields<'a> {
     obj: &'a Map<String, Value>,
     element: Option<usize>,
     known: &'static [&'static str],
 }
 
 impl<'a> Fields<'a> {
-    fn new(
+    pub(crate) fn new(
         value: &'a Value,
         element: Option<usize>,
         known: &'static [&'static str],
@@ -246,12 +246,12 @@ impl<'a> Fields<'a> {
         })
     }
 
-    fn get(&self, field: &str) -> Option<&'a Value> {
+    pub(crate) fn get(&self, field: &str) -> Option<&'a Value> {
         debug_assert!(self.known.contains(&field));
         self.obj.get(field).filter(|v| !v.is_null())
     }
 
-    fn required_str(&self, limit: limits::Text) -> Result<String> {
+    pub(crate) fn required_str(&self, limit: limits::Text) -> Result<String> {
         match self.get(limit.field) {
             None => Err(Error::invalid(self.element, limit.field, "is required")),
             Some(v) => {
@@ -262,7 +262,7 @@ impl<'a> Fields<'a> {
         }
     }
 
-    fn optional_str(&self, limit: limits::Text) -> Result<Option<String>> {
+    pub(crate) fn optional_str(&self, limit: limits::Text) -> Result<Option<String>> {
         match self.get(limit.field) {
             None => Ok(None),
             Some(v) => {
@@ -274,7 +274,7 @@ impl<'a> Fields<'a> {
     }
 
     /// An optional string of any length (no NUL).
-    fn optional_unbounded_str(&self, field: &str) -> Result<Option<String>> {
+    pub(crate) fn optional_unbounded_str(&self, field: &str) -> Result<Option<String>> {
         match self.get(field) {
             None => Ok(None),
             Some(v) => {
@@ -285,7 +285,7 @@ impl<'a> Fields<'a> {
         }
     }
 
-    fn string(&self, field: &str, v: &'a Value) -> Result<&'a str> {
+    pub(crate) fn string(&self, field: &str, v: &'a Value) -> Result<&'a str> {
         v.as_str().ok_or_else(|| {
             Error::invalid(
                 self.element,
@@ -295,20 +295,20 @@ impl<'a> Fields<'a> {
         })
     }
 
-    fn required_int(&self, limit: limits::Int) -> Result<i32> {
+    pub(crate) fn required_int(&self, limit: limits::Int) -> Result<i32> {
         match self.get(limit.field) {
             None => Err(Error::invalid(self.element, limit.field, "is required")),
             Some(v) => int_in_range(v, self.element, limit),
         }
     }
 
-    fn optional_int(&self, limit: limits::Int) -> Result<Option<i32>> {
+    pub(crate) fn optional_int(&self, limit: limits::Int) -> Result<Option<i32>> {
         self.get(limit.field)
             .map(|v| int_in_range(v, self.element, limit))
             .transpose()
     }
 
-    fn status(&self, field: &str, default: Option<Status>) -> Result<Status> {
+    pub(crate) fn status(&self, field: &str, default: Option<Status>) -> Result<Status> {
         match (self.get(field), default) {
             (None, Some(d)) => Ok(d),
             (None, None) => Err(Error::invalid(self.element, field, "is required")),
@@ -324,7 +324,7 @@ impl<'a> Fields<'a> {
     /// A free-form JSON object (the parameters): numbers in numeric's
     /// canonical form, as PostgreSQL stores them; no NUL anywhere, since
     /// PostgreSQL's jsonb cannot hold one.
-    fn object(&self, field: &str) -> Result<Map<String, Value>> {
+    pub(crate) fn object(&self, field: &str) -> Result<Map<String, Value>> {
         match self.get(field) {
             None => Ok(Map::new()),
             Some(Value::Object(m)) => {
@@ -412,7 +412,7 @@ fn number_error(e: NumberError, v: &Value, element: Option<usize>, field: &str) 
 }
 
 /// Rewrites the numbers of a free-form object to numeric's canonical form.
-fn canonicalize_map(
+pub(crate) fn canonicalize_map(
     map: &mut Map<String, Value>,
     element: Option<usize>,
     field: &str,
@@ -423,7 +423,11 @@ fn canonicalize_map(
 
 /// Checks a free-form object built in Rust as [`Fields::object`] checks one
 /// parsed from JSON (the object itself is the first level).
-fn check_parameters(map: &Map<String, Value>, element: Option<usize>, field: &str) -> Result<()> {
+pub(crate) fn check_parameters(
+    map: &Map<String, Value>,
+    element: Option<usize>,
+    field: &str,
+) -> Result<()> {
     if map.values().any(|v| nested_deeper(v, MAX_NESTING - 1)) {
         return Err(too_deep(element, field));
     }
@@ -565,11 +569,15 @@ pub fn check_current_step(step: i64) -> Result<i32> {
     limits::CURRENT_STEP.check(step, None)
 }
 
-fn check_opt_len(s: &Option<String>, e: Option<usize>, limit: limits::Text) -> Result<()> {
+pub(crate) fn check_opt_len(
+    s: &Option<String>,
+    e: Option<usize>,
+    limit: limits::Text,
+) -> Result<()> {
     s.as_deref().map_or(Ok(()), |s| limit.check(s, e))
 }
 
-fn check_opt_int(n: Option<i32>, e: Option<usize>, limit: limits::Int) -> Result<()> {
+pub(crate) fn check_opt_int(n: Option<i32>, e: Option<usize>, limit: limits::Int) -> Result<()> {
     n.map_or(Ok(()), |n| limit.check(n.into(), e).map(drop))
 }
 

@@ -18,6 +18,7 @@ pub mod metrics;
 pub mod number;
 pub mod operation;
 pub mod output;
+pub mod record;
 pub mod stale;
 pub mod time;
 pub mod usecase;
@@ -46,6 +47,7 @@ pub use output::{
     DatasetStats, Job, KindAggregate, PoolStatus, PruneReport, RunningJob, Statistics,
     StatusCounts,
 };
+pub use record::{export_start, ExportStart, JobExport, JobRecord, EXPORT_PAGE, RECORD_COLUMNS};
 pub use stale::{stale_message, StaleAfter, StaleJob};
 pub use time::Timestamp;
 

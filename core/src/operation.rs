@@ -23,7 +23,9 @@ use crate::metrics::TransactionMetrics;
 use crate::output::{
     CacheStats, CleanupReport, DatasetStats, Job, PoolStatus, PruneReport, RunningJob, Statistics,
 };
+use crate::record::{JobExport, JobRecord};
 use crate::stale::StaleAfter;
+use crate::time::Timestamp;
 
 /// What a function does, which decides how it is measured and cached.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -150,6 +152,7 @@ operations! {
         [p("updates", "jsonb")], Returns::Scalar("integer");
     BatchUpdateVariationStatus = "batch_update_variation_status", Write,
         [p("updates", "jsonb")], Returns::Scalar("integer");
+    ImportJobs = "import_jobs", Write, [p("jobs", "jsonb")], Returns::Scalar("integer");
     ClaimNextJobs = "claim_next_jobs", Write, [p("n", "integer"), p("worker", "text")],
         Returns::Table;
     FailStaleJobs = "fail_stale_jobs", Write,
@@ -179,6 +182,8 @@ operations! {
         [d("lim", "integer", "NULL"), d("after", "text", "NULL")], Returns::Table;
     GetStaleJobs = "get_stale_jobs", Read,
         [d("stale_after", "interval", "'00:15:00'::interval")], Returns::Table;
+    ExportJobs = "export_jobs", Read, [d("since", "timestamp with time zone", "NULL")],
+        Returns::Table;
     GetCacheStats = "get_cache_stats", Monitoring, [], Returns::Scalar("jsonb");
     InvalidateCache = "invalidate_cache", Monitoring, [d("pattern", "text", "NULL")],
         Returns::Scalar("integer");
@@ -296,6 +301,10 @@ pub trait JobApi {
     fn batch_update_execution_status(&self, updates: &[StatusUpdate]) -> Result<i32>;
     /// `batch_update_variation_status(updates jsonb)`.
     fn batch_update_variation_status(&self, updates: &[StatusUpdate]) -> Result<i32>;
+    /// `import_jobs(jobs jsonb)`: restores whole jobs as `export_jobs`
+    /// returned them (either kind, every column as given), all or none;
+    /// returns how many. 23505 for a job_id that exists or is given twice.
+    fn import_jobs(&self, jobs: &[JobRecord]) -> Result<i32>;
     /// `claim_next_jobs(n, worker)`: up to `n` pending jobs, oldest first,
     /// moved to `in_queue` with `worker` recorded; concurrent claims never
     /// get the same job nor wait for each other.
@@ -336,6 +345,11 @@ pub trait JobApi {
     /// `get_stale_jobs(stale_after)`: the jobs `fail_stale_jobs` would
     /// fail, the longest silent first (ties on job_id).
     fn get_stale_jobs(&self, stale_after: StaleAfter) -> Result<Vec<Job>>;
+    /// `export_jobs(since)`: every job of either kind created at or after
+    /// `since` (every job when `None`), whole, oldest `created_at` first
+    /// (ties on job_id), read from one snapshot a page at a time: memory
+    /// holds one page whatever the number of jobs.
+    fn export_jobs(&self, since: Option<Timestamp>) -> Result<JobExport<'_>>;
     /// `get_cache_stats()`.
     fn get_cache_stats(&self) -> Result<CacheStats>;
     /// `invalidate_cache(pattern)`.
@@ -360,6 +374,8 @@ pub trait JobTransaction {
     fn batch_update_execution_status(&mut self, updates: &[StatusUpdate]) -> Result<i32>;
     /// `batch_update_variation_status` inside the transaction.
     fn batch_update_variation_status(&mut self, updates: &[StatusUpdate]) -> Result<i32>;
+    /// `import_jobs` inside the transaction.
+    fn import_jobs(&mut self, jobs: &[JobRecord]) -> Result<i32>;
 }
 
 /// The arguments of one call by name, read as SQL reads them: by position,
@@ -465,6 +481,17 @@ impl<'a> Arguments<'a> {
             .parse()
     }
 
+    /// A time, as RFC 3339 text (`2026-01-31T12:00:00Z`).
+    fn optional_timestamp(&self, i: usize) -> Result<Option<Timestamp>> {
+        self.optional_text(i)?
+            .map(|text| {
+                text.parse().map_err(|_| {
+                    self.wrong_type(i, "a time as RFC 3339 text (2026-01-31T12:00:00Z)")
+                })
+            })
+            .transpose()
+    }
+
     fn status(&self, i: usize) -> Result<Status> {
         Status::parse_field(&self.text(i)?, None, self.op.parameters()[i].name)
     }
@@ -512,6 +539,7 @@ pub fn call(api: &dyn JobApi, op: Operation, args: &[Value]) -> Result<Value> {
         Operation::BatchUpdateVariationStatus => {
             json(api.batch_update_variation_status(&a.batch(0)?)?)
         }
+        Operation::ImportJobs => json(api.import_jobs(&a.batch(0)?)?),
         Operation::ClaimNextJobs => json(api.claim_next_jobs(a.integer(0)?, &a.text(1)?)?),
         Operation::FailStaleJobs => {
             json(api.fail_stale_jobs(a.interval(0)?, a.optional_text(1)?.as_deref())?)
@@ -535,6 +563,10 @@ pub fn call(api: &dyn JobApi, op: Operation, args: &[Value]) -> Result<Value> {
             json(api.get_running_jobs(a.optional_integer(0)?, a.optional_text(1)?.as_deref())?)
         }
         Operation::GetStaleJobs => json(api.get_stale_jobs(a.interval(0)?)?),
+        Operation::ExportJobs => json(
+            api.export_jobs(a.optional_timestamp(0)?)?
+                .collect::<Result<Vec<JobRecord>>>()?,
+        ),
         Operation::GetCacheStats => json(api.get_cache_stats()?),
         Operation::InvalidateCache => json(api.invalidate_cache(a.optional_text(0)?.as_deref())?),
         Operation::GetPoolStatus => json(api.get_pool_status()?),
@@ -567,7 +599,7 @@ mod tests {
 
     #[test]
     fn measured_operations_are_the_writes() {
-        assert_eq!(MEASURED_COUNT, 15);
+        assert_eq!(MEASURED_COUNT, 16);
         let slots: Vec<usize> = Operation::measured()
             .map(|op| op.metrics_slot().unwrap())
             .collect();

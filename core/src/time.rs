@@ -85,6 +85,19 @@ impl Timestamp {
         self.0
     }
 
+    /// The earliest time either backend stores: 0001-01-01T00:00:00Z (both
+    /// schemas CHECK the years 1 to 9999).
+    pub const EARLIEST_STORED: Timestamp = Timestamp(-62_135_596_800_000_000);
+
+    /// The latest time either backend stores: 9999-12-31T23:59:59.999999Z.
+    pub const LATEST_STORED: Timestamp = Timestamp(253_402_300_799_999_999);
+
+    /// Whether this time lies in the years 1 to 9999, which both schemas
+    /// store.
+    pub const fn is_storable(self) -> bool {
+        self.0 >= Self::EARLIEST_STORED.0 && self.0 <= Self::LATEST_STORED.0
+    }
+
     /// From PostgreSQL's internal `timestamptz` (microseconds since 2000-01-01).
     /// Saturates: `infinity` (i64::MAX) stays the latest time there is.
     pub const fn from_pg_micros(micros: i64) -> Self {

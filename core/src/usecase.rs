@@ -20,6 +20,7 @@ use crate::input::{
     validate_batch, JobInput, NewExecution, NewVariation, StatusUpdate, MAX_LIMIT,
 };
 use crate::output::{CleanupReport, Job, PruneReport};
+use crate::record::JobRecord;
 use crate::stale::{stale_message, StaleAfter, StaleJob};
 use crate::time::Timestamp;
 
@@ -59,6 +60,18 @@ pub trait WriteBackend {
     fn insert_variations(
         &mut self,
         jobs: &[NewVariation],
+        parameters: &[StoredParameters],
+    ) -> Result<()>;
+
+    /// Inserts whole executions as they are (`import_jobs`): every column
+    /// as the record gives it, nothing stamped or derived; no id exists yet.
+    fn import_executions(&mut self, records: &[&JobRecord]) -> Result<()>;
+
+    /// Inserts whole variations as they are, `parameters[i]` being those of
+    /// `records[i]`.
+    fn import_variations(
+        &mut self,
+        records: &[&JobRecord],
         parameters: &[StoredParameters],
     ) -> Result<()>;
 
@@ -181,6 +194,41 @@ pub fn create<T: NewJob>(backend: &mut dyn WriteBackend, jobs: &[T]) -> Result<V
     Ok(ids.into_iter().map(str::to_owned).collect())
 }
 
+/// Restores checked whole jobs ([`check_creates`] checks records too):
+/// both kinds, every column as given, all or none; returns how many. 23505
+/// naming the first id, in input order, that a job of either kind has
+/// already.
+pub fn import_jobs(backend: &mut dyn WriteBackend, records: &[JobRecord]) -> Result<i32> {
+    if records.is_empty() {
+        return Ok(0);
+    }
+    let ids: Vec<&str> = records.iter().map(JobInput::job_id).collect();
+    if let Some(existing) = backend.first_existing_id(&ids)? {
+        return Err(Error::duplicate(&existing));
+    }
+    // Each variation's parameters name its element in the whole call.
+    let mut executions = Vec::new();
+    let mut variations = Vec::new();
+    let mut parameters = Vec::new();
+    for (i, record) in records.iter().enumerate() {
+        match record.parameters_json(Some(i))? {
+            None => executions.push(record),
+            Some(stored) => {
+                variations.push(record);
+                parameters.push(stored);
+            }
+        }
+    }
+    if !executions.is_empty() {
+        backend.import_executions(&executions)?;
+    }
+    if !variations.is_empty() {
+        backend.import_variations(&variations, &parameters)?;
+    }
+    // At most MAX_BATCH (1,000,000) records: check_creates refused more.
+    Ok(i32::try_from(records.len()).unwrap_or(i32::MAX))
+}
+
 /// Creates one checked job ([`check_create`]) and returns its row.
 pub fn create_one<T: NewJob>(backend: &mut dyn WriteBackend, job: &T) -> Result<Job> {
     create(backend, std::slice::from_ref(job))?;
@@ -247,7 +295,7 @@ pub fn check_cleanup(days: i32) -> Result<i32> {
 
 /// The earliest time either schema stores (their CHECKs refuse the year 0
 /// and before).
-pub(crate) const EARLIEST_STORED_MICROS: i64 = -62_135_596_800_000_000;
+pub(crate) const EARLIEST_STORED_MICROS: i64 = Timestamp::EARLIEST_STORED.unix_micros();
 
 /// The `created_at` before which `cleanup_old_jobs(days)` deletes: `days`
 /// days of 86,400 seconds before `now`. `None` when that lies before every
@@ -493,6 +541,23 @@ mod tests {
             self.inserted.extend(jobs.iter().map(|j| j.job_id.clone()));
             Ok(())
         }
+        fn import_executions(&mut self, records: &[&JobRecord]) -> Result<()> {
+            assert!(records.iter().all(|r| r.job_type == JobType::Execution));
+            self.inserted
+                .extend(records.iter().map(|r| r.job_id.clone()));
+            Ok(())
+        }
+        fn import_variations(
+            &mut self,
+            records: &[&JobRecord],
+            parameters: &[StoredParameters],
+        ) -> Result<()> {
+            assert_eq!(records.len(), parameters.len());
+            assert!(records.iter().all(|r| r.job_type == JobType::Variation));
+            self.inserted
+                .extend(records.iter().map(|r| r.job_id.clone()));
+            Ok(())
+        }
         fn update_status(
             &mut self,
             job_type: JobType,
@@ -645,6 +710,45 @@ mod tests {
         let ids = create(&mut b, &[execution("a"), execution("c")]).unwrap();
         assert_eq!(ids, ["a", "c"]);
         assert_eq!(b.inserted, ["a", "c"]);
+    }
+
+    fn record(id: &str, job_type: &str) -> JobRecord {
+        let mut v = serde_json::json!({
+            "job_id": id, "job_type": job_type, "status": "done", "dataset_name": "d",
+            "preset": "p", "mode": "single",
+            "created_at": "2026-01-01T00:00:00Z", "updated_at": "2026-01-01T00:00:01Z"
+        });
+        if job_type == "variation" {
+            v["mode"] = "variations".into();
+            v["experiment_name"] = "e".into();
+            v["variation_id"] = id.into();
+            v["total_combinations"] = 2.into();
+        }
+        JobRecord::from_json(&v, None).unwrap()
+    }
+
+    #[test]
+    fn an_import_splits_the_kinds_and_refuses_an_existing_id_whole() {
+        let records = [
+            record("a", "variation"),
+            record("b", "execution"),
+            record("c", "variation"),
+        ];
+        check_creates(&records).unwrap();
+        let mut backend = Recorder::default();
+        assert_eq!(import_jobs(&mut backend, &records).unwrap(), 3);
+        assert_eq!(backend.inserted, ["b", "a", "c"]);
+        let twice = [record("x", "execution"), record("x", "variation")];
+        assert_eq!(check_creates(&twice).unwrap_err().sqlstate(), "23505");
+        let mut backend = Recorder {
+            existing: vec!["c".into()],
+            ..Recorder::default()
+        };
+        let err = import_jobs(&mut backend, &records).unwrap_err();
+        assert_eq!(err.sqlstate(), "23505");
+        assert!(err.to_string().contains("\"c\""), "{err}");
+        assert!(backend.inserted.is_empty());
+        assert_eq!(import_jobs(&mut Recorder::default(), &[]).unwrap(), 0);
     }
 
     #[test]

@@ -39,9 +39,10 @@ use std::path::PathBuf;
 
 pub use jobtrack_core;
 pub use jobtrack_core::{
-    CacheStats, CleanupReport, DatasetStats, Error, Job, JobApi, JobTransaction, JobType,
-    NewExecution, NewVariation, PipelineMode, PoolStatus, Result, RunningJob, StaleAfter,
-    Statistics, StatisticsDifference, Status, StatusUpdate, Timestamp, TransactionMetrics,
+    CacheStats, CleanupReport, DatasetStats, Error, Job, JobApi, JobExport, JobRecord,
+    JobTransaction, JobType, NewExecution, NewVariation, PipelineMode, PoolStatus, Result,
+    RunningJob, StaleAfter, Statistics, StatisticsDifference, Status, StatusUpdate, Timestamp,
+    TransactionMetrics, RECORD_COLUMNS,
 };
 pub use jobtrack_postgres;
 pub use jobtrack_postgres::{PgStore, PoolOptions};

@@ -13,7 +13,7 @@ use clap::error::ErrorKind;
 use clap::parser::ValueSource;
 use clap::{ArgMatches, CommandFactory, FromArgMatches, Parser, Subcommand, ValueEnum};
 use jobtrack_sqlite::{JobStoreOptions, SummaryDifference, Synchronous};
-use jobtrack_store::{StaleAfter, StatisticsDifference, Store, StoreOptions, Target};
+use jobtrack_store::{StaleAfter, StatisticsDifference, Store, StoreOptions, Target, Timestamp};
 use serde::Serialize;
 
 use cli::error::CliError;
@@ -180,12 +180,28 @@ enum Command {
         #[arg(long, default_value_t = 10000)]
         batch_size: i32,
     },
+    /// Write every job, whole, to standard output.
+    ///
+    /// JSON lines (one record per job, every column) or CSV with a header,
+    /// the oldest created first, read from one snapshot a page at a time:
+    /// memory stays bounded whatever the number of jobs. import restores
+    /// the JSON lines, on either backend.
+    Export {
+        /// jsonl or csv.
+        #[arg(long, value_enum, default_value_t = cli::export::Format::Jsonl)]
+        format: cli::export::Format,
+        /// Only the jobs created at or after this time (RFC 3339:
+        /// 2026-01-31T12:00:00Z).
+        #[arg(long, value_name = "TIME", value_parser = cli::parse_time)]
+        since: Option<Timestamp>,
+    },
     /// Create jobs from a file, all in one transaction.
     ///
     /// The file is a JSON array, JSON lines, or one JSON object; elements
-    /// with a `variation_id` are variations, the others executions. A bad
-    /// element, a job_id twice or one that exists already, and nothing is
-    /// written.
+    /// with a `job_type` are whole jobs as export writes them (restored as
+    /// they are: status, results, times), elements with a `variation_id`
+    /// new variations, the others new executions. A bad element, a job_id
+    /// twice or one that exists already, and nothing is written.
     Import {
         /// The file (UTF-8, a byte order mark allowed).
         file: PathBuf,
@@ -404,6 +420,9 @@ fn run(cli: &Cli, out: &mut Out) -> Result<Outcome, CliError> {
             })?;
         }
         Command::Stale { after } => out.stale(&store.get_stale_jobs(*after)?)?,
+        Command::Export { format, since } => {
+            cli::export::export(&store, *format, *since, out)?;
+        }
         Command::FailStale { after, message } => {
             let failed = store.fail_stale_jobs(*after, message.as_deref())?;
             out.value(&failed, |out| {

@@ -9,9 +9,9 @@ use std::time::Duration;
 
 use jobtrack_core::{
     check_no_nul, CacheStats, CleanupReport, ClientPool, DatasetStats, Error, Job, JobApi,
-    JobTransaction, NewExecution, NewVariation, Operation, OperationKind, PoolStatus, PruneReport,
-    Result, Returns, RunningJob, StaleAfter, Statistics, StatisticsDifference, Status,
-    StatusUpdate, TransactionMetrics,
+    JobExport, JobRecord, JobTransaction, NewExecution, NewVariation, Operation, OperationKind,
+    PoolStatus, PruneReport, Result, Returns, RunningJob, StaleAfter, Statistics,
+    StatisticsDifference, Status, StatusUpdate, Timestamp, TransactionMetrics, EXPORT_PAGE,
 };
 use postgres::types::ToSql;
 use postgres::{Client, Config};
@@ -50,6 +50,9 @@ fn build_call_sql(op: Operation) -> String {
             // An interval travels as text too, in microseconds (Arg::interval),
             // which the server reads exactly.
             "interval" => format!("${}::text::interval", i + 1),
+            // A time as jobtrack's RFC 3339 text, which the server reads
+            // exactly whatever the session's DateStyle.
+            "timestamp with time zone" => format!("${}::text::timestamptz", i + 1),
             ty => format!("${}::{ty}", i + 1),
         })
         .collect();
@@ -106,6 +109,10 @@ impl Arg {
 
     fn text(value: &str) -> Arg {
         Arg::Text(Some(value.to_owned()))
+    }
+
+    fn timestamp(value: Option<Timestamp>) -> Arg {
+        Arg::Text(value.map(|t| t.to_string()))
     }
 
     fn interval(value: StaleAfter) -> Arg {
@@ -390,6 +397,93 @@ impl PgStore {
     }
 }
 
+/// The cursor an export reads through; one per connection at a time, as
+/// the export holds its connection.
+const EXPORT_CURSOR: &str = "jobtrack_export";
+
+/// `export_jobs` from a PostgreSQL server: a cursor over
+/// `jobtrack.export_jobs(since)` in a read-only transaction of its own, on a
+/// connection the export holds until its last row (or until it is dropped,
+/// which rolls the transaction back). One query, so one snapshot; pages of
+/// [`EXPORT_PAGE`] rows are fetched as they are read, so neither the client
+/// nor the server holds more than a page (the function is inlined into the
+/// cursor's query: its rows stream from the index scans). Through a pooler
+/// in transaction mode the cursor's transaction keeps its server
+/// connection, as any transaction does.
+struct PgExport<'p> {
+    client: Option<PooledClient<'p>>,
+    page: std::vec::IntoIter<String>,
+    fetch: String,
+}
+
+impl<'p> PgExport<'p> {
+    fn open(pool: &'p Pool, since: Option<Timestamp>) -> Result<PgExport<'p>> {
+        let mut client = pool.get()?;
+        // Reset on return when the caller drops the export half-way.
+        client.lend();
+        let op = Operation::ExportJobs;
+        client
+            .batch_execute("BEGIN READ ONLY")
+            .map_err(client_error)?;
+        let declare = format!(
+            "DECLARE {EXPORT_CURSOR} NO SCROLL CURSOR FOR {}",
+            call_sql(op)
+        );
+        let since = Arg::timestamp(since);
+        client
+            .execute(declare.as_str(), &[since.sql()])
+            .map_err(client_error)?;
+        Ok(PgExport {
+            client: Some(client),
+            page: Vec::new().into_iter(),
+            fetch: format!("FETCH FORWARD {EXPORT_PAGE} FROM {EXPORT_CURSOR}"),
+        })
+    }
+
+    /// The next page, or `None` (and the transaction committed, the
+    /// connection returned) after the last.
+    fn next_page(&mut self) -> Result<Option<Vec<String>>> {
+        let Some(client) = self.client.as_mut() else {
+            return Ok(None);
+        };
+        let fetched = client.query(self.fetch.as_str(), &[]).and_then(|rows| {
+            rows.iter()
+                .map(|row| row.try_get::<_, JsonText>(0).map(|t| t.0))
+                .collect::<Result<Vec<_>, _>>()
+        });
+        let rows = match fetched {
+            Ok(rows) => rows,
+            Err(e) => {
+                self.client = None;
+                return Err(client_error(e));
+            }
+        };
+        if rows.is_empty() {
+            let mut client = self.client.take().expect("checked above");
+            client.batch_execute("COMMIT").map_err(client_error)?;
+            return Ok(None);
+        }
+        Ok(Some(rows))
+    }
+}
+
+impl Iterator for PgExport<'_> {
+    type Item = Result<JobRecord>;
+
+    fn next(&mut self) -> Option<Self::Item> {
+        loop {
+            if let Some(text) = self.page.next() {
+                return Some(parse(Operation::ExportJobs, &text));
+            }
+            match self.next_page() {
+                Ok(Some(rows)) => self.page = rows.into_iter(),
+                Ok(None) => return None,
+                Err(e) => return Some(Err(e)),
+            }
+        }
+    }
+}
+
 /// Several batch calls in one transaction: see [`PgStore::transaction`].
 pub struct PgTransaction<'p, 'c> {
     client: &'c mut PooledClient<'p>,
@@ -425,6 +519,9 @@ impl JobTransaction for PgTransaction<'_, '_> {
             Operation::BatchUpdateVariationStatus,
             &[Arg::json(updates)?],
         )
+    }
+    fn import_jobs(&mut self, jobs: &[JobRecord]) -> Result<i32> {
+        self.value(Operation::ImportJobs, &[Arg::json(jobs)?])
     }
 }
 
@@ -487,6 +584,9 @@ impl JobApi for PgStore {
             Operation::BatchUpdateVariationStatus,
             &[Arg::json(updates)?],
         )
+    }
+    fn import_jobs(&self, jobs: &[JobRecord]) -> Result<i32> {
+        self.value(Operation::ImportJobs, &[Arg::json(jobs)?])
     }
     fn cleanup_old_jobs(&self, days: i32, keep_failed: bool) -> Result<CleanupReport> {
         self.value(
@@ -563,6 +663,9 @@ impl JobApi for PgStore {
     }
     fn get_stale_jobs(&self, stale_after: StaleAfter) -> Result<Vec<Job>> {
         self.rows(Operation::GetStaleJobs, &[Arg::interval(stale_after)])
+    }
+    fn export_jobs(&self, since: Option<Timestamp>) -> Result<JobExport<'_>> {
+        Ok(Box::new(PgExport::open(&self.pool, since)?))
     }
     fn get_cache_stats(&self) -> Result<CacheStats> {
         self.value(Operation::GetCacheStats, &[])

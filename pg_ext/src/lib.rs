@@ -40,6 +40,9 @@ mod jobtrack {}
 // The listings, C functions of `listings` declared by hand: pgrx does not
 // generate materialize-mode set-returning functions.
 extension_sql_file!("../../sql/pg/listings.sql", name = "listings");
+// export_jobs, a LANGUAGE sql function the planner inlines, so that its rows
+// stream from the index scans (pgrx generates C functions only).
+extension_sql_file!("../../sql/pg/export.sql", name = "export");
 // prune_jobs, a procedure (pgrx generates functions only) that commits
 // between the batches of writes::_prune_batch.
 extension_sql_file!(

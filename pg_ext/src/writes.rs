@@ -16,8 +16,8 @@
 
 use jobtrack_core::usecase::{self, PruneBatch, StatusChange, StoredParameters, WriteBackend};
 use jobtrack_core::{
-    CleanupReport, Error, Job, JobType, NewExecution, NewVariation, Operation, PruneReport,
-    StaleJob, Status, StatusUpdate, Timestamp,
+    CleanupReport, Error, Job, JobRecord, JobType, NewExecution, NewVariation, Operation,
+    PruneReport, StaleJob, Status, StatusUpdate, Timestamp,
 };
 use pgrx::datum::{DatumWithOid, Interval, IntoDatum, TimestampWithTimeZone};
 use pgrx::prelude::*;
@@ -59,6 +59,20 @@ fn write_operation<T>(operation: Operation, f: impl FnOnce() -> Result<T, Error>
 /// text column is not copied before it is converted).
 fn column<'a, T, U: IntoDatum>(items: &'a [T], f: impl Fn(&'a T) -> U) -> DatumWithOid<'static> {
     items.iter().map(f).collect::<Vec<U>>().into()
+}
+
+/// One parallel-array argument of timestamps: `f` of every item, each
+/// converted to a `timestamptz` (22008 for one PostgreSQL does not
+/// represent; a checked record has none).
+fn timestamps<T>(
+    items: &[T],
+    f: impl Fn(&T) -> Option<Timestamp>,
+) -> Result<DatumWithOid<'static>, Error> {
+    let converted = items
+        .iter()
+        .map(|item| f(item).map(rows::try_to_pg).transpose())
+        .collect::<Result<Vec<_>, Error>>()?;
+    Ok(converted.into())
 }
 
 /// The statements of the write operations on an SPI connection, run with
@@ -146,6 +160,63 @@ impl WriteBackend for Writer<'_, '_> {
             column(jobs, |v| v.status.effects().success),
         ];
         self.update(queries::INSERT_VARIATIONS, None, &args)?;
+        Ok(())
+    }
+
+    fn import_executions(&mut self, records: &[&JobRecord]) -> Result<(), Error> {
+        let args = [
+            column(records, |r| r.job_id.as_str()),
+            column(records, |r| r.status.as_str()),
+            column(records, |r| r.mode.as_str()),
+            column(records, |r| r.dataset_name.as_str()),
+            column(records, |r| r.preset.as_str()),
+            column(records, |r| r.success),
+            column(records, |r| r.duration_seconds),
+            column(records, |r| r.error_message.as_deref()),
+            column(records, |r| r.output_path.as_deref()),
+            column(records, |r| r.total_steps),
+            column(records, |r| r.current_step),
+            timestamps(records, |r| r.start_time)?,
+            timestamps(records, |r| Some(r.created_at))?,
+            timestamps(records, |r| Some(r.updated_at))?,
+            timestamps(records, |r| r.last_heartbeat)?,
+            timestamps(records, |r| r.end_time)?,
+            column(records, |r| r.worker.as_deref()),
+        ];
+        self.update(queries::IMPORT_EXECUTIONS, None, &args)?;
+        Ok(())
+    }
+
+    fn import_variations(
+        &mut self,
+        records: &[&JobRecord],
+        parameters: &[StoredParameters],
+    ) -> Result<(), Error> {
+        let args = [
+            column(records, |r| r.job_id.as_str()),
+            column(records, |r| r.status.as_str()),
+            column(records, |r| r.variation_id.as_deref()),
+            column(records, |r| r.experiment_name.as_deref()),
+            column(records, |r| r.dataset_name.as_str()),
+            column(records, |r| r.preset.as_str()),
+            column(records, |r| r.total_combinations),
+            column(parameters, |p| p.varied_parameters.as_str()),
+            column(parameters, |p| p.parameter_values.as_str()),
+            column(records, |r| r.parent_experiment_id.as_deref()),
+            column(records, |r| r.success),
+            column(records, |r| r.duration_seconds),
+            column(records, |r| r.error_message.as_deref()),
+            column(records, |r| r.output_path.as_deref()),
+            column(records, |r| r.total_steps),
+            column(records, |r| r.current_step),
+            timestamps(records, |r| r.start_time)?,
+            timestamps(records, |r| Some(r.created_at))?,
+            timestamps(records, |r| Some(r.updated_at))?,
+            timestamps(records, |r| r.last_heartbeat)?,
+            timestamps(records, |r| r.end_time)?,
+            column(records, |r| r.worker.as_deref()),
+        ];
+        self.update(queries::IMPORT_VARIATIONS, None, &args)?;
         Ok(())
     }
 
@@ -384,6 +455,20 @@ fn batch_create_variations(jobs: JsonbArg) -> Vec<String> {
     let op = Operation::BatchCreateVariations;
     write_operation(op, || {
         create_batch(&jobs.parse_batch::<NewVariation>(op.name())?)
+    })
+}
+
+/// Restores whole jobs of either kind from a JSON array of records, as
+/// `export_jobs` returns them (every column as given, nothing stamped), all
+/// or none; returns how many.
+#[pg_extern(schema = "jobtrack", volatile, parallel_unsafe, strict)]
+#[search_path(jobtrack, pg_catalog, pg_temp)]
+fn import_jobs(jobs: JsonbArg) -> i32 {
+    let op = Operation::ImportJobs;
+    write_operation(op, || {
+        let records = jobs.parse_batch::<JobRecord>(op.name())?;
+        usecase::check_creates(&records)?;
+        write(|w| usecase::import_jobs(w, &records))
     })
 }
 

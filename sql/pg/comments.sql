@@ -24,6 +24,8 @@ COMMENT ON FUNCTION jobtrack.batch_update_execution_status(jsonb) IS
     'Changes the status of executions from [{"job_id","status","error_message"?}], all or none; the later element wins, unknown ids are skipped; returns the number changed';
 COMMENT ON FUNCTION jobtrack.batch_update_variation_status(jsonb) IS
     'Changes the status of variations from [{"job_id","status","error_message"?}], all or none; the later element wins, unknown ids are skipped; returns the number changed';
+COMMENT ON FUNCTION jobtrack.import_jobs(jsonb) IS
+    'Restores whole jobs of either kind from a JSON array of the records export_jobs returns, every column as given (nothing stamped or derived), all or none; returns how many';
 COMMENT ON FUNCTION jobtrack.claim_next_jobs(integer, text) IS
     'Claims up to n (1..10000) pending jobs of either kind, oldest created_at first: moves them to in_queue, records worker, returns them; passes over jobs other transactions hold, never waits';
 COMMENT ON FUNCTION jobtrack.fail_stale_jobs(interval, text) IS
@@ -58,6 +60,8 @@ COMMENT ON FUNCTION jobtrack.get_running_jobs(integer, text) IS
     'Jobs in an active status with their progress, newest created_at first, ties on job_id descending: up to lim (every one when NULL) after the job_id after';
 COMMENT ON FUNCTION jobtrack.get_stale_jobs(interval) IS
     'The jobs fail_stale_jobs(stale_after) would fail, the longest silent first, ties on job_id';
+COMMENT ON FUNCTION jobtrack.export_jobs(timestamptz) IS
+    'Every job of either kind created at or after since (all when NULL), with every column import_jobs takes back, oldest created_at first, ties on job_id; inlined into the caller''s query, so the rows stream (COPY, cursors)';
 COMMENT ON FUNCTION jobtrack.get_cache_stats() IS
     'Size, counters and hit rate of the result cache; "shared" says whether a cache shared by all sessions is in effect';
 COMMENT ON FUNCTION jobtrack.invalidate_cache(text) IS

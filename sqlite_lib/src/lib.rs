@@ -125,6 +125,38 @@
 //! A heartbeat from another process that commits before `fail_stale_jobs`
 //! takes the write lock keeps its job; one that comes after finds it failed.
 //!
+//! ## Export and import
+//!
+//! [`JobStore::export_jobs`] returns every job (or those created at or
+//! after a time), whole — the 24 columns of a [`JobRecord`], those only one
+//! kind or no listing has included — oldest `created_at` first, ties on
+//! `job_id`, as an iterator. It reads from one snapshot, taken by the call,
+//! a page of 1000 jobs at a time, each page one index seek after the last
+//! row's `(created_at, job_id)`: memory holds one page, and commits made
+//! meanwhile change nothing of what it returns. Its reader connection stays
+//! in that read transaction until the iterator ends or is dropped.
+//! [`JobStore::import_jobs`] takes such records back, from this backend or
+//! PostgreSQL, in one transaction, all or none: every column as given,
+//! nothing stamped, so exporting, importing into an empty store and
+//! exporting again gives the same records. The summary table and the
+//! counters follow from the inserted rows (the insert triggers), exact as
+//! after any write.
+//!
+//! ```
+//! # use jobtrack_sqlite::{JobStore, NewExecution, PipelineMode, Status};
+//! # fn main() -> jobtrack_sqlite::Result<()> {
+//! # let source = JobStore::open_in_memory()?;
+//! # source.batch_create_executions(&[NewExecution { job_id: "run-1".into(),
+//! #     pipeline_mode: PipelineMode::Single, dataset_name: "mnist".into(),
+//! #     preset: "fast".into(), total_steps: None, status: Status::Done }])?;
+//! let records = source.export_jobs(None)?.collect::<Result<Vec<_>, _>>()?;
+//! let target = JobStore::open_in_memory()?;
+//! assert_eq!(target.import_jobs(&records)?, 1);
+//! assert_eq!(target.export_jobs(None)?.collect::<Result<Vec<_>, _>>()?, records);
+//! # Ok(())
+//! # }
+//! ```
+//!
 //! ## Transactions and durability
 //!
 //! Every write method is one transaction; [`JobStore::transaction`] runs
@@ -204,12 +236,13 @@
 //!   lookup and counted neither as evictions nor as invalidations.
 //! - `get_pool_status` describes this store's connections: one writer plus
 //!   `reader_connections` read-only ones (one connection in memory);
-//!   `idle_in_transaction` is always 0 because no call leaves a transaction
-//!   open.
+//!   `idle_in_transaction` counts the open exports between two pages, the
+//!   only connections kept in a transaction after a call returns.
 #![warn(missing_docs)]
 
 mod cache;
 mod error;
+mod export;
 mod pool;
 mod queries;
 mod schema;
@@ -218,9 +251,10 @@ mod store;
 
 pub use jobtrack_core;
 pub use jobtrack_core::{
-    CacheStats, CleanupReport, DatasetStats, Error, Job, JobApi, JobType, NewExecution,
-    NewVariation, OperationMetrics, PipelineMode, PoolStatus, Result, RunningJob, StaleAfter,
-    Statistics, StatisticsDifference, Status, StatusUpdate, Timestamp, TransactionMetrics,
+    CacheStats, CleanupReport, DatasetStats, Error, Job, JobApi, JobExport, JobRecord, JobType,
+    NewExecution, NewVariation, OperationMetrics, PipelineMode, PoolStatus, Result, RunningJob,
+    StaleAfter, Statistics, StatisticsDifference, Status, StatusUpdate, Timestamp,
+    TransactionMetrics,
 };
 pub use schema::SCHEMA_VERSION;
 pub use store::{

@@ -4,9 +4,10 @@
 use std::str::FromStr;
 
 use jobtrack_core::{
-    progress, CounterRow, Counts, DatasetAggregate, Job, JobType, RunningJob, StaleJob, Status,
-    Timestamp,
+    progress, CounterRow, Counts, DatasetAggregate, Job, JobRecord, JobType, PipelineMode,
+    RunningJob, StaleJob, Status, Timestamp,
 };
+use serde_json::{Map, Value};
 
 use crate::store::SummaryProblem;
 use rusqlite::types::{Type, ValueRef};
@@ -137,6 +138,49 @@ pub(crate) fn job(row: &Row<'_>) -> rusqlite::Result<Job> {
         created_at: timestamp(row, 15)?,
         updated_at: timestamp(row, 16)?,
         last_heartbeat: timestamp_opt(row, 17)?,
+    })
+}
+
+/// A parameters column of a variation (`varied_parameters`,
+/// `parameter_values`): JSON object text, which the schema CHECKs; `None`
+/// for an execution's NULL.
+fn parameters_opt(row: &Row<'_>, idx: usize) -> rusqlite::Result<Option<Map<String, Value>>> {
+    match row.get_ref(idx)? {
+        ValueRef::Null => Ok(None),
+        value => serde_json::from_str(value.as_str()?)
+            .map(Some)
+            .map_err(|e| conversion_failure(idx, e)),
+    }
+}
+
+/// A row of `EXPORT_JOBS` or `EXPORT_JOBS_AFTER`: a whole job, its columns
+/// in the order of [`RECORD_COLUMNS`](jobtrack_core::RECORD_COLUMNS).
+pub(crate) fn job_record(row: &Row<'_>) -> rusqlite::Result<JobRecord> {
+    Ok(JobRecord {
+        job_id: row.get(0)?,
+        job_type: parsed::<JobType>(row, 1)?,
+        status: parsed::<Status>(row, 2)?,
+        dataset_name: row.get(3)?,
+        preset: row.get(4)?,
+        mode: parsed::<PipelineMode>(row, 5)?,
+        experiment_name: row.get(6)?,
+        variation_id: row.get(7)?,
+        success: row.get(8)?,
+        duration_seconds: row.get(9)?,
+        error_message: row.get(10)?,
+        output_path: row.get(11)?,
+        total_steps: row.get(12)?,
+        current_step: row.get(13)?,
+        start_time: timestamp_opt(row, 14)?,
+        created_at: timestamp(row, 15)?,
+        updated_at: timestamp(row, 16)?,
+        last_heartbeat: timestamp_opt(row, 17)?,
+        end_time: timestamp_opt(row, 18)?,
+        total_combinations: row.get(19)?,
+        varied_parameters: parameters_opt(row, 20)?,
+        parameter_values: parameters_opt(row, 21)?,
+        parent_experiment_id: row.get(22)?,
+        worker: row.get(23)?,
     })
 }
 
@@ -326,6 +370,28 @@ mod tests {
                 vec![
                     "SEARCH executions USING INDEX idx_executions_created ((created_at,job_id)<(?,?))",
                     "SEARCH variations USING INDEX idx_variations_created ((created_at,job_id)<(?,?))",
+                ],
+            ),
+            (
+                // An export reads both kinds in (created_at, job_id) order
+                // from their idx_*_created indexes, each arm seeking to the
+                // lower bound, merged without a sort.
+                "export_jobs",
+                EXPORT_JOBS,
+                vec![&NOW, &1000],
+                vec![
+                    "SEARCH executions USING INDEX idx_executions_created (created_at>?)",
+                    "SEARCH variations USING INDEX idx_variations_created (created_at>?)",
+                ],
+            ),
+            (
+                // Every later page: one seek per arm to the last row's key.
+                "export_jobs_after",
+                EXPORT_JOBS_AFTER,
+                vec![&NOW, &"a", &1000],
+                vec![
+                    "SEARCH executions USING INDEX idx_executions_created ((created_at,job_id)>(?,?))",
+                    "SEARCH variations USING INDEX idx_variations_created ((created_at,job_id)>(?,?))",
                 ],
             ),
             (
@@ -604,6 +670,8 @@ mod tests {
                     "dataset_stats",
                     "all_jobs",
                     "all_jobs_after",
+                    "export_jobs",
+                    "export_jobs_after",
                     "running_jobs",
                     "running_jobs_after",
                 ];

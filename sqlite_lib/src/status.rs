@@ -109,7 +109,7 @@ pub(crate) fn without_update_triggers<T>(conn: &Connection, f: impl FnOnce() -> 
 /// Runs `f` in a savepoint of the open transaction: released when `f`
 /// returns `Ok`, rolled back (and released) when it returns `Err` or
 /// panics.
-fn in_savepoint<T>(conn: &Connection, f: impl FnOnce() -> Result<T>) -> Result<T> {
+pub(crate) fn in_savepoint<T>(conn: &Connection, f: impl FnOnce() -> Result<T>) -> Result<T> {
     struct Undo<'c>(Option<&'c Connection>);
     impl Drop for Undo<'_> {
         fn drop(&mut self) {

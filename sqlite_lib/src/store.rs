@@ -8,17 +8,18 @@ use jobtrack_core::usecase::{
     self, NewJob, PruneBatch, StatusChange, StoredParameters, WriteBackend,
 };
 use jobtrack_core::{
-    cache_key, check_limit, statistics_differences, ttl, unknown_cursor, CacheStats, CleanupReport,
-    DatasetStats, Job, JobApi, JobTransaction, JobType, MetricsRecorder, NewExecution,
-    NewVariation, Operation, Page, PoolStatus, PruneReport, Result, RunningJob, StaleAfter,
-    StaleJob, Statistics, StatisticsDifference, Status, StatusUpdate, Timestamp,
-    TransactionMetrics,
+    cache_key, check_limit, export_start, statistics_differences, ttl, unknown_cursor, CacheStats,
+    CleanupReport, DatasetStats, ExportStart, Job, JobApi, JobExport, JobRecord, JobTransaction,
+    JobType, MetricsRecorder, NewExecution, NewVariation, Operation, Page, PoolStatus, PruneReport,
+    Result, RunningJob, StaleAfter, StaleJob, Statistics, StatisticsDifference, Status,
+    StatusUpdate, Timestamp, TransactionMetrics,
 };
 use rusqlite::{params, Connection, OptionalExtension, TransactionBehavior};
 use serde::Serialize;
 
 use crate::cache::{Cacheable, Lookup, ResultCache};
 use crate::error::{insert_error, DbResultExt};
+use crate::export::Export;
 use crate::pool::{lock, ConnectionPool};
 use crate::queries;
 use crate::schema;
@@ -288,6 +289,73 @@ impl WriteBackend for SqliteWriter<'_> {
         Ok(())
     }
 
+    fn import_executions(&mut self, records: &[&JobRecord]) -> Result<()> {
+        // Plain INSERTs: the insert triggers keep the summary and the
+        // counters, row by row, as for jobs created.
+        let mut insert = self.conn.prepare_cached(queries::IMPORT_EXECUTIONS).db()?;
+        for r in records {
+            insert
+                .execute(params![
+                    r.job_id,
+                    r.status.as_str(),
+                    r.mode.as_str(),
+                    r.dataset_name,
+                    r.preset,
+                    r.total_steps,
+                    r.current_step,
+                    stored(r.start_time),
+                    stored(r.end_time),
+                    r.duration_seconds,
+                    r.success,
+                    r.error_message,
+                    r.output_path,
+                    r.created_at.to_string(),
+                    r.updated_at.to_string(),
+                    r.worker,
+                    stored(r.last_heartbeat),
+                ])
+                .map_err(|e| insert_error(e, &r.job_id))?;
+        }
+        Ok(())
+    }
+
+    fn import_variations(
+        &mut self,
+        records: &[&JobRecord],
+        parameters: &[StoredParameters],
+    ) -> Result<()> {
+        let mut insert = self.conn.prepare_cached(queries::IMPORT_VARIATIONS).db()?;
+        for (r, stored_parameters) in records.iter().zip(parameters) {
+            insert
+                .execute(params![
+                    r.job_id,
+                    r.status.as_str(),
+                    r.variation_id,
+                    r.experiment_name,
+                    r.dataset_name,
+                    r.preset,
+                    r.total_combinations,
+                    stored_parameters.varied_parameters,
+                    stored_parameters.parameter_values,
+                    r.parent_experiment_id,
+                    r.total_steps,
+                    r.current_step,
+                    stored(r.start_time),
+                    stored(r.end_time),
+                    r.duration_seconds,
+                    r.success,
+                    r.error_message,
+                    r.output_path,
+                    r.created_at.to_string(),
+                    r.updated_at.to_string(),
+                    r.worker,
+                    stored(r.last_heartbeat),
+                ])
+                .map_err(|e| insert_error(e, &r.job_id))?;
+        }
+        Ok(())
+    }
+
     fn update_status(&mut self, job_type: JobType, changes: &[StatusChange<'_>]) -> Result<u64> {
         status::apply(self.conn, job_type, changes, &self.now_text)
     }
@@ -470,6 +538,11 @@ impl WriteBackend for SqliteWriter<'_> {
     }
 }
 
+/// A timestamp column's text: the fixed-width form the schema CHECKs.
+fn stored(t: Option<Timestamp>) -> Option<String> {
+    t.map(|t| t.to_string())
+}
+
 /// `ids` as a JSON array of strings, for `json_each`.
 fn json_array(ids: &[&str]) -> String {
     serde_json::Value::from(ids.to_vec()).to_string()
@@ -504,10 +577,27 @@ impl StoreTransaction<'_> {
         )
     }
 
+    /// [`JobStore::import_jobs`] inside this transaction: all or none here
+    /// too, also when the transaction goes on after a failed import (the
+    /// import runs in a savepoint of its own).
+    pub fn import_jobs(&mut self, jobs: &[JobRecord]) -> Result<i32> {
+        self.store.measured(Operation::ImportJobs, || {
+            usecase::check_creates(jobs)?;
+            status::in_savepoint(self.conn, || {
+                usecase::import_jobs(&mut SqliteWriter::new(self.conn), jobs)
+            })
+        })
+    }
+
     fn create_batch<T: NewJob>(&mut self, operation: Operation, jobs: &[T]) -> Result<Vec<String>> {
         self.store.measured(operation, || {
             usecase::check_creates(jobs)?;
-            usecase::create(&mut SqliteWriter::new(self.conn), jobs)
+            // A savepoint of its own, as an import: a batch whose second
+            // INSERT fails (a trigger's refusal) leaves none of its rows,
+            // also when the caller goes on and commits.
+            status::in_savepoint(self.conn, || {
+                usecase::create(&mut SqliteWriter::new(self.conn), jobs)
+            })
         })
     }
 
@@ -854,6 +944,26 @@ impl JobStore {
         self.create_batch(Operation::BatchCreateVariations, jobs)
     }
 
+    /// Restores whole jobs of either kind, as [`export_jobs`](Self::export_jobs)
+    /// returned them (from this store, another file or PostgreSQL), in one
+    /// transaction; returns how many. Every column is stored as given —
+    /// status, timestamps, `success`, durations, worker, heartbeat —
+    /// nothing is stamped or derived; the summary table and the counters
+    /// follow from the rows, as for jobs created. All or none: one bad
+    /// element (22023, naming its index and field) or one job_id that
+    /// exists in either kind or is given twice (23505) and nothing is
+    /// imported. A batch refused by validation does not wait for the write
+    /// lock, nor does an empty one.
+    pub fn import_jobs(&self, jobs: &[JobRecord]) -> Result<i32> {
+        self.measured(Operation::ImportJobs, || {
+            usecase::check_creates(jobs)?;
+            if jobs.is_empty() {
+                return Ok(0);
+            }
+            self.apply(|w| usecase::import_jobs(w, jobs))
+        })
+    }
+
     /// Changes the status of many executions in one transaction; returns how
     /// many were changed. Unknown ids are skipped and not counted; when an id
     /// appears twice the later element wins.
@@ -1105,6 +1215,35 @@ impl JobStore {
         })
     }
 
+    /// Every job of either kind created at or after `since` (every job with
+    /// `None`), whole, as [`import_jobs`](Self::import_jobs) takes them
+    /// back: the oldest `created_at` first, ties on `job_id` (binary
+    /// order).
+    ///
+    /// The rows come from one snapshot, taken by this call: commits made
+    /// while the export is read — through this store, another process or
+    /// plain SQL — change nothing of it, and do not wait for it. They are
+    /// read a page of 1000 at a time, each page one index seek, so memory
+    /// holds one page however many jobs there are. The export holds one of
+    /// the store's reader connections, in a read transaction, until it has
+    /// returned its last row, returned an error (its last item) or been
+    /// dropped; `get_pool_status` counts it as idle in transaction between
+    /// pages. Keep exports short on a busy file: the WAL cannot be
+    /// checkpointed past an open snapshot. A store without readers (in
+    /// memory) reads through its one connection, which every other call
+    /// waits for until the export ends; on the thread reading the export
+    /// they fail with 25001 rather than wait for it.
+    pub fn export_jobs(&self, since: Option<Timestamp>) -> Result<JobExport<'_>> {
+        let from = match export_start(since) {
+            ExportStart::Nothing => return Ok(Box::new(std::iter::empty())),
+            // Every stored created_at is at or after it (its CHECK).
+            ExportStart::All => Timestamp::EARLIEST_STORED,
+            ExportStart::From(t) => t,
+        };
+        let lease = self.pool.export_connection()?;
+        Ok(Box::new(Export::start(lease, from)?))
+    }
+
     /// The `created_at` of the cursor job `after` as stored (text), from
     /// either base table; 22023 naming `after` when there is no such job.
     fn cursor(conn: &Connection, after: &str) -> Result<String> {
@@ -1218,6 +1357,9 @@ impl JobTransaction for StoreTransaction<'_> {
     fn batch_update_variation_status(&mut self, updates: &[StatusUpdate]) -> Result<i32> {
         StoreTransaction::batch_update_variation_status(self, updates)
     }
+    fn import_jobs(&mut self, jobs: &[JobRecord]) -> Result<i32> {
+        StoreTransaction::import_jobs(self, jobs)
+    }
 }
 
 /// The API of every backend ([`JobApi`]): [`JobStore`]'s methods of the
@@ -1263,6 +1405,9 @@ impl JobApi for JobStore {
     fn batch_update_variation_status(&self, updates: &[StatusUpdate]) -> Result<i32> {
         JobStore::batch_update_variation_status(self, updates)
     }
+    fn import_jobs(&self, jobs: &[JobRecord]) -> Result<i32> {
+        JobStore::import_jobs(self, jobs)
+    }
     fn cleanup_old_jobs(&self, days: i32, keep_failed: bool) -> Result<CleanupReport> {
         JobStore::cleanup_old_jobs(self, days, keep_failed)
     }
@@ -1307,6 +1452,9 @@ impl JobApi for JobStore {
     }
     fn get_stale_jobs(&self, stale_after: StaleAfter) -> Result<Vec<Job>> {
         JobStore::get_stale_jobs(self, stale_after)
+    }
+    fn export_jobs(&self, since: Option<Timestamp>) -> Result<JobExport<'_>> {
+        JobStore::export_jobs(self, since)
     }
     fn get_cache_stats(&self) -> Result<CacheStats> {
         Ok(JobStore::get_cache_stats(self))

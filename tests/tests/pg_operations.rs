@@ -45,6 +45,7 @@ fn the_catalog_has_exactly_the_operations() {
             .replace("DEFAULT NULL::text", "DEFAULT NULL")
             .replace("DEFAULT NULL::integer", "DEFAULT NULL")
             .replace("DEFAULT NULL::jsonb", "DEFAULT NULL")
+            .replace("DEFAULT NULL::timestamp with time zone", "DEFAULT NULL")
             .split(", ")
             .map(|a| a.strip_prefix("IN ").unwrap_or(a))
             .collect::<Vec<_>>()

@@ -11,19 +11,20 @@
 //! - The documented roles, with exactly the README's grants: a reader calls
 //!   every read function, cached ones included, and gets 42501 for writes
 //!   and administration; a writer creates, updates (batches, progress, plain
-//!   SQL) and cleans up with no privilege on the derived tables but SELECT,
-//!   and is refused (42501) when it writes them directly; an admin also
-//!   rebuilds the derived tables, invalidates the cache and resets the
-//!   metrics. A role granted DML on `executions` alone writes it with plain
-//!   SQL without 42501 on a derived table, and still meets the cross-kind
-//!   job_id uniqueness (23505).
+//!   SQL), cleans up and imports whole jobs with no privilege on the derived
+//!   tables but SELECT, and is refused (42501) when it writes them
+//!   directly; an admin also rebuilds the derived tables, invalidates the
+//!   cache and resets the metrics. A role granted DML on `executions`
+//!   alone writes it with plain SQL without 42501 on a derived table, and
+//!   still meets the cross-kind job_id uniqueness (23505).
 //! - The Job view `jobtrack.jobs` (security_invoker, SELECT for PUBLIC)
 //!   adds no access and needs no grant of its own: a role without SELECT on
-//!   the tables gets 42501, not rows, from the view and from every listing
-//!   (the cached one too, with the cache warm), a role with SELECT on one
-//!   of the two tables gets 42501 as well, a role with SELECT on both tables
-//!   alone reads every job through it, and row-level security on a table
-//!   filters the view and the listings as it filters the table.
+//!   the tables gets 42501, not rows, from the view, from every listing
+//!   (the cached one too, with the cache warm) and from export_jobs, a role
+//!   with SELECT on one of the two tables gets 42501 as well, a role with
+//!   SELECT on both tables alone reads every job through them, and
+//!   row-level security on a table filters the view, the listings and the
+//!   export as it filters the table.
 //! - Afterwards verify_statistics() is empty.
 //!
 //! Each test reports every failed check, not just the first. Roles are
@@ -45,6 +46,7 @@ const PUBLIC_API: &[&str] = &[
     "batch_create_variations",
     "batch_update_execution_status",
     "batch_update_variation_status",
+    "import_jobs",
     "claim_next_jobs",
     "fail_stale_jobs",
     "cleanup_old_jobs",
@@ -59,6 +61,7 @@ const PUBLIC_API: &[&str] = &[
     "get_recent_jobs_cached",
     "get_running_jobs",
     "get_stale_jobs",
+    "export_jobs",
     "get_cache_stats",
     "get_pool_status",
     "get_transaction_metrics",
@@ -487,6 +490,7 @@ const READS: &[&str] = &[
     "SELECT count(*)::text FROM jobtrack.get_recent_jobs_cached(10)",
     "SELECT count(*)::text FROM jobtrack.get_running_jobs()",
     "SELECT count(*)::text FROM jobtrack.get_stale_jobs()",
+    "SELECT count(*)::text FROM jobtrack.export_jobs()",
     "SELECT count(*)::text FROM jobtrack.jobs",
     "SELECT jobtrack.get_cache_stats()::text",
     "SELECT jobtrack.get_pool_status()::text",
@@ -504,6 +508,7 @@ const WRITES: &[&str] = &[
     "SELECT jobtrack.heartbeat('s-e4')::text",
     "SELECT jobtrack.fail_stale_jobs('1 microsecond')::text",
     "SELECT jobtrack.cleanup_old_jobs(0, false)::text",
+    r#"SELECT jobtrack.import_jobs('[{"job_id": "r-i1", "job_type": "execution", "status": "done", "dataset_name": "priv-a", "preset": "p", "mode": "single", "created_at": "2026-01-01T00:00:00Z", "updated_at": "2026-01-01T00:00:00Z"}]')::text"#,
     "INSERT INTO jobtrack.executions (job_id, pipeline_mode, dataset_name, preset) VALUES ('r-e2', 'single', 'priv-a', 'p')",
 ];
 
@@ -668,6 +673,26 @@ fn writer_checks(checks: &mut Checks, fixture: &Fixture, functions: &[Function])
              FROM jobtrack.cleanup_old_jobs(30, false) AS r",
             "1,1",
         ),
+        // Whole jobs back in (after the cleanup: they are older than 30
+        // days), and out.
+        (
+            r#"SELECT jobtrack.import_jobs('[
+               {"job_id": "w-i1", "job_type": "execution", "status": "done", "dataset_name": "priv-a",
+                "preset": "p", "mode": "batch", "success": true, "duration_seconds": 2.5,
+                "start_time": "2026-01-01T00:00:00Z", "end_time": "2026-01-01T00:00:02.5Z",
+                "created_at": "2026-01-01T00:00:00Z", "updated_at": "2026-01-01T00:00:02.5Z",
+                "worker": "w"},
+               {"job_id": "w-i2", "job_type": "variation", "status": "pending", "dataset_name": "priv-b",
+                "preset": "p", "mode": "variations", "experiment_name": "x", "variation_id": "e",
+                "total_combinations": 2, "created_at": "2026-01-01T00:00:00Z",
+                "updated_at": "2026-01-01T00:00:00Z"}]')::text"#,
+            "2",
+        ),
+        (
+            "SELECT string_agg(job_id || ':' || status, ',' ORDER BY job_id) \
+             FROM jobtrack.export_jobs('2026-01-01 00:00:00+00') WHERE job_id LIKE 'w-i%'",
+            "w-i1:done,w-i2:pending",
+        ),
     ];
     for (sql, expected) in steps {
         checks.returns(&mut writer, WRITER, sql, expected);
@@ -829,10 +854,12 @@ const BASE_TABLES: &str = "jt_priv_base_tables";
 const RLS: &str = "jt_priv_rls";
 const VIEW_ROLES: &[&str] = &[NO_TABLES, EXECUTIONS_ONLY, BASE_TABLES, RLS];
 
-/// The Job view and the listings that read it (the cached one last).
+/// The Job view and the listings that read it (the cached one last), and
+/// export_jobs, inlined into the caller's query on the base tables.
 const LISTINGS: &[&str] = &[
     "SELECT count(*)::text FROM jobtrack.jobs",
     "SELECT count(*)::text FROM jobtrack.get_all_jobs_optimized(100)",
+    "SELECT count(*)::text FROM jobtrack.export_jobs()",
     "SELECT count(*)::text FROM jobtrack.get_recent_jobs_optimized(100)",
     "SELECT count(*)::text FROM jobtrack.get_recent_jobs_cached(100)",
 ];
@@ -888,7 +915,7 @@ fn pg_privileges_job_view_adds_no_access() {
     );
 
     let mut role = fixture.login(EXECUTIONS_ONLY);
-    for sql in &LISTINGS[..2] {
+    for sql in &LISTINGS[..3] {
         checks.refused(
             &mut role,
             EXECUTIONS_ONLY,
@@ -908,6 +935,7 @@ fn pg_privileges_job_view_adds_no_access() {
     let mut role = fixture.login(BASE_TABLES);
     checks.returns(&mut role, BASE_TABLES, LISTINGS[0], &jobs);
     checks.returns(&mut role, BASE_TABLES, LISTINGS[1], &jobs);
+    checks.returns(&mut role, BASE_TABLES, LISTINGS[2], &jobs);
     checks.returns(&mut role, BASE_TABLES, ALL_JOBS_ROWS, &all_jobs);
 
     // Row-level security on executions filters the view and every listing

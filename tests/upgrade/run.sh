@@ -10,6 +10,9 @@
 #     release, between install and update (before and after writes by the
 #     new library), and after the update (before and after writes); and
 #     verify_statistics() is empty; writes after the update work;
+#   - every job exported from the updated database (export_jobs) and
+#     imported into a new one (import_jobs) gives the same data and
+#     statistics there, and the same export again;
 #   - pg_extension_update_paths('jobtrack') leads from the release to the
 #     new version.
 # Each release runs on a cluster of its own, which sees only that release's
@@ -35,7 +38,7 @@ set -euo pipefail
 
 # Every released version and its commit, oldest first. A release adds itself
 # here (and its commit must stay in the history).
-RELEASES=(0.1.0:e605a1b 0.2.0:25140a7 0.3.0:e6d9a5b 0.4.0:63dce7c 0.5.0:bd0a4c1)
+RELEASES=(0.1.0:e605a1b 0.2.0:25140a7 0.3.0:e6d9a5b 0.4.0:63dce7c 0.5.0:bd0a4c1 0.6.0:d32b8a9)
 
 here="$(cd "$(dirname "$0")" && pwd)"
 repo="$(cd "$here/../.." && pwd)"
@@ -85,7 +88,14 @@ if [[ ${1:-} == --in-cluster ]]; then
       failures=$((failures + 1))
     fi
   }
-  record() { psql_in upgraded -f "$here/record.sql" >"$out/$1"; }
+  record() { psql_in "${2:-upgraded}" -f "$here/record.sql" >"$out/$1"; }
+  # Every job of database $1 as one JSON array of export_jobs' rows, times
+  # in UTC (as import_jobs reads them).
+  export_all() {
+    psql_in "$1" -At -c "SET TimeZone = 'UTC'" \
+      -c "SELECT COALESCE(jsonb_agg(to_jsonb(x)), '[]') FROM jobtrack.export_jobs() AS x" \
+      >"$out/$2"
+  }
 
   psql_in postgres -c 'CREATE DATABASE upgraded'
   psql_in upgraded -v release="$old_version" -f "$here/write_release.sql" \
@@ -132,6 +142,21 @@ if [[ ${1:-} == --in-cluster ]]; then
   record data-updated-after-writes.txt
   compare "data and statistics after writes on the updated extension" \
     data-$old_version.txt data-updated-after-writes.txt
+
+  # Whole jobs out of the updated database and into a new one.
+  export_all upgraded export-updated.json
+  psql_in postgres -c 'CREATE DATABASE imported'
+  psql_in imported -c 'CREATE EXTENSION jobtrack'
+  psql_in imported -v file="$out/export-updated.json" >"$out/import.log" <<'SQL'
+\set jobs `cat :'file'`
+SELECT jobtrack.import_jobs(:'jobs');
+SQL
+  record data-imported.txt imported
+  compare "data and statistics of the jobs exported from the updated database and imported" \
+    data-$old_version.txt data-imported.txt
+  export_all imported export-imported.json
+  compare "exports of the updated database and of the one it was imported into" \
+    export-updated.json export-imported.json
 
   psql_in postgres -c 'CREATE DATABASE fresh'
   psql_in fresh -c 'CREATE EXTENSION jobtrack'

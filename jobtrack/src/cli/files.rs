@@ -1,5 +1,6 @@
 //! `import` and `update`: a file of any length in one transaction, in
-//! bounded memory.
+//! bounded memory. `import` takes new jobs and whole jobs as `export`
+//! writes them (restored with `import_jobs`) alike.
 //!
 //! Each command reads its file twice. The first pass parses and validates
 //! every element and keeps only the job_ids (and lines): a bad element or a
@@ -15,7 +16,9 @@ use std::path::{Path, PathBuf};
 
 use indicatif::{ProgressBar, ProgressStyle};
 use jobtrack_store::jobtrack_core::JobInput;
-use jobtrack_store::{Error, JobTransaction, NewExecution, NewVariation, StatusUpdate, Store};
+use jobtrack_store::{
+    Error, JobRecord, JobTransaction, JobType, NewExecution, NewVariation, StatusUpdate, Store,
+};
 use serde_json::Value;
 
 use super::error::CliError;
@@ -180,6 +183,8 @@ impl Input {
 enum NewJob {
     Execution(NewExecution),
     Variation(NewVariation),
+    /// A whole job as `export` writes it, restored as it is.
+    Record(JobRecord),
 }
 
 impl JobInput for NewJob {
@@ -187,12 +192,16 @@ impl JobInput for NewJob {
         match self {
             NewJob::Execution(j) => &j.job_id,
             NewJob::Variation(j) => &j.job_id,
+            NewJob::Record(j) => &j.job_id,
         }
     }
 
     fn from_json(value: &Value, element: Option<usize>) -> jobtrack_store::Result<Self> {
-        // As the CLI has always told the kinds apart.
-        if value.get("variation_id").is_some() {
+        // Only a record has a job_type; then as the CLI has always told
+        // the kinds apart.
+        if value.get("job_type").is_some() {
+            JobRecord::from_json(value, element).map(NewJob::Record)
+        } else if value.get("variation_id").is_some() {
             NewVariation::from_json(value, element).map(NewJob::Variation)
         } else {
             NewExecution::from_json(value, element).map(NewJob::Execution)
@@ -203,6 +212,7 @@ impl JobInput for NewJob {
         match self {
             NewJob::Execution(j) => j.validate(element),
             NewJob::Variation(j) => j.validate(element),
+            NewJob::Record(j) => j.validate(element),
         }
     }
 }
@@ -215,11 +225,13 @@ struct Chunk {
     execution_elements: Vec<usize>,
     variations: Vec<NewVariation>,
     variation_elements: Vec<usize>,
+    records: Vec<JobRecord>,
+    record_elements: Vec<usize>,
 }
 
 impl Chunk {
     fn len(&self) -> usize {
-        self.executions.len() + self.variations.len()
+        self.executions.len() + self.variations.len() + self.records.len()
     }
 
     fn push(&mut self, index: usize, job: NewJob) {
@@ -232,6 +244,10 @@ impl Chunk {
                 self.variations.push(j);
                 self.variation_elements.push(index);
             }
+            NewJob::Record(j) => {
+                self.records.push(j);
+                self.record_elements.push(index);
+            }
         }
     }
 
@@ -239,8 +255,10 @@ impl Chunk {
     fn element_of(&self, job_id: &str) -> Option<usize> {
         let e = self.executions.iter().position(|j| j.job_id == job_id);
         let v = self.variations.iter().position(|j| j.job_id == job_id);
+        let r = self.records.iter().position(|j| j.job_id == job_id);
         e.map(|k| self.execution_elements[k])
             .or_else(|| v.map(|k| self.variation_elements[k]))
+            .or_else(|| r.map(|k| self.record_elements[k]))
     }
 
     fn clear(&mut self) {
@@ -248,6 +266,8 @@ impl Chunk {
         self.execution_elements.clear();
         self.variations.clear();
         self.variation_elements.clear();
+        self.records.clear();
+        self.record_elements.clear();
     }
 }
 
@@ -297,10 +317,17 @@ pub fn import(
     path: &Path,
     out: &mut Out,
 ) -> Result<(), CliError> {
-    let (mut executions, mut variations) = (0usize, 0usize);
+    let (mut executions, mut variations, mut restored) = (0usize, 0usize, 0usize);
     let ids = check_file(path, Input::parse::<NewJob>, |job| match job {
         NewJob::Execution(_) => executions += 1,
         NewJob::Variation(_) => variations += 1,
+        NewJob::Record(r) => {
+            restored += 1;
+            match r.job_type {
+                JobType::Execution => executions += 1,
+                JobType::Variation => variations += 1,
+            }
+        }
     })?;
     if let Some((first, second)) = ids.first_duplicate() {
         return Err(CliError::Duplicate {
@@ -321,7 +348,8 @@ pub fn import(
             let mut flush = |chunk: &mut Chunk, input: &Input| {
                 let written = tx
                     .batch_create_executions(&chunk.executions)
-                    .and_then(|_| tx.batch_create_variations(&chunk.variations));
+                    .and_then(|_| tx.batch_create_variations(&chunk.variations))
+                    .and_then(|_| tx.import_jobs(&chunk.records));
                 let Err(error) = written else {
                     pb.inc(chunk.len() as u64);
                     chunk.clear();
@@ -369,8 +397,13 @@ pub fn import(
         }
         out.line("]")
     } else {
+        let whole = if restored > 0 {
+            format!(" ({restored} restored whole)")
+        } else {
+            String::new()
+        };
         out.line(format_args!(
-            "created {executions} executions and {variations} variations"
+            "created {executions} executions and {variations} variations{whole}"
         ))
     }
 }

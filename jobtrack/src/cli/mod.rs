@@ -2,13 +2,14 @@
 
 pub mod demo;
 pub mod error;
+pub mod export;
 pub mod files;
 pub mod output;
 pub mod reader;
 
 use std::time::Duration;
 
-use jobtrack_store::StaleAfter;
+use jobtrack_store::{StaleAfter, Timestamp};
 
 /// The longest busy timeout SQLite takes: `sqlite3_busy_timeout` counts
 /// milliseconds in a C `int` (about 24.8 days).
@@ -47,6 +48,14 @@ pub fn parse_busy_timeout(text: &str) -> Result<Duration, String> {
 pub fn parse_stale_after(text: &str) -> Result<StaleAfter, String> {
     text.parse()
         .map_err(|e: jobtrack_store::Error| e.to_string())
+}
+
+/// `--since`: a time as RFC 3339 text (`2026-01-31T12:00:00Z`; `Z`,
+/// `+00:00` or nothing for UTC, a space for the `T`).
+pub fn parse_time(text: &str) -> Result<Timestamp, String> {
+    text.trim()
+        .parse()
+        .map_err(|_| "expected a UTC time such as 2026-01-31T12:00:00Z".to_owned())
 }
 
 #[cfg(test)]

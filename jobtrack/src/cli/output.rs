@@ -40,6 +40,11 @@ impl Out {
         self.json
     }
 
+    /// Whether the reader went away: what is written now is dropped.
+    pub fn closed(&self) -> bool {
+        self.closed
+    }
+
     fn io(&mut self, result: io::Result<()>) -> Result<(), CliError> {
         match result {
             Err(e) if e.kind() == io::ErrorKind::BrokenPipe => {
@@ -51,10 +56,16 @@ impl Out {
     }
 
     pub fn write(&mut self, text: &str) -> Result<(), CliError> {
+        self.write_bytes(text.as_bytes())
+    }
+
+    /// Writes bytes (a CSV writer's buffer, which may end inside a
+    /// character).
+    pub fn write_bytes(&mut self, bytes: &[u8]) -> Result<(), CliError> {
         if self.closed {
             return Ok(());
         }
-        let result = self.w.write_all(text.as_bytes());
+        let result = self.w.write_all(bytes);
         self.io(result)
     }
 

@@ -31,10 +31,13 @@ WHERE tgrelid IN ('jobtrack.executions'::regclass, 'jobtrack.variations'::regcla
 ORDER BY 1, 2;
 
 -- provolatile: v volatile, s stable; proparallel: u unsafe, r restricted,
--- s safe. Every function pins search_path. SECURITY DEFINER only for the
--- trigger functions and refresh_job_cache(), the only writers of the
--- derived tables; PUBLIC may execute neither those nor the internal helper
--- (leading underscore) nor the server-wide administration.
+-- s safe. Every function pins search_path (the listings get_all_jobs_optimized
+-- and get_running_jobs around their queries) but export_jobs, which the
+-- planner inlines only without a SET clause: its body is schema-qualified
+-- (sql/pg/export.sql). SECURITY DEFINER only for the trigger functions and
+-- refresh_job_cache(), the only writers of the derived tables; PUBLIC may
+-- execute neither those nor the internal helper (leading underscore) nor
+-- the server-wide administration.
 SELECT p.proname,
        pg_get_function_arguments(p.oid) AS arguments,
        pg_get_function_result(p.oid) AS result,
