@@ -50,7 +50,13 @@ impl<'a> Export<'a> {
             page: Vec::new().into_iter(),
             last_key: None,
         };
-        export.read_page(queries::EXPORT_JOBS, params![from.to_string(), PAGE_LIMIT])?;
+        // The first page is the page after (from, ''): every job_id is at
+        // least one character, so that is every job created at or after
+        // `from`, and one query serves every page.
+        export.read_page(
+            queries::EXPORT_JOBS,
+            params![from.to_string(), "", PAGE_LIMIT],
+        )?;
         Ok(export)
     }
 
@@ -129,7 +135,7 @@ impl Iterator for Export<'_> {
         self.lease.as_ref()?;
         let (created_at, job_id) = self.last_key.take()?;
         match self.read_page(
-            queries::EXPORT_JOBS_AFTER,
+            queries::EXPORT_JOBS,
             params![created_at, job_id, PAGE_LIMIT],
         ) {
             Ok(()) => self.page.next().map(Ok),

@@ -153,7 +153,7 @@ fn parameters_opt(row: &Row<'_>, idx: usize) -> rusqlite::Result<Option<Map<Stri
     }
 }
 
-/// A row of `EXPORT_JOBS` or `EXPORT_JOBS_AFTER`: a whole job, its columns
+/// A row of `EXPORT_JOBS`: a whole job, its columns
 /// in the order of [`RECORD_COLUMNS`](jobtrack_core::RECORD_COLUMNS).
 pub(crate) fn job_record(row: &Row<'_>) -> rusqlite::Result<JobRecord> {
     Ok(JobRecord {
@@ -374,20 +374,10 @@ mod tests {
             ),
             (
                 // An export reads both kinds in (created_at, job_id) order
-                // from their idx_*_created indexes, each arm seeking to the
-                // lower bound, merged without a sort.
+                // from their idx_*_created indexes, merged without a sort:
+                // every page one seek per arm to the last row's key.
                 "export_jobs",
                 EXPORT_JOBS,
-                vec![&NOW, &1000],
-                vec![
-                    "SEARCH executions USING INDEX idx_executions_created (created_at>?)",
-                    "SEARCH variations USING INDEX idx_variations_created (created_at>?)",
-                ],
-            ),
-            (
-                // Every later page: one seek per arm to the last row's key.
-                "export_jobs_after",
-                EXPORT_JOBS_AFTER,
                 vec![&NOW, &"a", &1000],
                 vec![
                     "SEARCH executions USING INDEX idx_executions_created ((created_at,job_id)>(?,?))",
@@ -671,7 +661,6 @@ mod tests {
                     "all_jobs",
                     "all_jobs_after",
                     "export_jobs",
-                    "export_jobs_after",
                     "running_jobs",
                     "running_jobs_after",
                 ];

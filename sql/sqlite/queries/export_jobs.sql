@@ -1,12 +1,13 @@
--- export_jobs(since), the first page: up to ?2 whole jobs of either kind
--- created at or after ?1, the oldest created_at first, ties on job_id, in
--- the 24 columns of a JobRecord (RECORD_COLUMNS). Without `since` ?1 is the
--- earliest time the schema stores, which every created_at's CHECK keeps
--- the row at or after: no bound at all. The constants standing for a
--- column of the other kind are CAST to its type, as in the view jobs, so
--- that SQLite flattens the UNION ALL and each arm seeks its idx_*_created
--- index to ?1; the two are merged in index order, no sort, and the read
--- stops after ?2 rows.
+-- export_jobs(since), a page: up to ?3 whole jobs — the 24 columns of
+-- core's JobRecord, in RECORD_COLUMNS order (the constants CAST, as in the
+-- jobs view, so that the UNION ALL flattens) — after the key (?1, ?2): the
+-- last row's created_at and job_id, or (since, '') for the first page,
+-- which is every job created at or after since (no job_id is empty). Every
+-- page is read in one transaction, so from one snapshot. The row-value comparison is the
+-- order of the export, so each arm seeks its idx_*_created index to the
+-- key and reads on from there: one seek plus the page's rows, however deep
+-- the page. Text timestamps compare as times (fixed width, CHECKed),
+-- job_ids in binary order, as ORDER BY sorts them.
 SELECT *
 FROM (SELECT job_id, 'execution' AS job_type, status, dataset_name, preset,
              pipeline_mode AS mode, CAST(NULL AS TEXT) AS experiment_name,
@@ -25,6 +26,6 @@ FROM (SELECT job_id, 'execution' AS job_type, status, dataset_name, preset,
              total_combinations, varied_parameters, parameter_values,
              parent_experiment_id, worker
       FROM variations)
-WHERE created_at >= ?1
+WHERE (created_at, job_id) > (?1, ?2)
 ORDER BY created_at, job_id
-LIMIT ?2
+LIMIT ?3
