@@ -982,3 +982,96 @@ fn pg_privileges_job_view_adds_no_access() {
     drop(superuser);
     checks.assert_all_passed("the Job view");
 }
+
+const INSERT_ONLY: &str = "jt_priv_insert_only";
+const NO_DELETE: &str = "jt_priv_no_delete";
+
+/// The writes that change or remove jobs run with the caller's rights: a
+/// role that may only insert and read gets 42501 from claim_next_jobs,
+/// fail_stale_jobs, cleanup_old_jobs and CALL prune_jobs, one that may
+/// update but not delete from the last two, and nothing of a refused call
+/// is applied (no job claimed, failed or deleted).
+#[test]
+fn pg_privileges_claim_stale_and_prune_need_update_and_delete() {
+    let fixture = Fixture::new("jobtrack_privileges_writes", &[INSERT_ONLY, NO_DELETE]);
+    let mut checks = Checks::default();
+    let mut superuser = fixture.superuser();
+    superuser
+        .batch_execute(&format!(
+            "GRANT USAGE ON SCHEMA jobtrack TO {INSERT_ONLY}, {NO_DELETE};
+             GRANT SELECT, INSERT ON jobtrack.executions, jobtrack.variations TO {INSERT_ONLY};
+             GRANT SELECT, INSERT, UPDATE ON jobtrack.executions, jobtrack.variations
+                 TO {NO_DELETE};
+             SELECT jobtrack.batch_create_executions(
+                 (SELECT jsonb_agg(jsonb_build_object(
+                             'job_id', 'w' || g, 'pipeline_mode', 'single', 'dataset_name', 'd',
+                             'preset', 'p',
+                             'status', (ARRAY['pending', 'training', 'done'])[g % 3 + 1]))
+                  FROM generate_series(1, 30) AS g));
+             UPDATE jobtrack.executions
+             SET created_at = now() - interval '40 days', updated_at = now() - interval '40 days';"
+        ))
+        .expect("grant and seed");
+    let state = "SELECT string_agg(status || ':' || count, ',' ORDER BY status) \
+                 FROM (SELECT status, count(*) FROM jobtrack.executions GROUP BY status) AS s";
+    let before = text(&mut superuser, state);
+    let writes = [
+        "SELECT count(*)::text FROM jobtrack.claim_next_jobs(5, 'w-1')",
+        "SELECT jobtrack.fail_stale_jobs('1 day')::text",
+        "SELECT jobtrack.cleanup_old_jobs(30, false)",
+        "CALL jobtrack.prune_jobs(30, false, 4)",
+    ];
+    let mut role = fixture.login(INSERT_ONLY);
+    for sql in writes {
+        checks.refused(
+            &mut role,
+            INSERT_ONLY,
+            sql,
+            "42501",
+            Some("permission denied for table executions"),
+        );
+    }
+    // Outside a transaction block, where the procedure could commit a
+    // batch: still refused, still nothing deleted.
+    let called = role.batch_execute(writes[3]);
+    checks.check(
+        called.as_ref().is_err_and(|e| sqlstate(e) == "42501"),
+        || {
+            format!(
+                "{INSERT_ONLY}: {} outside a transaction → {called:?}",
+                writes[3]
+            )
+        },
+    );
+    let after = text(&mut superuser, state);
+    checks.check(after == before, || {
+        format!("a refused write changed the jobs: {before} → {after}")
+    });
+
+    let mut role = fixture.login(NO_DELETE);
+    checks.returns(&mut role, NO_DELETE, writes[0], "5");
+    checks.returns(&mut role, NO_DELETE, writes[1], "10");
+    for sql in &writes[2..] {
+        checks.refused(
+            &mut role,
+            NO_DELETE,
+            sql,
+            "42501",
+            Some("permission denied for table executions"),
+        );
+    }
+    let done = text(
+        &mut superuser,
+        "SELECT count(*)::text FROM jobtrack.executions WHERE status IN ('done', 'failed')",
+    );
+    checks.check(done == "20", || {
+        format!("{done} finished jobs, expected the 10 done and the 10 failed as stale")
+    });
+    checks.returns(
+        &mut superuser,
+        "superuser",
+        "SELECT count(*)::text FROM jobtrack.verify_statistics()",
+        "0",
+    );
+    checks.assert_all_passed("pg_privileges_claim_stale_and_prune_need_update_and_delete");
+}
