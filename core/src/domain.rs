@@ -243,12 +243,26 @@ pub enum JobType {
 }
 
 impl JobType {
+    /// Both kinds.
+    pub const ALL: [JobType; 2] = [JobType::Execution, JobType::Variation];
+
+    /// The accepted spellings.
+    pub const ACCEPTED: &'static [&'static str] = &["execution", "variation"];
+
     /// The SQL spelling, as in `job_summary_cache.job_type`.
     pub const fn as_str(self) -> &'static str {
         match self {
             JobType::Execution => "execution",
             JobType::Variation => "variation",
         }
+    }
+
+    /// Parses a kind given as the value of `field`.
+    pub fn parse_field(s: &str, element: Option<usize>, field: &str) -> Result<JobType> {
+        JobType::ALL
+            .into_iter()
+            .find(|t| t.as_str() == s)
+            .ok_or_else(|| Error::not_in_list(element, field, s, JobType::ACCEPTED))
     }
 }
 
@@ -262,16 +276,7 @@ impl FromStr for JobType {
     type Err = Error;
 
     fn from_str(s: &str) -> Result<Self> {
-        match s {
-            "execution" => Ok(JobType::Execution),
-            "variation" => Ok(JobType::Variation),
-            other => Err(Error::not_in_list(
-                None,
-                "job_type",
-                other,
-                &["execution", "variation"],
-            )),
-        }
+        JobType::parse_field(s, None, "job_type")
     }
 }
 

@@ -691,17 +691,25 @@ impl NewVariation {
     /// from JSON (where [`JobInput::from_json`] made them so) or built in
     /// Rust (`json!(1e300)` is stored as PostgreSQL stores it, all digits).
     pub fn parameters_json(&self, element: Option<usize>) -> Result<(String, String)> {
-        let text = |m: &Map<String, Value>, field: &str| -> Result<String> {
-            check_parameters(m, element, field)?;
-            let mut m = m.clone();
-            canonicalize_map(&mut m, element, field)?;
-            Ok(Value::Object(m).to_string())
-        };
         Ok((
-            text(&self.varied_parameters, "varied_parameters")?,
-            text(&self.parameter_values, "parameter_values")?,
+            stored_parameters(&self.varied_parameters, element, "varied_parameters")?,
+            stored_parameters(&self.parameter_values, element, "parameter_values")?,
         ))
     }
+}
+
+/// A parameters object (`varied_parameters`, `parameter_values`) as the
+/// JSON text both backends store: checked as parsed input is, its numbers
+/// in numeric's canonical form.
+pub(crate) fn stored_parameters(
+    map: &Map<String, Value>,
+    element: Option<usize>,
+    field: &str,
+) -> Result<String> {
+    check_parameters(map, element, field)?;
+    let mut map = map.clone();
+    canonicalize_map(&mut map, element, field)?;
+    Ok(Value::Object(map).to_string())
 }
 
 impl JobInput for StatusUpdate {

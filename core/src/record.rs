@@ -17,8 +17,8 @@ use serde_json::{Map, Value};
 use crate::domain::{JobType, PipelineMode, Status};
 use crate::error::{Error, Result};
 use crate::input::{
-    check_no_nul, check_opt_int, check_opt_len, check_parameters, json_type, limits, Fields,
-    JobInput,
+    check_no_nul, check_opt_int, check_opt_len, check_parameters, json_type, limits,
+    stored_parameters, Fields, JobInput,
 };
 use crate::time::Timestamp;
 
@@ -224,25 +224,7 @@ impl JobInput for JobRecord {
         let job_id = f.required_str(limits::JOB_ID)?;
         let job_type = match f.get("job_type") {
             None => return Err(Error::invalid(element, "job_type", "is required")),
-            Some(Value::String(s)) => match s.as_str() {
-                "execution" => JobType::Execution,
-                "variation" => JobType::Variation,
-                other => {
-                    return Err(Error::not_in_list(
-                        element,
-                        "job_type",
-                        other,
-                        &["execution", "variation"],
-                    ))
-                }
-            },
-            Some(v) => {
-                return Err(Error::invalid(
-                    element,
-                    "job_type",
-                    format!("must be a string, got {}", json_type(v)),
-                ))
-            }
+            Some(v) => JobType::parse_field(f.string("job_type", v)?, element, "job_type")?,
         };
         let status = f.status("status", None)?;
         let dataset_name = f.required_str(limits::DATASET_NAME)?;
@@ -425,11 +407,9 @@ impl JobRecord {
         if self.job_type == JobType::Execution {
             return Ok(None);
         }
-        let text = |m: &Option<Map<String, Value>>, field: &str| -> Result<String> {
-            let mut m = m.clone().unwrap_or_default();
-            check_parameters(&m, element, field)?;
-            crate::input::canonicalize_map(&mut m, element, field)?;
-            Ok(Value::Object(m).to_string())
+        let text = |m: &Option<Map<String, Value>>, field: &str| match m {
+            Some(m) => stored_parameters(m, element, field),
+            None => Ok("{}".to_owned()),
         };
         Ok(Some(crate::usecase::StoredParameters {
             varied_parameters: text(&self.varied_parameters, "varied_parameters")?,

@@ -179,6 +179,19 @@ pub fn check_creates<T: JobInput>(jobs: &[T]) -> Result<()> {
     check_unique_ids(jobs)
 }
 
+/// The ids of `jobs`, in input order; 23505 naming the first that a job
+/// of either kind has already.
+fn refuse_existing<'a, T: JobInput>(
+    backend: &mut dyn WriteBackend,
+    jobs: &'a [T],
+) -> Result<Vec<&'a str>> {
+    let ids: Vec<&str> = jobs.iter().map(JobInput::job_id).collect();
+    if let Some(existing) = backend.first_existing_id(&ids)? {
+        return Err(Error::duplicate(&existing));
+    }
+    Ok(ids)
+}
+
 /// Creates checked jobs ([`check_creates`]); returns their ids in input
 /// order. 23505 naming the first id, in input order, that a job of either
 /// kind has already.
@@ -186,10 +199,7 @@ pub fn create<T: NewJob>(backend: &mut dyn WriteBackend, jobs: &[T]) -> Result<V
     if jobs.is_empty() {
         return Ok(Vec::new());
     }
-    let ids: Vec<&str> = jobs.iter().map(JobInput::job_id).collect();
-    if let Some(existing) = backend.first_existing_id(&ids)? {
-        return Err(Error::duplicate(&existing));
-    }
+    let ids = refuse_existing(backend, jobs)?;
     T::insert(backend, jobs)?;
     Ok(ids.into_iter().map(str::to_owned).collect())
 }
@@ -202,10 +212,7 @@ pub fn import_jobs(backend: &mut dyn WriteBackend, records: &[JobRecord]) -> Res
     if records.is_empty() {
         return Ok(0);
     }
-    let ids: Vec<&str> = records.iter().map(JobInput::job_id).collect();
-    if let Some(existing) = backend.first_existing_id(&ids)? {
-        return Err(Error::duplicate(&existing));
-    }
+    refuse_existing(backend, records)?;
     // Each variation's parameters name its element in the whole call.
     let mut executions = Vec::new();
     let mut variations = Vec::new();

@@ -53,23 +53,20 @@ impl<'a> Export<'a> {
         // The first page is the page after (from, ''): every job_id is at
         // least one character, so that is every job created at or after
         // `from`, and one query serves every page.
-        export.read_page(
-            queries::EXPORT_JOBS,
-            params![from.to_string(), "", PAGE_LIMIT],
-        )?;
+        export.read_page(params![from.to_string(), "", PAGE_LIMIT])?;
         Ok(export)
     }
 
-    /// Reads the page `sql` returns for `params` into memory; a short page
-    /// is the last one, after which the transaction ends at once. An error
-    /// ends it too.
-    fn read_page(&mut self, sql: &str, params: &[&dyn rusqlite::ToSql]) -> Result<()> {
+    /// Reads the page after the key in `params` (`EXPORT_JOBS`) into
+    /// memory; a short page is the last one, after which the transaction
+    /// ends at once. An error ends it too.
+    fn read_page(&mut self, params: &[&dyn rusqlite::ToSql]) -> Result<()> {
         let Some(lease) = &self.lease else {
             return Ok(());
         };
         let read = || -> Result<Vec<JobRecord>> {
             let _reading = lease.reading();
-            let mut stmt = lease.prepare_cached(sql).db()?;
+            let mut stmt = lease.prepare_cached(queries::EXPORT_JOBS).db()?;
             let rows = stmt.query_map(params, queries::job_record).db()?;
             let mut page = Vec::with_capacity(EXPORT_PAGE);
             for row in rows {
@@ -134,10 +131,7 @@ impl Iterator for Export<'_> {
         // and more may follow.
         self.lease.as_ref()?;
         let (created_at, job_id) = self.last_key.take()?;
-        match self.read_page(
-            queries::EXPORT_JOBS,
-            params![created_at, job_id, PAGE_LIMIT],
-        ) {
+        match self.read_page(params![created_at, job_id, PAGE_LIMIT]) {
             Ok(()) => self.page.next().map(Ok),
             Err(e) => Some(Err(e)),
         }
