@@ -747,7 +747,12 @@ macro_rules! try_from_value {
     )*};
 }
 
-try_from_value!(NewExecution, NewVariation, StatusUpdate);
+try_from_value!(
+    NewExecution,
+    NewVariation,
+    StatusUpdate,
+    crate::record::JobRecord
+);
 
 /// Parses a batch: a JSON array of at most [`MAX_BATCH`] elements, each
 /// parsed with its index.

@@ -120,14 +120,6 @@ pub struct JobRecord {
     pub worker: Option<String>,
 }
 
-impl TryFrom<Value> for JobRecord {
-    type Error = Error;
-
-    fn try_from(value: Value) -> Result<Self> {
-        JobRecord::from_json(&value, None)
-    }
-}
-
 fn timestamp(f: &Fields<'_>, element: Option<usize>, field: &str) -> Result<Option<Timestamp>> {
     let Some(v) = f.get(field) else {
         return Ok(None);
