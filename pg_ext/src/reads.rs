@@ -126,7 +126,8 @@ pub fn on_catalog(query: &'static str) -> Result<Cow<'static, str>, Error> {
 }
 
 /// How the runtime queries set `last_heartbeat` (update_progress.sql).
-const SET_HEARTBEAT: &str = ",\n        last_heartbeat = statement_timestamp()";
+const SET_HEARTBEAT: &str =
+    ",\n        last_heartbeat = GREATEST(last_heartbeat, statement_timestamp())";
 
 /// `query` for base tables without `last_heartbeat`: each read of a base
 /// table (`FROM jobtrack.executions AS x`) reads it with a NULL

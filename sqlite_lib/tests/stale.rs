@@ -863,3 +863,40 @@ fn a_file_migrated_from_version_6_keeps_its_rows_and_has_no_heartbeats() {
     );
     assert_exact(&store, &conn);
 }
+
+/// A sign of life never moves last_heartbeat back, as in PostgreSQL: a
+/// later time (written here by hand) stays through heartbeat() and
+/// update_progress(); a job without one gets one.
+#[test]
+fn a_heartbeat_never_moves_last_heartbeat_back() {
+    let (dir, store) = file_store();
+    let conn = raw(&db_path(&dir));
+    for id in ["e1", "e2", "v1", "v2"] {
+        job_in(&store, id, "mnist", Status::Training);
+    }
+    let later = "9000-01-01T00:00:00.000000Z";
+    for table in ["executions", "variations"] {
+        conn.execute(&format!("UPDATE {table} SET last_heartbeat = ?1"), [later])
+            .unwrap();
+    }
+    assert!(store.heartbeat("e1").unwrap());
+    assert!(store.heartbeat("v1").unwrap());
+    assert!(store.update_progress("e2", 3).unwrap());
+    assert!(store.update_progress("v2", 3).unwrap());
+    for id in ["e1", "e2", "v1", "v2"] {
+        assert_eq!(
+            column(&conn, id, "last_heartbeat").as_deref(),
+            Some(later),
+            "{id}"
+        );
+    }
+    conn.execute(
+        "UPDATE executions SET last_heartbeat = NULL WHERE job_id = 'e1'",
+        [],
+    )
+    .unwrap();
+    assert!(store.heartbeat("e1").unwrap());
+    let now = column(&conn, "e1", "last_heartbeat").expect("a heartbeat");
+    assert!(now.as_str() < later, "{now}");
+    assert_exact(&store, &conn);
+}

@@ -399,3 +399,75 @@ fn pg_stale_through_pgstore_as_through_sql() {
     drop(setup);
     jobtrack_tests::drop_database(DATABASE);
 }
+
+/// last_heartbeat never moves back: two heartbeats of one job can commit
+/// in the other order than their statements started (the later one gets
+/// the row lock first), and the earlier must not overwrite the time
+/// already acknowledged. Shown deterministically with a later time written
+/// by hand: neither heartbeat() nor update_progress() moves it back.
+#[test]
+fn pg_stale_a_heartbeat_never_moves_last_heartbeat_back() {
+    let _serial = one_at_a_time();
+    let url = jobtrack_tests::fresh_database("jobtrack_stale_monotone");
+    let mut client = connect(&url);
+    create_executions(&mut client, "m", 2, "training");
+    create_variations(&mut client, "n", 2, "training");
+    client
+        .batch_execute(
+            "UPDATE jobtrack.executions SET last_heartbeat = now() + interval '1 hour';
+             UPDATE jobtrack.variations SET last_heartbeat = now() + interval '1 hour';",
+        )
+        .unwrap();
+    let later = |client: &mut Client| -> i64 {
+        client
+            .query_one(
+                "SELECT count(*) FROM (SELECT last_heartbeat FROM jobtrack.executions
+                                       UNION ALL SELECT last_heartbeat FROM jobtrack.variations) AS j
+                 WHERE last_heartbeat > now() + interval '50 minutes'",
+                &[],
+            )
+            .unwrap()
+            .get(0)
+    };
+    assert_eq!(later(&mut client), 4);
+    for id in ["m000001", "n000001"] {
+        let beat: bool = client
+            .query_one("SELECT jobtrack.heartbeat($1)", &[&id])
+            .unwrap()
+            .get(0);
+        assert!(beat, "{id}");
+    }
+    for id in ["m000002", "n000002"] {
+        let reported: bool = client
+            .query_one("SELECT jobtrack.update_progress($1, 3)", &[&id])
+            .unwrap()
+            .get(0);
+        assert!(reported, "{id}");
+    }
+    assert_eq!(
+        later(&mut client),
+        4,
+        "a sign of life moved last_heartbeat back"
+    );
+    // A job without a heartbeat gets one.
+    client
+        .batch_execute(
+            "UPDATE jobtrack.executions SET last_heartbeat = NULL WHERE job_id = 'm000001'",
+        )
+        .unwrap();
+    let beat: bool = client
+        .query_one("SELECT jobtrack.heartbeat('m000001')", &[])
+        .unwrap()
+        .get(0);
+    assert!(beat);
+    let set: bool = client
+        .query_one(
+            "SELECT last_heartbeat IS NOT NULL FROM jobtrack.executions WHERE job_id = 'm000001'",
+            &[],
+        )
+        .unwrap()
+        .get(0);
+    assert!(set);
+    drop(client);
+    jobtrack_tests::drop_database("jobtrack_stale_monotone");
+}

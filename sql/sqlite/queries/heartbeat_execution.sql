@@ -6,7 +6,8 @@
 -- updated_at, which the summary copies, stays as it is, so there is
 -- nothing for them to keep.
 UPDATE executions
-SET last_heartbeat = ?2
+-- Never back in time, as in PostgreSQL (a later time written by hand stays).
+SET last_heartbeat = CASE WHEN last_heartbeat > ?2 THEN last_heartbeat ELSE ?2 END
 WHERE job_id = ?1
   AND status IN ('pending', 'in_queue', 'preparing_dataset', 'configuring_preset',
                  'ready_for_training', 'training', 'generating_preview')

@@ -4,5 +4,5 @@
 UPDATE variations
 SET current_step   = ?2,
     updated_at     = ?3,
-    last_heartbeat = ?3
+    last_heartbeat = CASE WHEN last_heartbeat > ?3 THEN last_heartbeat ELSE ?3 END
 WHERE job_id = ?1
