@@ -16,7 +16,10 @@ use std::collections::BTreeMap;
 use serde::{Deserialize, Serialize};
 
 use crate::domain::{JobType, Status};
-use crate::output::{DatasetAggregate, KindAggregate, Statistics};
+use crate::output::{
+    average, progress_of, success_rate, DatasetAggregate, ExperimentStats, Extremes, KindAggregate,
+    Statistics,
+};
 
 /// The values of one counter row, or of a recount of the same jobs.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Hash)]
@@ -143,6 +146,80 @@ impl DatasetAggregate {
     }
 }
 
+/// One row of the experiment counters: per experiment, the variations of
+/// one (`total_combinations`, status) and their values. Keyed by
+/// `total_combinations` too, so that the declared size of a sweep stays
+/// exact when variations are deleted: it is the largest key with jobs.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ExperimentCounterRow {
+    /// The `total_combinations` of these variations.
+    pub total_combinations: i32,
+    /// Their status.
+    pub status: Status,
+    /// The counted values.
+    pub counts: Counts,
+}
+
+impl ExperimentStats {
+    /// Builds `get_experiment_stats(experiment_name)`'s result from the
+    /// experiment's counter rows (rows with the same key add up, as delta
+    /// rows do) and the extremes read from indexes. Zeros and nulls for an
+    /// unknown experiment.
+    pub fn from_counters(
+        experiment_name: &str,
+        rows: impl IntoIterator<Item = ExperimentCounterRow>,
+        extremes: Extremes,
+    ) -> ExperimentStats {
+        let mut sums: BTreeMap<(i32, Status), [i128; 5]> = BTreeMap::new();
+        for row in rows {
+            row.counts.add_to(
+                sums.entry((row.total_combinations, row.status))
+                    .or_default(),
+            );
+        }
+        let mut by_status: BTreeMap<Status, i128> = BTreeMap::new();
+        let mut total = [0i128; 5];
+        let mut declared = 0;
+        for ((combinations, status), s) in sums {
+            if s[0] > 0 {
+                declared = declared.max(combinations);
+            }
+            *by_status.entry(status).or_default() += s[0];
+            for (t, v) in total.iter_mut().zip(s) {
+                *t += v;
+            }
+        }
+        let variations_by_status: crate::output::StatusCounts = by_status
+            .into_iter()
+            .map(|(status, n)| (status, clamp(n)))
+            .filter(|(_, n)| *n > 0)
+            .collect();
+        let total_variations = variations_by_status.values().sum();
+        let finished_variations = variations_by_status
+            .iter()
+            .filter(|(s, _)| s.is_terminal())
+            .map(|(_, n)| n)
+            .sum();
+        let (successful, failed) = (clamp(total[1]), clamp(total[2]));
+        ExperimentStats {
+            experiment_name: experiment_name.to_owned(),
+            declared_combinations: i64::from(declared),
+            total_variations,
+            variations_by_status,
+            finished_variations,
+            progress: progress_of(finished_variations, i64::from(declared)),
+            successful_variations: successful,
+            failed_variations: failed,
+            success_rate: success_rate(successful, failed),
+            average_duration: average(seconds_from_micros(total[4]), clamp(total[3])),
+            min_duration: extremes.min_duration,
+            max_duration: extremes.max_duration,
+            first_run: extremes.first_run,
+            last_run: extremes.last_run,
+        }
+    }
+}
+
 /// One row of `verify_statistics()`: a (job type, dataset, status) whose
 /// counter disagrees with a full recount of the base tables. `counted_*` is
 /// what the counter says (0 when there is no counter row), `actual_*` what
@@ -256,6 +333,69 @@ mod tests {
             status,
             counts: c,
         }
+    }
+
+    fn experiment_row(total_combinations: i32, status: Status, c: Counts) -> ExperimentCounterRow {
+        ExperimentCounterRow {
+            total_combinations,
+            status,
+            counts: c,
+        }
+    }
+
+    #[test]
+    fn experiment_stats_add_delta_rows_and_declare_the_largest_sweep_with_jobs() {
+        let s = ExperimentStats::from_counters(
+            "sweep",
+            [
+                experiment_row(12, Status::Done, counts(3, 3, 0, 3, 6_000_000)),
+                experiment_row(12, Status::Done, counts(1, 1, 0, 1, 500_000)),
+                experiment_row(12, Status::Failed, counts(1, 0, 1, 1, 1_500_000)),
+                experiment_row(12, Status::Training, counts(2, 0, 0, 0, 0)),
+                // a larger sweep whose variations were all deleted again
+                experiment_row(50, Status::Pending, counts(1, 0, 0, 0, 0)),
+                experiment_row(50, Status::Pending, counts(-1, 0, 0, 0, 0)),
+            ],
+            Extremes {
+                min_duration: Some(0.5),
+                ..Extremes::default()
+            },
+        );
+        assert_eq!(s.declared_combinations, 12);
+        assert_eq!(s.total_variations, 7);
+        assert_eq!(
+            s.variations_by_status.into_iter().collect::<Vec<_>>(),
+            [
+                (Status::Training, 2),
+                (Status::Done, 4),
+                (Status::Failed, 1)
+            ]
+        );
+        assert_eq!(s.finished_variations, 5);
+        assert_eq!(s.progress, 100.0 * 5.0 / 12.0);
+        assert_eq!((s.successful_variations, s.failed_variations), (4, 1));
+        assert_eq!(s.success_rate, 80.0);
+        assert_eq!(s.average_duration, Some(8.0 / 5.0));
+        assert_eq!(s.min_duration, Some(0.5));
+        assert_eq!(s.last_run, None);
+    }
+
+    #[test]
+    fn an_unknown_experiment_is_zeros_and_nulls() {
+        let s = ExperimentStats::from_counters("nothing", [], Extremes::default());
+        assert_eq!(
+            (
+                s.declared_combinations,
+                s.total_variations,
+                s.finished_variations
+            ),
+            (0, 0, 0)
+        );
+        assert!(s.variations_by_status.is_empty());
+        assert_eq!(
+            (s.progress, s.success_rate, s.average_duration),
+            (0.0, 0.0, None)
+        );
     }
 
     #[test]

@@ -25,7 +25,8 @@ pub mod usecase;
 pub mod writer_log;
 
 pub use counters::{
-    seconds_from_micros, statistics_differences, CounterRow, Counts, StatisticsDifference,
+    seconds_from_micros, statistics_differences, CounterRow, Counts, ExperimentCounterRow,
+    StatisticsDifference,
 };
 pub use domain::{JobType, PipelineMode, Status, StatusEffects};
 pub use error::{Error, Location, Refusal, Result, MAX_BATCH};
@@ -43,9 +44,9 @@ pub use operation::{
     call, JobApi, JobTransaction, Operation, OperationKind, Parameter, Returns, MEASURED_COUNT,
 };
 pub use output::{
-    average, progress, success_rate, CacheStats, CleanupReport, ClientPool, DatasetAggregate,
-    DatasetStats, Job, KindAggregate, PoolStatus, PruneReport, RunningJob, Statistics,
-    StatusCounts,
+    average, progress, progress_of, success_rate, CacheStats, CleanupReport, ClientPool,
+    DatasetAggregate, DatasetStats, ExperimentStats, Extremes, Job, KindAggregate, PoolStatus,
+    PruneReport, RunningJob, Statistics, StatusCounts,
 };
 pub use record::{export_start, ExportStart, JobExport, JobRecord, EXPORT_PAGE, RECORD_COLUMNS};
 pub use stale::{stale_message, StaleAfter, StaleJob};
@@ -57,6 +58,8 @@ pub mod ttl {
     pub const STATISTICS_SECS: u64 = 300;
     /// `get_dataset_stats_cached`.
     pub const DATASET_STATS_SECS: u64 = 600;
+    /// `get_experiment_stats_cached`.
+    pub const EXPERIMENT_STATS_SECS: u64 = 300;
     /// `get_recent_jobs_cached`.
     pub const RECENT_JOBS_SECS: u64 = 60;
 }
@@ -71,6 +74,10 @@ pub mod cache_key {
     /// Key of `get_dataset_stats_cached(name)`.
     pub fn dataset_stats(dataset_name: &str) -> String {
         format!("dataset_stats:{dataset_name}")
+    }
+    /// Key of `get_experiment_stats_cached(name)`.
+    pub fn experiment_stats(experiment_name: &str) -> String {
+        format!("experiment_stats:{experiment_name}")
     }
     /// Key of `get_recent_jobs_cached(lim)`.
     pub fn recent_jobs(lim: i32) -> String {

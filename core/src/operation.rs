@@ -21,7 +21,8 @@ use crate::error::{Error, Result};
 use crate::input::{parse_batch, JobInput, NewExecution, NewVariation, StatusUpdate};
 use crate::metrics::TransactionMetrics;
 use crate::output::{
-    CacheStats, CleanupReport, DatasetStats, Job, PoolStatus, PruneReport, RunningJob, Statistics,
+    CacheStats, CleanupReport, DatasetStats, ExperimentStats, Job, PoolStatus, PruneReport,
+    RunningJob, Statistics,
 };
 use crate::record::{JobExport, JobRecord};
 use crate::stale::StaleAfter;
@@ -172,6 +173,10 @@ operations! {
         Returns::Scalar("jsonb");
     GetDatasetStatsCached = "get_dataset_stats_cached", CachedRead, [p("dataset_name", "text")],
         Returns::Scalar("jsonb");
+    GetExperimentStats = "get_experiment_stats", Read, [p("experiment_name", "text")],
+        Returns::Scalar("jsonb");
+    GetExperimentStatsCached = "get_experiment_stats_cached", CachedRead,
+        [p("experiment_name", "text")], Returns::Scalar("jsonb");
     GetAllJobsOptimized = "get_all_jobs_optimized", Read,
         [d("lim", "integer", "100"), d("after", "text", "NULL")], Returns::Table;
     GetRecentJobsOptimized = "get_recent_jobs_optimized", Read, [d("lim", "integer", "10")],
@@ -332,6 +337,13 @@ pub trait JobApi {
     fn get_dataset_stats_optimized(&self, dataset_name: &str) -> Result<DatasetStats>;
     /// `get_dataset_stats_cached(dataset_name)`.
     fn get_dataset_stats_cached(&self, dataset_name: &str) -> Result<DatasetStats>;
+    /// `get_experiment_stats(experiment_name)`: the progress of one sweep
+    /// (declared combinations, variations by status, success, durations,
+    /// first and last run) in constant time; zeros and nulls for an
+    /// unknown experiment.
+    fn get_experiment_stats(&self, experiment_name: &str) -> Result<ExperimentStats>;
+    /// `get_experiment_stats_cached(experiment_name)`.
+    fn get_experiment_stats_cached(&self, experiment_name: &str) -> Result<ExperimentStats>;
     /// `get_all_jobs_optimized(lim, after)`: up to `lim` jobs after the
     /// job `after` (see [`Page`](crate::Page)).
     fn get_all_jobs_optimized(&self, lim: i32, after: Option<&str>) -> Result<Vec<Job>>;
@@ -554,6 +566,8 @@ pub fn call(api: &dyn JobApi, op: Operation, args: &[Value]) -> Result<Value> {
         Operation::GetStatisticsCached => json(api.get_statistics_cached()?),
         Operation::GetDatasetStatsOptimized => json(api.get_dataset_stats_optimized(&a.text(0)?)?),
         Operation::GetDatasetStatsCached => json(api.get_dataset_stats_cached(&a.text(0)?)?),
+        Operation::GetExperimentStats => json(api.get_experiment_stats(&a.text(0)?)?),
+        Operation::GetExperimentStatsCached => json(api.get_experiment_stats_cached(&a.text(0)?)?),
         Operation::GetAllJobsOptimized => {
             json(api.get_all_jobs_optimized(a.integer(0)?, a.optional_text(1)?.as_deref())?)
         }

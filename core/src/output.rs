@@ -23,6 +23,15 @@ pub fn average(sum: f64, count: i64) -> Option<f64> {
     (count > 0).then(|| sum / count as f64)
 }
 
+/// `100 × done / of`, 0.0 when `of` is 0.
+pub fn progress_of(done: i64, of: i64) -> f64 {
+    if of == 0 {
+        0.0
+    } else {
+        100.0 * done as f64 / of as f64
+    }
+}
+
 /// `100 × current / total`, 0 when either is unknown or total is 0.
 pub fn progress(current_step: Option<i32>, total_steps: Option<i32>) -> f64 {
     match (current_step, total_steps) {
@@ -173,6 +182,57 @@ impl DatasetStats {
             last_run: a.last_run,
         }
     }
+}
+
+/// Result of `get_experiment_stats(experiment_name)`: the progress of one
+/// hyper-parameter sweep, read from the experiment counters (constant time)
+/// and four index seeks for the extremes.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ExperimentStats {
+    /// The experiment asked about.
+    pub experiment_name: String,
+    /// The combinations the sweep declares: the largest `total_combinations`
+    /// among its variations (0 when it has none).
+    pub declared_combinations: i64,
+    /// Variations of the experiment.
+    pub total_variations: i64,
+    /// Variations per status, only counts above zero.
+    pub variations_by_status: StatusCounts,
+    /// Variations in a terminal status (done, failed, cancelled).
+    pub finished_variations: i64,
+    /// Percent of the declared combinations finished (above 100 when more
+    /// variations than declared have finished; 0 when none are declared).
+    pub progress: f64,
+    /// Variations with `success = true`.
+    pub successful_variations: i64,
+    /// Variations with `success = false`.
+    pub failed_variations: i64,
+    /// Percent of successful among successful and failed.
+    pub success_rate: f64,
+    /// Average non-null duration in seconds.
+    pub average_duration: Option<f64>,
+    /// Shortest non-null duration.
+    pub min_duration: Option<f64>,
+    /// Longest non-null duration.
+    pub max_duration: Option<f64>,
+    /// Earliest `start_time`.
+    pub first_run: Option<Timestamp>,
+    /// Latest `start_time`.
+    pub last_run: Option<Timestamp>,
+}
+
+/// The extremes of a set of jobs, which no counter can keep under deletes:
+/// the backends read each from the first or last entry of an index.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Extremes {
+    /// Shortest non-null duration.
+    pub min_duration: Option<f64>,
+    /// Longest non-null duration.
+    pub max_duration: Option<f64>,
+    /// Earliest start.
+    pub first_run: Option<Timestamp>,
+    /// Latest start.
+    pub last_run: Option<Timestamp>,
 }
 
 /// One row of `get_all_jobs_optimized`, `get_recent_jobs_*`, and the result

@@ -94,6 +94,11 @@ enum Command {
         /// The dataset name.
         name: String,
     },
+    /// Progress of one hyper-parameter sweep.
+    Experiment {
+        /// The experiment name.
+        name: String,
+    },
     /// The most recently updated jobs.
     Recent {
         /// How many (0 to 10000).
@@ -402,6 +407,7 @@ fn run(cli: &Cli, out: &mut Out) -> Result<Outcome, CliError> {
         )?,
         Command::Stats => out.statistics(&store.get_statistics_optimized()?)?,
         Command::Dataset { name } => out.dataset(&store.get_dataset_stats_optimized(name)?)?,
+        Command::Experiment { name } => out.experiment(&store.get_experiment_stats(name)?)?,
         Command::Recent { n } => out.jobs(&store.get_recent_jobs_optimized(*n)?)?,
         Command::Running { n, after } => {
             out.running(&store.get_running_jobs(*n, after.as_deref())?)?

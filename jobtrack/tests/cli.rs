@@ -50,6 +50,25 @@ fn import_update_and_query() {
         (Some(2), Some(1))
     );
 
+    let sweep = json_of(&jobtrack(&db, &["--json", "experiment", "sweep"]));
+    assert_eq!(
+        (
+            sweep["declared_combinations"].as_i64(),
+            sweep["total_variations"].as_i64(),
+            sweep["finished_variations"].as_i64(),
+            sweep["failed_variations"].as_i64(),
+        ),
+        (Some(2), Some(1), Some(1), Some(1))
+    );
+    assert_eq!(sweep["progress"], 50.0);
+    assert_eq!(
+        sweep["variations_by_status"],
+        serde_json::json!({"failed": 1})
+    );
+    let table = stdout(&jobtrack(&db, &["experiment", "sweep"]));
+    assert!(table.contains("50.0 %"), "{table}");
+    assert!(table.contains("failed  1"), "{table}");
+
     let recent = json_of(&jobtrack(&db, &["--json", "recent", "-n", "2"]));
     assert_eq!(recent.as_array().unwrap().len(), 2);
     let running = json_of(&jobtrack(&db, &["--json", "running"]));
@@ -153,6 +172,7 @@ fn commands_on_a_missing_file_fail_and_create_nothing() {
     for args in [
         &["stats"][..],
         &["dataset", "mnist"],
+        &["experiment", "sweep"],
         &["recent"],
         &["running"],
         &["verify"],

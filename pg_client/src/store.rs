@@ -8,9 +8,9 @@ use std::sync::LazyLock;
 use std::time::Duration;
 
 use jobtrack_core::{
-    check_no_nul, CacheStats, CleanupReport, ClientPool, DatasetStats, Error, Job, JobApi,
-    JobExport, JobRecord, JobTransaction, NewExecution, NewVariation, Operation, OperationKind,
-    PoolStatus, PruneReport, Result, Returns, RunningJob, StaleAfter, Statistics,
+    check_no_nul, CacheStats, CleanupReport, ClientPool, DatasetStats, Error, ExperimentStats, Job,
+    JobApi, JobExport, JobRecord, JobTransaction, NewExecution, NewVariation, Operation,
+    OperationKind, PoolStatus, PruneReport, Result, Returns, RunningJob, StaleAfter, Statistics,
     StatisticsDifference, Status, StatusUpdate, Timestamp, TransactionMetrics, EXPORT_PAGE,
 };
 use postgres::types::ToSql;
@@ -705,6 +705,15 @@ impl JobApi for PgStore {
     }
     fn get_dataset_stats_cached(&self, dataset_name: &str) -> Result<DatasetStats> {
         self.value(Operation::GetDatasetStatsCached, &[Arg::text(dataset_name)])
+    }
+    fn get_experiment_stats(&self, experiment_name: &str) -> Result<ExperimentStats> {
+        self.value(Operation::GetExperimentStats, &[Arg::text(experiment_name)])
+    }
+    fn get_experiment_stats_cached(&self, experiment_name: &str) -> Result<ExperimentStats> {
+        self.value(
+            Operation::GetExperimentStatsCached,
+            &[Arg::text(experiment_name)],
+        )
     }
     fn get_all_jobs_optimized(&self, lim: i32, after: Option<&str>) -> Result<Vec<Job>> {
         self.rows(

@@ -1,5 +1,5 @@
--- jobtrack schema for SQLite (3.38 or later), version 7: the current schema,
--- complete. A new file gets exactly this, with `PRAGMA user_version = 7`, in
+-- jobtrack schema for SQLite (3.38 or later), version 8: the current schema,
+-- complete. A new file gets exactly this, with `PRAGMA user_version = 8`, in
 -- one transaction; migrations/000N_*.sql take an older file to version N,
 -- and a test checks that a file migrated from every earlier version ends
 -- with the same schema as a new one (sqlite_schema, normalised).
@@ -9,6 +9,8 @@
 --   job_summary_cache        one row per job of either kind (derived)
 --   job_counters             statistics counters per dataset, kind, status
 --                            (derived)
+--   experiment_counters      sweep counters per experiment, declared
+--                            combinations, status (derived, variations only)
 -- The derived tables are kept by the triggers below, in the transaction of
 -- every write to the base tables — jobtrack's and any program's plain SQL
 -- alike, whatever its conflict clause. refresh_job_cache() rebuilds them,
@@ -149,6 +151,12 @@ CREATE TABLE variations (
 -- triggers' BEFORE checks, not this key, keep a job_id out of both kinds
 -- (a key conflict inside a trigger would obey the outer statement's
 -- conflict clause: OR IGNORE would drop the summary row silently).
+--
+-- experiment_name and total_combinations are a variation's (NULL for an
+-- execution): the rest of the key of its experiment_counters row, so that
+-- a variation a REPLACE displaces can be taken out of the experiment
+-- counters from its summary row as it is taken out of job_counters (see
+-- the triggers). Last, as ALTER TABLE ADD COLUMN put them in version 8.
 CREATE TABLE job_summary_cache (
     job_id           TEXT    NOT NULL PRIMARY KEY,
     job_type         TEXT    NOT NULL CHECK (job_type IN ('execution', 'variation')),
@@ -158,7 +166,9 @@ CREATE TABLE job_summary_cache (
     start_time       TEXT,
     duration_seconds REAL,
     success          INTEGER,
-    last_updated     TEXT    NOT NULL
+    last_updated     TEXT    NOT NULL,
+    experiment_name TEXT,
+    total_combinations INTEGER
 ) STRICT, WITHOUT ROWID;
 
 -- Statistics in constant time: per (dataset, job type, status) the number
@@ -224,6 +234,48 @@ SELECT dataset_name, 'variation' AS job_type, status,
 FROM variations
 GROUP BY dataset_name, status;
 
+-- Sweep progress in constant time: per variation experiment, declared
+-- total_combinations and status, the same five values job_counters keeps
+-- (jobs, successful, failed, duration_count, duration_micros_sum, exact
+-- integers), kept by the same triggers in the same transaction, and a row
+-- whose values all fall to zero deleted. get_experiment_stats() reads one
+-- experiment's rows (a primary-key range): their number depends on the
+-- statuses and the declared sizes of the sweep, not on its variations.
+-- Keyed by total_combinations too, so that the declared size of a sweep
+-- (the largest total_combinations among its variations) stays exact when
+-- variations are deleted: it is the largest key left with jobs. The view
+-- experiment_counters_recount is the definition the counters must equal.
+CREATE TABLE experiment_counters (
+    experiment_name     TEXT    NOT NULL,
+    total_combinations  INTEGER NOT NULL,
+    status              TEXT    NOT NULL
+                                CHECK (status IN ('pending', 'in_queue', 'preparing_dataset',
+                                                  'configuring_preset', 'ready_for_training',
+                                                  'training', 'generating_preview',
+                                                  'done', 'failed', 'cancelled')),
+    -- No CHECK (jobs >= 0): see job_counters.
+    jobs                INTEGER NOT NULL,
+    successful          INTEGER NOT NULL,
+    failed              INTEGER NOT NULL,
+    duration_count      INTEGER NOT NULL,
+    -- Sum of round(duration_seconds * 1e6), as in job_counters.
+    duration_micros_sum INTEGER NOT NULL,
+    -- experiment_name first: get_experiment_stats seeks one experiment.
+    PRIMARY KEY (experiment_name, total_combinations, status)
+) STRICT, WITHOUT ROWID;
+
+-- What the experiment counters must hold, recounted from the variations (a
+-- full scan): used to build them, to rebuild them and to verify them.
+CREATE VIEW experiment_counters_recount AS
+SELECT experiment_name, total_combinations, status,
+       COUNT(*) AS jobs,
+       COUNT(*) FILTER (WHERE success = 1) AS successful,
+       COUNT(*) FILTER (WHERE success = 0) AS failed,
+       COUNT(duration_seconds) AS duration_count,
+       coalesce(SUM(CAST(round(duration_seconds * 1e6) AS INTEGER)), 0) AS duration_micros_sum
+FROM variations
+GROUP BY experiment_name, total_combinations, status;
+
 -- The Job projection, written once: one row per job of either kind, in the
 -- 18 columns (and the order) of a Job. Every listing reads it (queries/
 -- all_jobs.sql, recent_jobs.sql, get_job.sql). SQLite flattens the UNION
@@ -266,16 +318,19 @@ FROM variations;
 --     rowid below 1 (0A000): REPLACE would delete that row without a
 --     trace the triggers can follow;
 --   - a job_id whose existing row and summary row disagree on a counted
---     column, or where one of them is missing (55000): REPLACE takes a
---     displaced row's contribution out of the counters from its summary
---     row, which must therefore be right; refresh_job_cache() repairs it;
+--     column (for a variation also on experiment_name and
+--     total_combinations, the rest of its experiment counter's key), or
+--     where one of them is missing (55000): REPLACE takes a displaced row's
+--     contribution out of the counters from its summary row, which must
+--     therefore be right; refresh_job_cache() repairs it;
 --   - a duration beyond ±1e12 s (22003): its microseconds would not fit
 --     the exact integer sums. jobtrack itself never writes one.
 --
 -- jobtrack's own status changes (sql/sqlite/queries/status_*.sql) skip the
 -- UPDATE triggers, per row, and keep the summary and the counters exact
 -- set-based instead: one aggregated counter step and one summary step per
--- call, in the same savepoint as the UPDATE. The triggers tell that UPDATE
+-- call (for variations one experiment counter step as well), in the same
+-- savepoint as the UPDATE. The triggers tell that UPDATE
 -- by the value of last_insert_rowid() on the writing connection: jobtrack's
 -- writer sets it to -7669456942709957483 (the bytes of 'jobtrack',
 -- negated) for that one statement and back right after it, which the
@@ -298,9 +353,19 @@ FROM variations;
 -- holds the same job_id, SQLite does not fire its DELETE trigger (unless the
 -- writing connection set PRAGMA recursive_triggers). Its summary row is then
 -- still present, checked right by the BEFORE trigger, so the AFTER trigger
--- takes its contribution out first. With recursive_triggers the DELETE
--- trigger has done so and removed the summary row already; either way the
--- job is subtracted once.
+-- takes its contribution out first: out of job_counters by its dataset, and
+-- for a variation out of experiment_counters by the experiment_name and
+-- total_combinations its summary row keeps for this. With
+-- recursive_triggers the DELETE trigger has done so and removed the
+-- summary row already; either way the job is subtracted once.
+--
+-- experiment_counters follow the variations exactly as job_counters do,
+-- statement for statement in the same triggers; a variation's counted
+-- columns there are experiment_name, total_combinations, status, success
+-- and duration_seconds, so an UPDATE of the experiment or of
+-- total_combinations alone moves the job between experiment counters and
+-- leaves job_counters as they are (and one of the dataset alone the
+-- reverse).
 
 CREATE TRIGGER executions_before_insert BEFORE INSERT ON executions
 BEGIN
@@ -478,7 +543,9 @@ BEGIN
                                     WHERE v.job_id = s.job_id AND s.job_type = 'variation'
                                       AND v.dataset_name IS s.dataset_name AND v.status IS s.status
                                       AND v.success IS s.success
-                                      AND v.duration_seconds IS s.duration_seconds))
+                                      AND v.duration_seconds IS s.duration_seconds
+                                      AND v.experiment_name IS s.experiment_name
+                                      AND v.total_combinations IS s.total_combinations))
        OR EXISTS (SELECT 1 FROM variations AS v
                   WHERE v.job_id = NEW.job_id
                     AND NOT EXISTS (SELECT 1 FROM job_summary_cache AS s WHERE s.job_id = v.job_id));
@@ -509,16 +576,48 @@ BEGIN
            WHERE job_id = NEW.job_id)
       AND jobs = 0 AND successful = 0 AND failed = 0
       AND duration_count = 0 AND duration_micros_sum = 0;
+    -- The same displaced row out of its experiment counter, whose key its
+    -- summary row holds too.
+    INSERT INTO experiment_counters (experiment_name, total_combinations, status, jobs, successful, failed, duration_count, duration_micros_sum)
+    SELECT experiment_name, total_combinations, status, -1, -(success IS 1), -(success IS 0),
+           -(duration_seconds IS NOT NULL),
+           -coalesce(CAST(round(duration_seconds * 1e6) AS INTEGER), 0)
+    FROM job_summary_cache
+    WHERE job_id = NEW.job_id AND job_type = 'variation'
+    ON CONFLICT (experiment_name, total_combinations, status) DO UPDATE
+    SET jobs                = jobs + excluded.jobs,
+        successful          = successful + excluded.successful,
+        failed              = failed + excluded.failed,
+        duration_count      = duration_count + excluded.duration_count,
+        duration_micros_sum = duration_micros_sum + excluded.duration_micros_sum;
+    DELETE FROM experiment_counters
+    WHERE (experiment_name, total_combinations, status) =
+          (SELECT experiment_name, total_combinations, status FROM job_summary_cache
+           WHERE job_id = NEW.job_id AND job_type = 'variation')
+      AND jobs = 0 AND successful = 0 AND failed = 0
+      AND duration_count = 0 AND duration_micros_sum = 0;
     DELETE FROM job_summary_cache WHERE job_id = NEW.job_id;
     INSERT INTO job_summary_cache (job_id, job_type, status, dataset_name, preset,
-                                   start_time, duration_seconds, success, last_updated)
+                                   start_time, duration_seconds, success, last_updated,
+                                   experiment_name, total_combinations)
     VALUES (NEW.job_id, 'variation', NEW.status, NEW.dataset_name, NEW.preset,
-            NEW.start_time, NEW.duration_seconds, NEW.success, NEW.updated_at);
+            NEW.start_time, NEW.duration_seconds, NEW.success, NEW.updated_at,
+            NEW.experiment_name, NEW.total_combinations);
     INSERT INTO job_counters (dataset_name, job_type, status, jobs, successful, failed, duration_count, duration_micros_sum)
     SELECT NEW.dataset_name, 'variation', NEW.status, 1, (NEW.success IS 1), (NEW.success IS 0),
            (NEW.duration_seconds IS NOT NULL),
            coalesce(CAST(round(NEW.duration_seconds * 1e6) AS INTEGER), 0)
     ON CONFLICT (dataset_name, job_type, status) DO UPDATE
+    SET jobs                = jobs + excluded.jobs,
+        successful          = successful + excluded.successful,
+        failed              = failed + excluded.failed,
+        duration_count      = duration_count + excluded.duration_count,
+        duration_micros_sum = duration_micros_sum + excluded.duration_micros_sum;
+    INSERT INTO experiment_counters (experiment_name, total_combinations, status, jobs, successful, failed, duration_count, duration_micros_sum)
+    SELECT NEW.experiment_name, NEW.total_combinations, NEW.status, 1, (NEW.success IS 1), (NEW.success IS 0),
+           (NEW.duration_seconds IS NOT NULL),
+           coalesce(CAST(round(NEW.duration_seconds * 1e6) AS INTEGER), 0)
+    ON CONFLICT (experiment_name, total_combinations, status) DO UPDATE
     SET jobs                = jobs + excluded.jobs,
         successful          = successful + excluded.successful,
         failed              = failed + excluded.failed,
@@ -542,7 +641,9 @@ BEGIN
                                      WHERE v.job_id = s.job_id AND s.job_type = 'variation'
                                        AND v.dataset_name IS s.dataset_name AND v.status IS s.status
                                        AND v.success IS s.success
-                                       AND v.duration_seconds IS s.duration_seconds))
+                                       AND v.duration_seconds IS s.duration_seconds
+                                       AND v.experiment_name IS s.experiment_name
+                                       AND v.total_combinations IS s.total_combinations))
            OR EXISTS (SELECT 1 FROM variations AS v
                       WHERE v.job_id = NEW.job_id
                         AND NOT EXISTS (SELECT 1 FROM job_summary_cache AS s WHERE s.job_id = v.job_id)));
@@ -571,6 +672,27 @@ BEGIN
     WHERE dataset_name = OLD.dataset_name AND job_type = 'variation' AND status = OLD.status
       AND jobs = 0 AND successful = 0 AND failed = 0
       AND duration_count = 0 AND duration_micros_sum = 0;
+    -- The same for the experiment counters, whose key is the experiment and
+    -- total_combinations instead of the dataset: an UPDATE of either alone
+    -- moves the job between experiment counters and leaves job_counters be.
+    INSERT INTO experiment_counters (experiment_name, total_combinations, status, jobs, successful, failed, duration_count, duration_micros_sum)
+    SELECT OLD.experiment_name, OLD.total_combinations, OLD.status, -1, -(OLD.success IS 1), -(OLD.success IS 0),
+           -(OLD.duration_seconds IS NOT NULL),
+           -coalesce(CAST(round(OLD.duration_seconds * 1e6) AS INTEGER), 0)
+    WHERE OLD.experiment_name IS NOT NEW.experiment_name
+       OR OLD.total_combinations IS NOT NEW.total_combinations OR OLD.status IS NOT NEW.status
+       OR OLD.success IS NOT NEW.success OR OLD.duration_seconds IS NOT NEW.duration_seconds
+    ON CONFLICT (experiment_name, total_combinations, status) DO UPDATE
+    SET jobs                = jobs + excluded.jobs,
+        successful          = successful + excluded.successful,
+        failed              = failed + excluded.failed,
+        duration_count      = duration_count + excluded.duration_count,
+        duration_micros_sum = duration_micros_sum + excluded.duration_micros_sum;
+    DELETE FROM experiment_counters
+    WHERE experiment_name = OLD.experiment_name AND total_combinations = OLD.total_combinations
+      AND status = OLD.status
+      AND jobs = 0 AND successful = 0 AND failed = 0
+      AND duration_count = 0 AND duration_micros_sum = 0;
     -- The row an UPDATE OR REPLACE displaced by taking its job_id.
     INSERT INTO job_counters (dataset_name, job_type, status, jobs, successful, failed, duration_count, duration_micros_sum)
     SELECT dataset_name, job_type, status, -1, -(success IS 1), -(success IS 0),
@@ -590,11 +712,31 @@ BEGIN
            WHERE job_id = NEW.job_id AND NEW.job_id IS NOT OLD.job_id)
       AND jobs = 0 AND successful = 0 AND failed = 0
       AND duration_count = 0 AND duration_micros_sum = 0;
+    INSERT INTO experiment_counters (experiment_name, total_combinations, status, jobs, successful, failed, duration_count, duration_micros_sum)
+    SELECT experiment_name, total_combinations, status, -1, -(success IS 1), -(success IS 0),
+           -(duration_seconds IS NOT NULL),
+           -coalesce(CAST(round(duration_seconds * 1e6) AS INTEGER), 0)
+    FROM job_summary_cache
+    WHERE job_id = NEW.job_id AND NEW.job_id IS NOT OLD.job_id AND job_type = 'variation'
+    ON CONFLICT (experiment_name, total_combinations, status) DO UPDATE
+    SET jobs                = jobs + excluded.jobs,
+        successful          = successful + excluded.successful,
+        failed              = failed + excluded.failed,
+        duration_count      = duration_count + excluded.duration_count,
+        duration_micros_sum = duration_micros_sum + excluded.duration_micros_sum;
+    DELETE FROM experiment_counters
+    WHERE (experiment_name, total_combinations, status) =
+          (SELECT experiment_name, total_combinations, status FROM job_summary_cache
+           WHERE job_id = NEW.job_id AND NEW.job_id IS NOT OLD.job_id AND job_type = 'variation')
+      AND jobs = 0 AND successful = 0 AND failed = 0
+      AND duration_count = 0 AND duration_micros_sum = 0;
     DELETE FROM job_summary_cache WHERE job_id IN (OLD.job_id, NEW.job_id);
     INSERT INTO job_summary_cache (job_id, job_type, status, dataset_name, preset,
-                                   start_time, duration_seconds, success, last_updated)
+                                   start_time, duration_seconds, success, last_updated,
+                                   experiment_name, total_combinations)
     VALUES (NEW.job_id, 'variation', NEW.status, NEW.dataset_name, NEW.preset,
-            NEW.start_time, NEW.duration_seconds, NEW.success, NEW.updated_at);
+            NEW.start_time, NEW.duration_seconds, NEW.success, NEW.updated_at,
+            NEW.experiment_name, NEW.total_combinations);
     INSERT INTO job_counters (dataset_name, job_type, status, jobs, successful, failed, duration_count, duration_micros_sum)
     SELECT NEW.dataset_name, 'variation', NEW.status, 1, (NEW.success IS 1), (NEW.success IS 0),
            (NEW.duration_seconds IS NOT NULL),
@@ -602,6 +744,19 @@ BEGIN
     WHERE OLD.dataset_name IS NOT NEW.dataset_name OR OLD.status IS NOT NEW.status
        OR OLD.success IS NOT NEW.success OR OLD.duration_seconds IS NOT NEW.duration_seconds
     ON CONFLICT (dataset_name, job_type, status) DO UPDATE
+    SET jobs                = jobs + excluded.jobs,
+        successful          = successful + excluded.successful,
+        failed              = failed + excluded.failed,
+        duration_count      = duration_count + excluded.duration_count,
+        duration_micros_sum = duration_micros_sum + excluded.duration_micros_sum;
+    INSERT INTO experiment_counters (experiment_name, total_combinations, status, jobs, successful, failed, duration_count, duration_micros_sum)
+    SELECT NEW.experiment_name, NEW.total_combinations, NEW.status, 1, (NEW.success IS 1), (NEW.success IS 0),
+           (NEW.duration_seconds IS NOT NULL),
+           coalesce(CAST(round(NEW.duration_seconds * 1e6) AS INTEGER), 0)
+    WHERE OLD.experiment_name IS NOT NEW.experiment_name
+       OR OLD.total_combinations IS NOT NEW.total_combinations OR OLD.status IS NOT NEW.status
+       OR OLD.success IS NOT NEW.success OR OLD.duration_seconds IS NOT NEW.duration_seconds
+    ON CONFLICT (experiment_name, total_combinations, status) DO UPDATE
     SET jobs                = jobs + excluded.jobs,
         successful          = successful + excluded.successful,
         failed              = failed + excluded.failed,
@@ -623,6 +778,21 @@ BEGIN
         duration_micros_sum = duration_micros_sum + excluded.duration_micros_sum;
     DELETE FROM job_counters
     WHERE dataset_name = OLD.dataset_name AND job_type = 'variation' AND status = OLD.status
+      AND jobs = 0 AND successful = 0 AND failed = 0
+      AND duration_count = 0 AND duration_micros_sum = 0;
+    INSERT INTO experiment_counters (experiment_name, total_combinations, status, jobs, successful, failed, duration_count, duration_micros_sum)
+    SELECT OLD.experiment_name, OLD.total_combinations, OLD.status, -1, -(OLD.success IS 1), -(OLD.success IS 0),
+           -(OLD.duration_seconds IS NOT NULL),
+           -coalesce(CAST(round(OLD.duration_seconds * 1e6) AS INTEGER), 0)
+    ON CONFLICT (experiment_name, total_combinations, status) DO UPDATE
+    SET jobs                = jobs + excluded.jobs,
+        successful          = successful + excluded.successful,
+        failed              = failed + excluded.failed,
+        duration_count      = duration_count + excluded.duration_count,
+        duration_micros_sum = duration_micros_sum + excluded.duration_micros_sum;
+    DELETE FROM experiment_counters
+    WHERE experiment_name = OLD.experiment_name AND total_combinations = OLD.total_combinations
+      AND status = OLD.status
       AND jobs = 0 AND successful = 0 AND failed = 0
       AND duration_count = 0 AND duration_micros_sum = 0;
     DELETE FROM job_summary_cache WHERE job_id = OLD.job_id AND job_type = 'variation';
@@ -661,3 +831,11 @@ CREATE INDEX idx_job_summary_dataset_duration ON job_summary_cache (dataset_name
 
 -- dataset_stats.sql: first_run, last_run.
 CREATE INDEX idx_job_summary_dataset_start ON job_summary_cache (dataset_name, start_time);
+
+-- experiment_stats.sql: min_duration, max_duration of one experiment (a
+-- seek to its first or last entry), on the variations themselves: the
+-- summary table has no experiment index, and these serve no other query.
+CREATE INDEX idx_variations_experiment_duration ON variations (experiment_name, duration_seconds);
+
+-- experiment_stats.sql: first_run, last_run.
+CREATE INDEX idx_variations_experiment_start ON variations (experiment_name, start_time);

@@ -17,14 +17,15 @@
 //!    next read's check, which precedes its lookup.
 //!
 //! Every entry depends on every job (statistics and recent jobs do; a dataset
-//! entry depends on each job's dataset, which plain SQL may change), so a
-//! commit drops all entries rather than guessing which survive.
+//! or experiment entry depends on each job's dataset or experiment, which
+//! plain SQL may change), so a commit drops all entries rather than guessing
+//! which survive.
 
 use std::num::NonZeroUsize;
 use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
-use jobtrack_core::{CacheStats, DatasetStats, Job, Result, Statistics};
+use jobtrack_core::{CacheStats, DatasetStats, ExperimentStats, Job, Result, Statistics};
 use lru::LruCache;
 use rusqlite::Connection;
 
@@ -39,6 +40,7 @@ const DATA_VERSION: &str = "PRAGMA data_version";
 pub(crate) enum CachedValue {
     Statistics(Statistics),
     DatasetStats(DatasetStats),
+    ExperimentStats(ExperimentStats),
     Jobs(Vec<Job>),
 }
 
@@ -67,6 +69,18 @@ impl Cacheable for DatasetStats {
     fn from_cached(value: &CachedValue) -> Option<Self> {
         match value {
             CachedValue::DatasetStats(s) => Some(s.clone()),
+            _ => None,
+        }
+    }
+}
+
+impl Cacheable for ExperimentStats {
+    fn into_cached(self) -> CachedValue {
+        CachedValue::ExperimentStats(self)
+    }
+    fn from_cached(value: &CachedValue) -> Option<Self> {
+        match value {
+            CachedValue::ExperimentStats(s) => Some(s.clone()),
             _ => None,
         }
     }

@@ -38,9 +38,10 @@
 //! (`PRAGMA user_version`), and [`JobStore::open`] applies those a file
 //! needs, all in one transaction. A test checks that a file migrated from
 //! every earlier version has exactly the schema of a new one. Tables:
-//! `executions`, `variations`, the summary table `job_summary_cache` and the
-//! statistics counters `job_counters`, which triggers keep exact on every
-//! INSERT, UPDATE and DELETE — plain SQL by other programs included; the
+//! `executions`, `variations`, the summary table `job_summary_cache`, the
+//! statistics counters `job_counters` and the sweep counters
+//! `experiment_counters`, which triggers keep exact on every INSERT, UPDATE
+//! and DELETE — plain SQL by other programs included; the
 //! view `jobs` is the Job row of every job of either kind, which every
 //! listing reads.
 //!
@@ -177,7 +178,12 @@
 //! [`JobStore::get_dataset_stats_optimized`] takes its counts and average
 //! from the dataset's counter rows and its extremes (shortest and longest
 //! duration, first and last run) from one index seek each on the summary
-//! table.
+//! table. [`JobStore::get_experiment_stats`] does the same for one
+//! hyper-parameter sweep: counts by status and the declared combinations
+//! (the largest `total_combinations` left among its variations) from the
+//! counters `experiment_counters`, one row per (experiment,
+//! `total_combinations`, status) that has variations, and the extremes from
+//! one seek each on two indexes of `variations`.
 //!
 //! The counters are exact, not estimated:
 //!
@@ -227,8 +233,9 @@
 //!   characters, 22023 otherwise).
 //! - `cleanup_old_jobs` reports as `cache_entries_deleted` the rows removed
 //!   from the summary table `job_summary_cache`.
-//! - `refresh_job_cache` rebuilds the counters `job_counters` as well as the
-//!   summary table, and returns the summary table's row count.
+//! - `refresh_job_cache` rebuilds the counters `job_counters` and
+//!   `experiment_counters` as well as the summary table, and returns the
+//!   summary table's row count.
 //! - The result cache is exact: every commit — through this store, another
 //!   `JobStore`, another process or plain SQL — drops every cached entry
 //!   before the next cached read can see it (other connections' commits are
@@ -251,10 +258,10 @@ mod store;
 
 pub use jobtrack_core;
 pub use jobtrack_core::{
-    CacheStats, CleanupReport, DatasetStats, Error, Job, JobApi, JobExport, JobRecord, JobType,
-    NewExecution, NewVariation, OperationMetrics, PipelineMode, PoolStatus, Result, RunningJob,
-    StaleAfter, Statistics, StatisticsDifference, Status, StatusUpdate, Timestamp,
-    TransactionMetrics,
+    CacheStats, CleanupReport, DatasetStats, Error, ExperimentStats, Job, JobApi, JobExport,
+    JobRecord, JobType, NewExecution, NewVariation, OperationMetrics, PipelineMode, PoolStatus,
+    Result, RunningJob, StaleAfter, Statistics, StatisticsDifference, Status, StatusUpdate,
+    Timestamp, TransactionMetrics,
 };
 pub use schema::SCHEMA_VERSION;
 pub use store::{

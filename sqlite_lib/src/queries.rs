@@ -4,8 +4,8 @@
 use std::str::FromStr;
 
 use jobtrack_core::{
-    progress, CounterRow, Counts, DatasetAggregate, Job, JobRecord, JobType, PipelineMode,
-    RunningJob, StaleJob, Status, Timestamp,
+    progress, CounterRow, Counts, DatasetAggregate, ExperimentCounterRow, Extremes, Job, JobRecord,
+    JobType, PipelineMode, RunningJob, StaleJob, Status, Timestamp,
 };
 use serde_json::{Map, Value};
 
@@ -18,7 +18,7 @@ use rusqlite::Row;
 include!(concat!(env!("OUT_DIR"), "/queries.rs"));
 
 /// The summary columns `VERIFY_SUMMARY` compares, in the order of its flags.
-pub(crate) const SUMMARY_COLUMNS: [&str; 7] = [
+pub(crate) const SUMMARY_COLUMNS: [&str; 9] = [
     "status",
     "dataset_name",
     "preset",
@@ -26,6 +26,8 @@ pub(crate) const SUMMARY_COLUMNS: [&str; 7] = [
     "duration_seconds",
     "success",
     "last_updated",
+    "experiment_name",
+    "total_combinations",
 ];
 
 fn conversion_failure(
@@ -243,6 +245,32 @@ pub(crate) fn dataset_row(row: &Row<'_>) -> rusqlite::Result<DatasetAggregate> {
     })
 }
 
+/// A row of `EXPERIMENT_STATS`: one counter row of the experiment, `None`
+/// in the one row of an experiment without counters (the LEFT JOIN's NULL
+/// columns).
+pub(crate) fn experiment_counter_row(
+    row: &Row<'_>,
+) -> rusqlite::Result<Option<ExperimentCounterRow>> {
+    if let ValueRef::Null = row.get_ref(0)? {
+        return Ok(None);
+    }
+    Ok(Some(ExperimentCounterRow {
+        total_combinations: row.get(0)?,
+        status: parsed::<Status>(row, 1)?,
+        counts: counts(row, 2)?,
+    }))
+}
+
+/// The extremes of an `EXPERIMENT_STATS` row (every row repeats them).
+pub(crate) fn experiment_extremes(row: &Row<'_>) -> rusqlite::Result<Extremes> {
+    Ok(Extremes {
+        min_duration: row.get(7)?,
+        max_duration: row.get(8)?,
+        first_run: timestamp_opt(row, 9)?,
+        last_run: timestamp_opt(row, 10)?,
+    })
+}
+
 /// A row of `VERIFY_STATISTICS`: whether it is a counter (true) or the
 /// recount (false), and the row.
 pub(crate) fn verify_row(row: &Row<'_>) -> rusqlite::Result<(bool, CounterRow)> {
@@ -262,13 +290,18 @@ pub(crate) fn verify_row(row: &Row<'_>) -> rusqlite::Result<(bool, CounterRow)> 
 /// summary column, whether it differs.
 pub(crate) fn summary_difference(
     row: &Row<'_>,
-) -> rusqlite::Result<(String, JobType, SummaryProblem, [bool; 7])> {
+) -> rusqlite::Result<(
+    String,
+    JobType,
+    SummaryProblem,
+    [bool; SUMMARY_COLUMNS.len()],
+)> {
     let problem = match row.get_ref(2)?.as_str()? {
         "missing" => SummaryProblem::Missing,
         "extra" => SummaryProblem::Extra,
         _ => SummaryProblem::Differs,
     };
-    let mut differing = [false; 7];
+    let mut differing = [false; SUMMARY_COLUMNS.len()];
     for (i, flag) in differing.iter_mut().enumerate() {
         *flag = row.get(3 + i)?;
     }
@@ -323,6 +356,21 @@ mod tests {
                     "SEARCH job_counters USING PRIMARY KEY (dataset_name=?)",
                     "SEARCH job_summary_cache USING COVERING INDEX idx_job_summary_dataset_duration (dataset_name=? AND duration_seconds>?)",
                     "SEARCH job_summary_cache USING COVERING INDEX idx_job_summary_dataset_start (dataset_name=? AND start_time>?)",
+                ],
+            ),
+            (
+                // The experiment's counters by primary key; each extreme the
+                // first entry of the experiment in an index range of
+                // variations, as for a dataset. "SCAN x" reads the one row
+                // of the extremes.
+                "experiment_stats",
+                EXPERIMENT_STATS,
+                vec![&"sweep"],
+                vec![
+                    "SEARCH c USING PRIMARY KEY (experiment_name=?) LEFT-JOIN",
+                    "SEARCH variations USING COVERING INDEX idx_variations_experiment_duration (experiment_name=? AND duration_seconds>?)",
+                    "SEARCH variations USING COVERING INDEX idx_variations_experiment_start (experiment_name=? AND start_time>?)",
+                    "SCAN x",
                 ],
             ),
             (
@@ -658,6 +706,7 @@ mod tests {
                     "claim_pending",
                     "prune_choose",
                     "dataset_stats",
+                    "experiment_stats",
                     "all_jobs",
                     "all_jobs_after",
                     "export_jobs",
@@ -687,8 +736,14 @@ mod tests {
             .unwrap();
             conn.execute(
                 "INSERT INTO variations (job_id, status, variation_id, experiment_name, dataset_name, preset, \
-                 total_combinations, created_at, updated_at) VALUES (?1, ?2, 'v', 'x', ?3, 'p', 1, ?4, ?4)",
-                rusqlite::params![format!("v{i}"), status, format!("d{}", i % 20), now],
+                 total_combinations, created_at, updated_at) VALUES (?1, ?2, 'v', ?5, ?3, 'p', 1, ?4, ?4)",
+                rusqlite::params![
+                    format!("v{i}"),
+                    status,
+                    format!("d{}", i % 20),
+                    now,
+                    format!("x{}", i % 20)
+                ],
             )
             .unwrap();
         }
@@ -821,6 +876,6 @@ mod tests {
             .filter(|name| !name.starts_with("sqlite_autoindex_"))
             .collect();
         assert_eq!(indexes, used.into_iter().collect::<Vec<_>>());
-        assert_eq!(indexes.len(), 9);
+        assert_eq!(indexes.len(), 11);
     }
 }

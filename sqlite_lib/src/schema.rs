@@ -67,6 +67,10 @@ const MIGRATIONS: &[Migration] = &[
         script: include_str!("../../sql/sqlite/migrations/0007_heartbeat.sql"),
         precheck: None,
     },
+    Migration {
+        script: include_str!("../../sql/sqlite/migrations/0008_experiment_counters.sql"),
+        precheck: None,
+    },
 ];
 
 /// The schema version this release writes.
@@ -79,12 +83,16 @@ const ADDED_COLUMNS: &[(&str, &str, i32)] = &[
     ("variations", "worker", 6),
     ("executions", "last_heartbeat", 7),
     ("variations", "last_heartbeat", 7),
+    ("job_summary_cache", "experiment_name", 8),
+    ("job_summary_cache", "total_combinations", 8),
 ];
 
 /// The columns of jobtrack's tables, in order: those of version 1, then
-/// `worker` (version 6) and `last_heartbeat` (version 7), the
-/// [`ADDED_COLUMNS`]; `job_counters` exists from version 2 on. A file whose user_version claims jobtrack's schema must
-/// have these, or it is another program's.
+/// `worker` (version 6), `last_heartbeat` (version 7) and the summary's
+/// `experiment_name` and `total_combinations` (version 8), the
+/// [`ADDED_COLUMNS`]; `job_counters` exists from version 2 on,
+/// `experiment_counters` from version 8. A file whose user_version claims
+/// jobtrack's schema must have these, or it is another program's.
 const TABLES: &[(&str, i32, &[&str])] = &[
     (
         "executions",
@@ -150,6 +158,8 @@ const TABLES: &[(&str, i32, &[&str])] = &[
             "duration_seconds",
             "success",
             "last_updated",
+            "experiment_name",
+            "total_combinations",
         ],
     ),
     (
@@ -158,6 +168,20 @@ const TABLES: &[(&str, i32, &[&str])] = &[
         &[
             "dataset_name",
             "job_type",
+            "status",
+            "jobs",
+            "successful",
+            "failed",
+            "duration_count",
+            "duration_micros_sum",
+        ],
+    ),
+    (
+        "experiment_counters",
+        8,
+        &[
+            "experiment_name",
+            "total_combinations",
             "status",
             "jobs",
             "successful",

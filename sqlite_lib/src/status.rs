@@ -14,14 +14,21 @@
 //! 1. `status_counters_*.sql` with −1, before the UPDATE: per (dataset,
 //!    status), minus the sum of the old values of the jobs it will change,
 //!    read from the base table (not the summary, which may have been edited
-//!    by hand);
+//!    by hand); for variations `status_experiment_counters.sql` likewise
+//!    per (experiment, total_combinations, status) in the experiment
+//!    counters;
 //! 2. the UPDATE itself, with the triggers standing aside (below);
-//! 3. the same step with +1 after it, from the new base rows;
-//! 4. the counter rows step 1 touched deleted if all zero: step 3 only
-//!    adds jobs to the rows it touches, so a row that ends at zero is one
-//!    of these;
+//! 3. the same steps with +1 after it, from the new base rows;
+//! 4. the counter rows step 1 touched, in either table, deleted if all
+//!    zero: step 3 only adds jobs to the rows it touches, so a row that
+//!    ends at zero is one of these;
 //! 5. `status_summary_*.sql`: each changed job's summary row replaced from
-//!    its new base row.
+//!    its new base row (a variation's with its experiment and
+//!    total_combinations, the key of its experiment counter).
+//!
+//! The UPDATE changes neither `experiment_name` nor `total_combinations`,
+//! so a variation's experiment key moves with its status only, as the
+//! trigger would move it.
 //!
 //! The counters are integers, so the regrouped sums equal the per-row ones;
 //! the rows read in steps 1, 3 and 5 are exactly those the UPDATE matched
@@ -133,6 +140,8 @@ struct KindSql {
     job_type: &'static str,
     update: &'static str,
     counters: &'static str,
+    /// The experiment counter step: variations only.
+    experiment_counters: Option<&'static str>,
     summary: &'static str,
 }
 
@@ -143,12 +152,14 @@ impl KindSql {
                 job_type: "execution",
                 update: queries::UPDATE_EXECUTION_STATUS,
                 counters: queries::STATUS_COUNTERS_EXECUTIONS,
+                experiment_counters: None,
                 summary: queries::STATUS_SUMMARY_EXECUTIONS,
             },
             JobType::Variation => KindSql {
                 job_type: "variation",
                 update: queries::UPDATE_VARIATION_STATUS,
                 counters: queries::STATUS_COUNTERS_VARIATIONS,
+                experiment_counters: Some(queries::STATUS_EXPERIMENT_COUNTERS),
                 summary: queries::STATUS_SUMMARY_VARIATIONS,
             },
         }
@@ -222,6 +233,25 @@ fn counter_step(conn: &Connection, sql: &KindSql, sign: i64) -> Result<Vec<(Stri
     Ok(keys)
 }
 
+/// Steps 1 and 3 for the experiment counters (`experiment_counters`, the
+/// step of variations); returns the keys touched, none for executions.
+fn experiment_counter_step(
+    conn: &Connection,
+    sql: &KindSql,
+    sign: i64,
+) -> Result<Vec<(String, i32, String)>> {
+    let Some(step) = sql.experiment_counters else {
+        return Ok(Vec::new());
+    };
+    let mut stmt = conn.prepare_cached(step).db()?;
+    let keys = stmt
+        .query_map([sign], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))
+        .db()?
+        .collect::<rusqlite::Result<_>>()
+        .db()?;
+    Ok(keys)
+}
+
 fn set_based(
     conn: &Connection,
     sql: &KindSql,
@@ -230,16 +260,26 @@ fn set_based(
 ) -> Result<u64> {
     add_changes(conn, changes)?;
     let touched = counter_step(conn, sql, -1)?;
+    let touched_experiments = experiment_counter_step(conn, sql, -1)?;
     let changed = {
         let mut update = conn.prepare_cached(sql.update).db()?;
         let _aside = TriggersAside::new(conn);
         update.execute([now]).db()?
     };
     counter_step(conn, sql, 1)?;
+    experiment_counter_step(conn, sql, 1)?;
     let mut drop_zero = conn.prepare_cached(queries::COUNTERS_DROP_ZERO).db()?;
     for (dataset_name, status) in &touched {
         drop_zero
             .execute(params![dataset_name, sql.job_type, status])
+            .db()?;
+    }
+    let mut drop_zero = conn
+        .prepare_cached(queries::EXPERIMENT_COUNTERS_DROP_ZERO)
+        .db()?;
+    for (experiment_name, total_combinations, status) in &touched_experiments {
+        drop_zero
+            .execute(params![experiment_name, total_combinations, status])
             .db()?;
     }
     conn.prepare_cached(sql.summary).db()?.execute([]).db()?;

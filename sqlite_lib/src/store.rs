@@ -9,10 +9,10 @@ use jobtrack_core::usecase::{
 };
 use jobtrack_core::{
     cache_key, check_limit, export_start, statistics_differences, ttl, unknown_cursor, CacheStats,
-    CleanupReport, DatasetStats, ExportStart, Job, JobApi, JobExport, JobRecord, JobTransaction,
-    JobType, MetricsRecorder, NewExecution, NewVariation, Operation, Page, PoolStatus, PruneReport,
-    Result, RunningJob, StaleAfter, StaleJob, Statistics, StatisticsDifference, Status,
-    StatusUpdate, Timestamp, TransactionMetrics,
+    CleanupReport, DatasetStats, ExperimentStats, ExportStart, Extremes, Job, JobApi, JobExport,
+    JobRecord, JobTransaction, JobType, MetricsRecorder, NewExecution, NewVariation, Operation,
+    Page, PoolStatus, PruneReport, Result, RunningJob, StaleAfter, StaleJob, Statistics,
+    StatisticsDifference, Status, StatusUpdate, Timestamp, TransactionMetrics,
 };
 use rusqlite::{params, Connection, OptionalExtension, TransactionBehavior};
 use serde::Serialize;
@@ -96,6 +96,9 @@ pub struct JobStoreOptions {
     pub statistics_ttl: Duration,
     /// Time-to-live of `get_dataset_stats_cached` results (default 600 s).
     pub dataset_stats_ttl: Duration,
+    /// Time-to-live of `get_experiment_stats_cached` results (default
+    /// 300 s).
+    pub experiment_stats_ttl: Duration,
     /// Time-to-live of `get_recent_jobs_cached` results (default 60 s).
     pub recent_jobs_ttl: Duration,
 }
@@ -111,6 +114,7 @@ impl Default for JobStoreOptions {
             cache_capacity: 1000,
             statistics_ttl: Duration::from_secs(ttl::STATISTICS_SECS),
             dataset_stats_ttl: Duration::from_secs(ttl::DATASET_STATS_SECS),
+            experiment_stats_ttl: Duration::from_secs(ttl::EXPERIMENT_STATS_SECS),
             recent_jobs_ttl: Duration::from_secs(ttl::RECENT_JOBS_SECS),
         }
     }
@@ -151,8 +155,8 @@ pub struct SummaryDifference {
     pub problem: SummaryProblem,
     /// The summary columns that differ from the base row, in table order
     /// (`status`, `dataset_name`, `preset`, `start_time`,
-    /// `duration_seconds`, `success`, `last_updated`); empty unless
-    /// [`SummaryProblem::Differs`].
+    /// `duration_seconds`, `success`, `last_updated`, `experiment_name`,
+    /// `total_combinations`); empty unless [`SummaryProblem::Differs`].
     pub columns: Vec<&'static str>,
 }
 
@@ -1052,8 +1056,9 @@ impl JobStore {
     }
 
     /// Rebuilds every derived table from the base tables — the summary
-    /// table `job_summary_cache` and the statistics counters `job_counters`
-    /// — and returns the summary table's row count.
+    /// table `job_summary_cache`, the statistics counters `job_counters`
+    /// and the experiment counters `experiment_counters` — and returns the
+    /// summary table's row count.
     pub fn refresh_job_cache(&self) -> Result<i64> {
         self.measured(Operation::RefreshJobCache, || {
             self.apply(usecase::refresh_job_cache)
@@ -1079,6 +1084,27 @@ impl JobStore {
             .query_row([dataset_name], queries::dataset_row)
             .db()?;
         Ok(DatasetStats::from_parts(dataset_name, aggregate))
+    }
+
+    fn experiment_stats(conn: &Connection, experiment_name: &str) -> Result<ExperimentStats> {
+        let mut stmt = conn.prepare_cached(queries::EXPERIMENT_STATS).db()?;
+        let mut rows = stmt.query([experiment_name]).db()?;
+        let mut counters = Vec::new();
+        let mut extremes = Extremes::default();
+        // Every row repeats the extremes: read them from the first.
+        let mut first = true;
+        while let Some(row) = rows.next().db()? {
+            if first {
+                extremes = queries::experiment_extremes(row).db()?;
+                first = false;
+            }
+            counters.extend(queries::experiment_counter_row(row).db()?);
+        }
+        Ok(ExperimentStats::from_counters(
+            experiment_name,
+            counters,
+            extremes,
+        ))
     }
 
     fn jobs(conn: &Connection, sql: &str, lim: i32) -> Result<Vec<Job>> {
@@ -1119,6 +1145,29 @@ impl JobStore {
             cache_key::dataset_stats(dataset_name),
             self.options.dataset_stats_ttl,
             |c| Self::dataset_stats(c, dataset_name),
+        )
+    }
+
+    /// The progress of one hyper-parameter sweep: its declared combinations
+    /// (the largest `total_combinations` among its variations), variations
+    /// by status, finished, successful and failed ones, the average
+    /// duration, and the extremes (durations, first and last run); zeros
+    /// and nulls for an unknown experiment. Counts and the average come
+    /// from the experiment counters the triggers keep (one row per
+    /// declared size and status: the cost depends on those, not on the
+    /// number of variations), the extremes from one index seek each.
+    pub fn get_experiment_stats(&self, experiment_name: &str) -> Result<ExperimentStats> {
+        self.pool
+            .with_reader(|c| Self::experiment_stats(c, experiment_name))
+    }
+
+    /// [`get_experiment_stats`](Self::get_experiment_stats) through the
+    /// result cache.
+    pub fn get_experiment_stats_cached(&self, experiment_name: &str) -> Result<ExperimentStats> {
+        self.cached(
+            cache_key::experiment_stats(experiment_name),
+            self.options.experiment_stats_ttl,
+            |c| Self::experiment_stats(c, experiment_name),
         )
     }
 
@@ -1319,7 +1368,7 @@ impl JobStore {
 
     /// Drops the cache entries whose key contains `pattern` (all with
     /// `None`); returns how many. Keys: `statistics`, `dataset_stats:NAME`,
-    /// `recent_jobs:LIM`.
+    /// `experiment_stats:NAME`, `recent_jobs:LIM`.
     pub fn invalidate_cache(&self, pattern: Option<&str>) -> i32 {
         self.cache.invalidate(pattern)
     }
@@ -1437,6 +1486,12 @@ impl JobApi for JobStore {
     }
     fn get_dataset_stats_cached(&self, dataset_name: &str) -> Result<DatasetStats> {
         JobStore::get_dataset_stats_cached(self, dataset_name)
+    }
+    fn get_experiment_stats(&self, experiment_name: &str) -> Result<ExperimentStats> {
+        JobStore::get_experiment_stats(self, experiment_name)
+    }
+    fn get_experiment_stats_cached(&self, experiment_name: &str) -> Result<ExperimentStats> {
+        JobStore::get_experiment_stats_cached(self, experiment_name)
     }
     fn get_all_jobs_optimized(&self, lim: i32, after: Option<&str>) -> Result<Vec<Job>> {
         JobStore::get_all_jobs_optimized(self, lim, after)

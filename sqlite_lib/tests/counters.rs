@@ -603,8 +603,8 @@ fn a_version_1_file_is_upgraded_with_counters_from_its_rows() {
     }
     let store = JobStore::open(&path).unwrap();
     let conn = raw(&path);
-    assert_eq!(count(&conn, "PRAGMA user_version"), 7);
-    assert_eq!(jobtrack_sqlite::SCHEMA_VERSION, 7);
+    assert_eq!(count(&conn, "PRAGMA user_version"), 8);
+    assert_eq!(jobtrack_sqlite::SCHEMA_VERSION, 8);
     assert_eq!(
         count(&conn, "SELECT COUNT(*) FROM job_counters"),
         7 * 3 + 5 * 2

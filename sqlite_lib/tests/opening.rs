@@ -22,6 +22,7 @@ const V4: &str = include_str!("../../sql/sqlite/migrations/0004_jobs_view.sql");
 const V5: &str = include_str!("../../sql/sqlite/migrations/0005_batch_status.sql");
 const V6: &str = include_str!("../../sql/sqlite/migrations/0006_worker.sql");
 const V7: &str = include_str!("../../sql/sqlite/migrations/0007_heartbeat.sql");
+const V8: &str = include_str!("../../sql/sqlite/migrations/0008_experiment_counters.sql");
 
 fn quick(busy_timeout: Duration) -> JobStoreOptions {
     JobStoreOptions {
@@ -334,7 +335,10 @@ fn foreign_and_newer_files_are_refused_before_anything_is_written() {
 fn old_file(path: &Path, version: i32) -> Connection {
     let conn = Connection::open(path).unwrap();
     conn.execute_batch("PRAGMA journal_mode = WAL").unwrap();
-    for script in [V1, V2, V3, V4, V5, V6, V7].iter().take(version as usize) {
+    for script in [V1, V2, V3, V4, V5, V6, V7, V8]
+        .iter()
+        .take(version as usize)
+    {
         conn.execute_batch(script).unwrap();
     }
     conn.pragma_update(None, "user_version", version).unwrap();
@@ -390,11 +394,11 @@ fn a_file_migrated_from_every_version_has_the_schema_of_a_new_file() {
     let chain_path = dir.path().join("chain.db");
     {
         let conn = Connection::open(&chain_path).unwrap();
-        for script in [V1, V2, V3, V4, V5, V6, V7] {
+        for script in [V1, V2, V3, V4, V5, V6, V7, V8] {
             conn.execute_batch(script).unwrap();
         }
     }
-    assert_eq!(normalised_schema(&raw(&chain_path)), fresh, "0001..0007");
+    assert_eq!(normalised_schema(&raw(&chain_path)), fresh, "0001..0008");
 
     for version in 1..SCHEMA_VERSION {
         let path = dir.path().join(format!("v{version}.db"));

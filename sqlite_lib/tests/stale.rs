@@ -806,21 +806,27 @@ fn a_file_migrated_from_version_6_keeps_its_rows_and_has_no_heartbeats() {
             .unwrap();
         }
     }
-    let tables = [
-        "executions",
-        "variations",
-        "job_summary_cache",
-        "job_counters",
-    ];
+    let tables = ["executions", "variations", "job_counters"];
     let before = fingerprint_of(&raw(&path), &tables);
+    let summary_before = fingerprint_of(&raw(&path), &["job_summary_cache"]);
     let store = JobStore::open(&path).unwrap();
     let conn = raw(&path);
-    assert_eq!(count(&conn, "PRAGMA user_version"), 7);
-    assert_eq!(SCHEMA_VERSION, 7);
+    assert_eq!(count(&conn, "PRAGMA user_version"), 8);
+    assert_eq!(SCHEMA_VERSION, 8);
     assert_same(
         &fingerprint_except(&conn, &tables, &["last_heartbeat"]),
         &before,
         "the rows",
+    );
+    // Version 8 added the summary's experiment columns.
+    assert_same(
+        &fingerprint_except(
+            &conn,
+            &["job_summary_cache"],
+            &["experiment_name", "total_combinations"],
+        ),
+        &summary_before,
+        "the summary rows",
     );
     assert_eq!(
         count(

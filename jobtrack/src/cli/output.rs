@@ -9,8 +9,8 @@ use std::io::{self, BufWriter, StdoutLock, Write};
 
 use comfy_table::{presets, Table, TableComponent};
 use jobtrack_store::{
-    jobtrack_core::progress, CacheStats, DatasetStats, Job, PoolStatus, RunningJob, Statistics,
-    Status, Timestamp, TransactionMetrics,
+    jobtrack_core::progress, CacheStats, DatasetStats, ExperimentStats, Job, PoolStatus,
+    RunningJob, Statistics, Status, Timestamp, TransactionMetrics,
 };
 use serde::Serialize;
 
@@ -182,6 +182,54 @@ impl Out {
                 opt(d.max_duration),
                 ts(d.first_run),
                 ts(d.last_run)
+            ))
+        })
+    }
+
+    pub fn experiment(&mut self, x: &ExperimentStats) -> Result<(), CliError> {
+        self.value(x, |out| {
+            let opt = |v: Option<f64>| v.map_or("-".into(), |d| format!("{d:.1} s"));
+            let ts = |t: Option<Timestamp>| t.map_or("-".into(), |t| t.to_string());
+            out.table(
+                &[
+                    "experiment",
+                    "declared",
+                    "variations",
+                    "finished",
+                    "progress",
+                    "ok",
+                    "failed",
+                    "rate",
+                ],
+                &[vec![
+                    x.experiment_name.clone(),
+                    x.declared_combinations.to_string(),
+                    x.total_variations.to_string(),
+                    x.finished_variations.to_string(),
+                    format!("{:.1} %", x.progress),
+                    x.successful_variations.to_string(),
+                    x.failed_variations.to_string(),
+                    format!("{:.1} %", x.success_rate),
+                ]],
+            )?;
+            let rows: Vec<Vec<String>> = Status::ALL
+                .iter()
+                .filter_map(|st| {
+                    let n = x.variations_by_status.get(st).copied().unwrap_or(0);
+                    (n > 0).then(|| vec![st.to_string(), n.to_string()])
+                })
+                .collect();
+            if !rows.is_empty() {
+                out.line("")?;
+                out.table(&["status", "variations"], &rows)?;
+            }
+            out.line(format_args!(
+                "duration avg {} min {} max {}; first run {}, last run {}",
+                opt(x.average_duration),
+                opt(x.min_duration),
+                opt(x.max_duration),
+                ts(x.first_run),
+                ts(x.last_run)
             ))
         })
     }
