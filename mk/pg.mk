@@ -33,7 +33,7 @@ PG_CONFIG ?= pg_config
 PGRX_VERSION := 0.18.1
 PG_DEBIAN_PACKAGES := postgresql-15 postgresql-server-dev-15 libclang-dev clang sudo pgbouncer
 # pg_regress runs these in order, each in the same database.
-PG_REGRESS_TESTS := schema create status claim stale export reads summary counters cleanup prune monitoring explain large_batch errors numbers drop
+PG_REGRESS_TESTS := schema create status claim stale export experiment reads summary counters cleanup prune monitoring explain large_batch errors numbers drop
 PG_REGRESS_DB := jobtrack_regress
 PGRX_TEST_DIR := /tmp/jt-pgrx
 WITH_CLUSTER := tests/pg_regress/with-cluster.sh

@@ -19,16 +19,17 @@
 //! of all jobs, and one per bucket of dataset names for the dataset
 //! statistics), and every job row (the log of job rows, for the recent
 //! jobs, whose rows hold every column and are read through the summary
-//! table too). A writer is recorded in the log of job rows whenever it
-//! changed any of the four tables, and in the others only when it changed
-//! the summary table or the counters. That is exact because the statistics
-//! read nothing else: every change of what they count reaches the summary
-//! table in the writing statement (its columns are the ones the counters
-//! count), and is noted there. A heartbeat, a progress report or a plain
+//! table too, and for the experiment statistics, which read the variations
+//! and the experiment counters). A writer is recorded in the log of job
+//! rows whenever it changed any of the five tables, and in the others only
+//! when it changed the summary table or the counters. That is exact because
+//! the statistics read nothing else: every change of what they count
+//! reaches the summary table in the writing statement (its columns are the
+//! ones the counters count), and is noted there. A heartbeat, a progress report or a plain
 //! `UPDATE … SET output_path` changes no summary column the statistics
 //! read, so the statistics' entries stay.
 //!
-//! Writers are found by statement-level triggers on the four tables (so
+//! Writers are found by statement-level triggers on the five tables (so
 //! plain SQL and `TRUNCATE` count), which note the change in this session
 //! ([`cache_note_change`], `jobtrack._cache_note_change` in SQL, for the
 //! statistics' data; [`cache_note_rows`], `jobtrack._cache_note_rows`, for
@@ -45,7 +46,7 @@
 //! changes), under REPEATABLE READ or SERIALIZABLE (the cache serves READ
 //! COMMITTED only), during recovery (a standby runs no triggers), and when
 //! `jobtrack.cache_enabled` is off. "Changed jobs" is what the triggers
-//! noted: a BEFORE STATEMENT trigger on each of the four tables notes the
+//! noted: a BEFORE STATEMENT trigger on each of the five tables notes the
 //! change before the first row is written, so a read in the middle of the
 //! writing statement (from a user's row trigger, say) bypasses too. A
 //! transaction that wrote only other tables, or holds a transaction id for
@@ -85,16 +86,30 @@ use crate::{reads, rows};
 static CACHE_ENABLED: GucSetting<bool> = GucSetting::<bool>::new(true);
 static STATISTICS_TTL: GucSetting<i32> = GucSetting::<i32>::new(ttl::STATISTICS_SECS as i32);
 static DATASET_STATS_TTL: GucSetting<i32> = GucSetting::<i32>::new(ttl::DATASET_STATS_SECS as i32);
+static EXPERIMENT_STATS_TTL: GucSetting<i32> =
+    GucSetting::<i32>::new(ttl::EXPERIMENT_STATS_SECS as i32);
 static RECENT_JOBS_TTL: GucSetting<i32> = GucSetting::<i32>::new(ttl::RECENT_JOBS_SECS as i32);
 
-/// The tables the cached functions read: a hit needs `SELECT` on each and
-/// row-level security on none.
-const READ_TABLES: [&std::ffi::CStr; 4] = [
+/// What a cached function reads: a hit needs `SELECT` on each of its
+/// tables and row-level security on none.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Reads {
+    /// The statistics, dataset statistics and recent jobs: [`STATISTICS_TABLES`].
+    Statistics,
+    /// The experiment statistics: [`EXPERIMENT_TABLES`].
+    Experiments,
+}
+
+/// The tables of [`Reads::Statistics`].
+const STATISTICS_TABLES: [&std::ffi::CStr; 4] = [
     c"executions",
     c"variations",
     c"job_summary_cache",
     c"job_counters",
 ];
+
+/// The tables of [`Reads::Experiments`].
+const EXPERIMENT_TABLES: [&std::ffi::CStr; 2] = [c"variations", c"experiment_counters"];
 
 /// Changes of the current transaction noted by the triggers.
 #[derive(Clone, Copy, Default)]
@@ -137,6 +152,11 @@ pub fn init() {
             c"jobtrack.dataset_stats_ttl",
             c"Seconds get_dataset_stats_cached() keeps a result.",
             &DATASET_STATS_TTL,
+        ),
+        (
+            c"jobtrack.experiment_stats_ttl",
+            c"Seconds get_experiment_stats_cached() keeps a result.",
+            &EXPERIMENT_STATS_TTL,
         ),
         (
             c"jobtrack.recent_jobs_ttl",
@@ -263,8 +283,8 @@ impl Ticket {
 }
 
 /// Whether the current user may be served hits, and the scope of the
-/// entries: remembered per session for one user, because the check reads 13
-/// catalog entries (a namespace, four relations, their privileges and
+/// entries: remembered per session for one user, because the check reads 16
+/// catalog entries (a namespace, five relations, their privileges and
 /// row-level security), a few per cent of a hit. Forgotten whenever the
 /// catalog entries it read may have changed: PostgreSQL calls
 /// [`forget_verdict`] on every invalidation of a relation (privileges,
@@ -275,9 +295,12 @@ impl Ticket {
 #[derive(Clone, Copy)]
 struct Verdict {
     user: pg_sys::Oid,
-    /// `jobtrack.executions`, the first table of the scope; `None`: no hits
-    /// for this user.
+    /// `jobtrack.executions`, which names the scope; `None`: no extension.
     relation: Option<pg_sys::Oid>,
+    /// Hits allowed for [`Reads::Statistics`].
+    statistics: bool,
+    /// Hits allowed for [`Reads::Experiments`].
+    experiments: bool,
 }
 
 thread_local! {
@@ -314,43 +337,67 @@ fn register_verdict_callbacks() {
     }
 }
 
-/// The relation of the scope when the current user may be served hits
-/// (`SELECT` on the four tables, row-level security on none).
+/// The relation of the scope when the current user may be served hits of a
+/// function that reads `reads`.
 ///
 /// # Safety
 /// Catalog cache lookups: in a transaction.
-unsafe fn hits_allowed_on() -> Option<pg_sys::Oid> {
+unsafe fn hits_allowed_on(reads: Reads) -> Option<pg_sys::Oid> {
     // SAFETY: as for the function.
     let user = unsafe { pg_sys::GetUserId() };
-    if let Some(v) = VERDICT.with(Cell::get).filter(|v| v.user == user) {
-        return v.relation;
-    }
+    let verdict = match VERDICT.with(Cell::get).filter(|v| v.user == user) {
+        Some(v) => v,
+        None => {
+            // SAFETY: catalog cache lookups by name and OID.
+            let v = unsafe { verdict_of(user) };
+            VERDICT.with(|cell| cell.set(Some(v)));
+            v
+        }
+    };
+    let allowed = match reads {
+        Reads::Statistics => verdict.statistics,
+        Reads::Experiments => verdict.experiments,
+    };
+    verdict.relation.filter(|_| allowed)
+}
+
+/// The check behind a [`Verdict`].
+///
+/// # Safety
+/// Catalog cache lookups: in a transaction.
+unsafe fn verdict_of(user: pg_sys::Oid) -> Verdict {
     // SAFETY: catalog cache lookups by name and OID.
-    let relation = unsafe {
+    unsafe {
         let namespace = pg_sys::get_namespace_oid(c"jobtrack".as_ptr(), true);
-        let mut first = None;
-        let mut allowed = namespace != pg_sys::InvalidOid;
-        for table in READ_TABLES {
-            if !allowed {
-                break;
+        let readable = |table: &std::ffi::CStr| {
+            if namespace == pg_sys::InvalidOid {
+                return false;
             }
             let relid = pg_sys::get_relname_relid(table.as_ptr(), namespace);
-            allowed = relid != pg_sys::InvalidOid
+            relid != pg_sys::InvalidOid
                 && pg_sys::pg_class_aclcheck(relid, user, pg_sys::ACL_SELECT as pg_sys::AclMode)
                     == pg_sys::AclResult::ACLCHECK_OK
                 && pg_sys::check_enable_rls(relid, pg_sys::InvalidOid, true)
-                    != pg_sys::CheckEnableRlsResult::RLS_ENABLED as i32;
-            first = first.or(Some(relid));
+                    != pg_sys::CheckEnableRlsResult::RLS_ENABLED as i32
+        };
+        let relation = if namespace == pg_sys::InvalidOid {
+            None
+        } else {
+            Some(pg_sys::get_relname_relid(c"executions".as_ptr(), namespace))
+                .filter(|&relid| relid != pg_sys::InvalidOid)
+        };
+        Verdict {
+            user,
+            relation,
+            statistics: STATISTICS_TABLES.into_iter().all(readable),
+            experiments: EXPERIMENT_TABLES.into_iter().all(readable),
         }
-        allowed.then_some(first).flatten()
-    };
-    VERDICT.with(|v| v.set(Some(Verdict { user, relation })));
-    relation
+    }
 }
 
 /// The caller's scope and snapshot when the cache may serve this call;
 /// `None` when it must compute (see the module documentation).
-fn ticket(h: &shared::Header) -> Option<Ticket> {
+fn ticket(h: &shared::Header, reads: Reads) -> Option<Ticket> {
     if !CACHE_ENABLED.get() || PENDING.with(|p| p.get().changed) {
         return None;
     }
@@ -368,7 +415,7 @@ fn ticket(h: &shared::Header) -> Option<Ticket> {
         {
             return None;
         }
-        let relation = hits_allowed_on()?;
+        let relation = hits_allowed_on(reads)?;
         let next = pg_sys::ReadNextFullTransactionId().value;
         h.start_logs(next);
         let running = if snapshot.xcnt == 0 || snapshot.xip.is_null() {
@@ -428,6 +475,7 @@ pub fn with_pinned_search_path<T>(compute: impl FnOnce() -> Result<T, Error>) ->
 /// allowed. `log`: the writer log the result depends on.
 fn read_through(
     key: &str,
+    reads: Reads,
     log: usize,
     ttl_secs: i32,
     compute: impl FnOnce() -> Result<Vec<u8>, Error>,
@@ -437,7 +485,7 @@ fn read_through(
         SESSION_MISSES.with(|m| m.set(m.get() + 1));
         return with_pinned_search_path(compute);
     };
-    let ticket = ticket(h);
+    let ticket = ticket(h, reads);
     if let Some(t) = &ticket {
         if let Lookup::Hit(value) = h.lookup(t.scope, key.as_bytes(), &t.snapshot(), now_micros()) {
             h.hits.fetch_add(1, SeqCst);
@@ -528,6 +576,7 @@ unsafe impl BoxRet for JsonbBytes {
 fn get_statistics_cached() -> JsonbBytes {
     read_through(
         &cache_key::statistics(),
+        Reads::Statistics,
         ALL_JOBS,
         STATISTICS_TTL.get(),
         || JsonbBytes::of(&reads::statistics()?),
@@ -541,9 +590,28 @@ fn get_statistics_cached() -> JsonbBytes {
 fn get_dataset_stats_cached(dataset_name: &str) -> JsonbBytes {
     read_through(
         &cache_key::dataset_stats(dataset_name),
+        Reads::Statistics,
         shared::dataset_log(dataset_name),
         DATASET_STATS_TTL.get(),
         || JsonbBytes::of(&reads::dataset_stats(dataset_name)?),
+    )
+    .map(JsonbBytes)
+    .or_raise()
+}
+
+/// `get_experiment_stats(experiment_name)` through the cache. Its entries
+/// follow the log of job rows, in which every write to the variations is
+/// recorded: the experiment counters count columns the summary table does
+/// not mirror (experiment_name, total_combinations), and the extremes are
+/// read from the variations themselves.
+#[pg_extern(schema = "jobtrack", stable, parallel_unsafe, strict)]
+fn get_experiment_stats_cached(experiment_name: &str) -> JsonbBytes {
+    read_through(
+        &cache_key::experiment_stats(experiment_name),
+        Reads::Experiments,
+        JOB_ROWS,
+        EXPERIMENT_STATS_TTL.get(),
+        || JsonbBytes::of(&reads::experiment_stats(experiment_name)?),
     )
     .map(JsonbBytes)
     .or_raise()
@@ -557,6 +625,7 @@ rows::job_table_function! {
         let lim = check_limit(lim.into()).or_raise();
         let bytes = read_through(
             &cache_key::recent_jobs(lim),
+            Reads::Statistics,
             JOB_ROWS,
             RECENT_JOBS_TTL.get(),
             || {

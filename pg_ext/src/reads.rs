@@ -5,8 +5,8 @@
 use std::borrow::Cow;
 
 use jobtrack_core::{
-    check_limit, Counts, DatasetAggregate, DatasetStats, Error, Job, JobType, StaleAfter,
-    Statistics, Status,
+    check_limit, Counts, DatasetAggregate, DatasetStats, Error, ExperimentCounterRow,
+    ExperimentStats, Extremes, Job, JobType, StaleAfter, Statistics, Status,
 };
 use pgrx::datum::{DatumWithOid, TimestampWithTimeZone};
 use pgrx::prelude::*;
@@ -82,19 +82,37 @@ const JOBS_VIEW: &str = "FROM jobtrack.jobs AS j";
 ///
 /// A listing function then returns the row its catalog declares, the
 /// leading columns of the row it reads (`statement_read::into_result_set`).
-pub fn on_catalog(query: &'static str) -> Result<Cow<'static, str>, Error> {
-    // Catalog cache lookups only for what the query names: a listing is
-    // called often, and most of its queries name neither.
-    // SAFETY (both closures): catalog cache lookups by name, in the
-    // transaction of the calling SQL function.
-    let relation = |name: &std::ffi::CStr| unsafe {
+/// The OID of relation `name` of schema jobtrack, `InvalidOid` when the
+/// catalog has none.
+///
+/// # Safety
+/// Catalog cache lookups by name: in a transaction.
+unsafe fn relation_oid(name: &std::ffi::CStr) -> pg_sys::Oid {
+    // SAFETY: as for the function.
+    unsafe {
         let namespace = pg_sys::get_namespace_oid(c"jobtrack".as_ptr(), true);
         if namespace == pg_sys::InvalidOid {
             pg_sys::InvalidOid
         } else {
             pg_sys::get_relname_relid(name.as_ptr(), namespace)
         }
-    };
+    }
+}
+
+/// Whether the catalog has relation `name` in schema jobtrack: the new
+/// library serves an older catalog until `ALTER EXTENSION UPDATE`.
+pub fn has_relation(name: &std::ffi::CStr) -> bool {
+    // SAFETY: catalog cache lookups, in the transaction of the calling SQL
+    // function.
+    unsafe { relation_oid(name) != pg_sys::InvalidOid }
+}
+
+pub fn on_catalog(query: &'static str) -> Result<Cow<'static, str>, Error> {
+    // Catalog cache lookups only for what the query names: a listing is
+    // called often, and most of its queries name neither.
+    // SAFETY (both closures): catalog cache lookups by name, in the
+    // transaction of the calling SQL function.
+    let relation = |name: &std::ffi::CStr| unsafe { relation_oid(name) };
     let has_heartbeats = || unsafe {
         let executions = relation(c"executions");
         executions == pg_sys::InvalidOid
@@ -161,6 +179,42 @@ fn jobs(query: &'static str, lim: i32, mut args: Vec<DatumWithOid<'_>>) -> Resul
     })
 }
 
+/// The progress of one sweep; zeros and nulls for an unknown experiment.
+/// Counts and the average come from the experiment's counter rows, the
+/// extremes from one index seek each (`experiment_stats.sql`).
+pub fn experiment_stats(experiment_name: &str) -> Result<ExperimentStats, Error> {
+    Spi::connect(|client| {
+        let rows =
+            statement_read::select(client, queries::EXPERIMENT_STATS, &[experiment_name.into()])?;
+        let first = rows.first().ok_or_else(|| {
+            Error::database("XX000", "jobtrack: experiment_stats returned no row")
+        })?;
+        let extremes = Extremes {
+            min_duration: get(first, 8)?,
+            max_duration: get(first, 9)?,
+            first_run: get::<TimestampWithTimeZone>(first, 10)?.map(from_pg),
+            last_run: get::<TimestampWithTimeZone>(first, 11)?.map(from_pg),
+        };
+        let mut counters = Vec::with_capacity(rows.len());
+        for row in &rows {
+            // NULL: the experiment has no counter rows.
+            let Some(total_combinations) = get::<i32>(row, 1)? else {
+                continue;
+            };
+            counters.push(ExperimentCounterRow {
+                total_combinations,
+                status: req::<String>(row, 2)?.parse()?,
+                counts: counts(row, 3)?,
+            });
+        }
+        Ok(ExperimentStats::from_counters(
+            experiment_name,
+            counters,
+            extremes,
+        ))
+    })
+}
+
 /// Up to `lim` jobs, newest `created_at` first: the first page of
 /// `all_jobs.sql`, for the catalogs before 0.4.0.
 pub fn all_jobs(lim: i32) -> Result<Vec<Job>, Error> {
@@ -207,6 +261,15 @@ fn get_statistics_optimized() -> pgrx::JsonB {
 #[search_path(jobtrack, pg_catalog, pg_temp)]
 fn get_dataset_stats_optimized(dataset_name: &str) -> pgrx::JsonB {
     dataset_stats(dataset_name)
+        .and_then(|s| rows::json(&s))
+        .or_raise()
+}
+
+/// The progress of one hyper-parameter sweep.
+#[pg_extern(schema = "jobtrack", stable, parallel_safe, strict)]
+#[search_path(jobtrack, pg_catalog, pg_temp)]
+fn get_experiment_stats(experiment_name: &str) -> pgrx::JsonB {
+    experiment_stats(experiment_name)
         .and_then(|s| rows::json(&s))
         .or_raise()
 }

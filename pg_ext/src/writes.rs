@@ -296,6 +296,9 @@ impl WriteBackend for Writer<'_, '_> {
         // granted (refresh_lock.sql).
         self.update(queries::REFRESH_LOCK, None, &[])?;
         self.update(queries::REFRESH_JOB_CACHE, None, &[])?;
+        if crate::reads::has_relation(c"experiment_counters") {
+            self.update(queries::REFRESH_EXPERIMENT_COUNTERS, None, &[])?;
+        }
         let [rows] = self.counts("SELECT count(*) FROM jobtrack.job_summary_cache", &[])?;
         Ok(rows)
     }

@@ -50,6 +50,10 @@ COMMENT ON FUNCTION jobtrack.get_dataset_stats_optimized(text) IS
     'Statistics of the jobs of one dataset; zeros and nulls for an unknown dataset';
 COMMENT ON FUNCTION jobtrack.get_dataset_stats_cached(text) IS
     'get_dataset_stats_optimized(dataset_name) through the result cache';
+COMMENT ON FUNCTION jobtrack.get_experiment_stats(text) IS
+    'Progress of one hyper-parameter sweep: declared combinations, variations by status, finished, progress, successes, failures, success rate, average/min/max duration, first and last run; from experiment_counters and four index seeks; zeros and nulls for an unknown experiment';
+COMMENT ON FUNCTION jobtrack.get_experiment_stats_cached(text) IS
+    'get_experiment_stats(experiment_name) through the result cache';
 COMMENT ON FUNCTION jobtrack.get_all_jobs_optimized(integer, text) IS
     'Up to lim (0..10000) jobs of both kinds, newest created_at first, ties on job_id descending; after: the job_id of the last row of the previous page';
 COMMENT ON FUNCTION jobtrack.get_recent_jobs_optimized(integer) IS
@@ -82,6 +86,12 @@ COMMENT ON FUNCTION jobtrack.summary_replica_row() IS
     'Trigger (row level, enabled REPLICA): keeps job_summary_cache and job_counters during logical replication apply and under session_replication_role = replica';
 COMMENT ON FUNCTION jobtrack.summary_after_truncate() IS
     'Trigger: removes the truncated kind from job_summary_cache and job_counters';
+COMMENT ON FUNCTION jobtrack.experiment_counters_after_write() IS
+    'Trigger: adds inserted variations to experiment_counters, moves updated ones, removes deleted ones';
+COMMENT ON FUNCTION jobtrack.experiment_counters_replica_row() IS
+    'Trigger (row level, enabled REPLICA): keeps experiment_counters during logical replication apply and under session_replication_role = replica';
+COMMENT ON FUNCTION jobtrack.experiment_counters_after_truncate() IS
+    'Trigger: empties experiment_counters when variations are truncated';
 COMMENT ON FUNCTION jobtrack._cache_note_change(text[]) IS
     'jobtrack internal, for the triggers: notes that the current transaction changed jobs (in the datasets named; NULL: any dataset), published to the shared cache just before the transaction commits';
 COMMENT ON FUNCTION jobtrack._cache_note_rows() IS

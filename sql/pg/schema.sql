@@ -214,6 +214,48 @@ SELECT dataset_name, 'variation'::text AS job_type, status,
 FROM jobtrack.variations
 GROUP BY dataset_name, status;
 
+-- Sweep progress in constant time (get_experiment_stats): per variation
+-- experiment, total_combinations and status, the same five values as
+-- job_counters, kept the same way — insert-only delta rows written by the
+-- experiment triggers below in the writing transaction, a key the sum of
+-- its rows, folded when a key has more than 8 rows — so no writer waits
+-- for another here either, and the counts are exact. Keyed by
+-- total_combinations as well, so that a sweep's declared size (the largest
+-- total_combinations among its variations) stays exact when variations
+-- are deleted: it is the largest key whose sum has jobs. Its size depends
+-- on the number of experiments, not of jobs, and it is read one
+-- experiment at a time: get_statistics_optimized() never reads it.
+CREATE TABLE jobtrack.experiment_counters (
+    experiment_name     text NOT NULL,
+    total_combinations  integer NOT NULL,
+    status              text NOT NULL
+                        CHECK (status IN ('pending', 'in_queue', 'preparing_dataset',
+                                          'configuring_preset', 'ready_for_training',
+                                          'training', 'generating_preview',
+                                          'done', 'failed', 'cancelled')),
+    -- No CHECK (jobs >= 0): see job_counters.
+    jobs                bigint NOT NULL,
+    successful          bigint NOT NULL,
+    failed              bigint NOT NULL,
+    duration_count      bigint NOT NULL,
+    duration_micros_sum bigint NOT NULL
+);
+CREATE INDEX experiment_counters_key_idx
+    ON jobtrack.experiment_counters (experiment_name, total_combinations, status);
+
+-- What the experiment counters must hold, recounted from the variations (a
+-- full scan): refresh_job_cache() rebuilds them from it.
+CREATE VIEW jobtrack.experiment_counters_recount AS
+SELECT experiment_name, total_combinations, status,
+       count(*) AS jobs,
+       count(*) FILTER (WHERE success) AS successful,
+       count(*) FILTER (WHERE NOT success) AS failed,
+       count(duration_seconds) AS duration_count,
+       COALESCE(sum(round(duration_seconds * 1e6::double precision)::bigint), 0)::bigint
+           AS duration_micros_sum
+FROM jobtrack.variations
+GROUP BY experiment_name, total_combinations, status;
+
 -- The Job projection, written once: one row per job of either kind, in the
 -- 18 columns (and the order) of a Job, the rows the listing functions
 -- return. Every listing query reads it (sql/pg/queries/all_jobs.sql,
@@ -291,6 +333,14 @@ CREATE INDEX job_summary_cache_dataset_start_idx
 
 -- get_recent_jobs_optimized: newest updated_at first, ties on job_id descending.
 CREATE INDEX job_summary_cache_recent_idx ON jobtrack.job_summary_cache (last_updated DESC, job_id DESC);
+
+-- get_experiment_stats: the counts and the average come from the
+-- experiment counters; the extremes from these two indexes, each the first
+-- or last entry of the experiment — one index seek, not a scan.
+CREATE INDEX variations_experiment_duration_idx
+    ON jobtrack.variations (experiment_name, duration_seconds);
+CREATE INDEX variations_experiment_start_idx
+    ON jobtrack.variations (experiment_name, start_time);
 
 -- ------------------------------------------------ summary table maintenance
 -- Statement-level AFTER triggers with transition tables: one set-based step
@@ -655,6 +705,224 @@ ALTER TABLE jobtrack.executions ENABLE ALWAYS TRIGGER summary_after_truncate;
 ALTER TABLE jobtrack.variations ENABLE REPLICA TRIGGER summary_replica_row;
 ALTER TABLE jobtrack.variations ENABLE ALWAYS TRIGGER summary_after_truncate;
 
+-- ------------------------------------------ experiment counter maintenance
+-- The experiment counters of the variations, kept as job_counters are: one
+-- aggregated step per statement (the new rows +1, the old rows -1, grouped
+-- by experiment, total_combinations and status, netted, unchanged keys not
+-- written), then the changed keys offered to their fold; a row-level
+-- trigger enabled REPLICA where statement-level triggers do not fire, and
+-- TRUNCATE enabled ALWAYS. SECURITY DEFINER, pinned search_path and no
+-- EXECUTE for PUBLIC, for the reasons given for the summary triggers.
+
+-- As _fold_counters, for the keys (p_experiments[i], p_combinations[i],
+-- p_statuses[i]) of experiment_counters. Internal.
+CREATE FUNCTION jobtrack._fold_experiment_counters(
+    p_experiments text[], p_combinations integer[], p_statuses text[]) RETURNS void
+LANGUAGE plpgsql
+SET search_path = pg_catalog, pg_temp
+AS $$
+BEGIN
+    IF p_experiments IS NULL
+       OR pg_catalog.current_setting('transaction_isolation') <> 'read committed' THEN
+        RETURN;
+    END IF;
+    WITH due AS (
+        SELECT DISTINCT z.experiment_name, z.total_combinations, z.status
+        FROM unnest(p_experiments, p_combinations, p_statuses)
+             AS z(experiment_name, total_combinations, status)
+        WHERE z.experiment_name IS NOT NULL
+          AND (SELECT count(*)
+               FROM (SELECT FROM jobtrack.experiment_counters AS c
+                     WHERE c.experiment_name = z.experiment_name
+                       AND c.total_combinations = z.total_combinations
+                       AND c.status = z.status
+                     LIMIT 9) AS r) > 8
+    ), locked AS (
+        SELECT d.experiment_name, d.total_combinations, d.status
+        FROM due AS d
+        WHERE pg_try_advisory_xact_lock('jobtrack.experiment_counters'::regclass::oid::integer,
+                                        hashtext(d.total_combinations::text || '/' || d.status
+                                                 || '/' || d.experiment_name))
+    ), gone AS (
+        DELETE FROM jobtrack.experiment_counters AS c
+        USING locked AS l
+        WHERE c.experiment_name = l.experiment_name
+          AND c.total_combinations = l.total_combinations AND c.status = l.status
+        RETURNING c.experiment_name, c.total_combinations, c.status, c.jobs, c.successful,
+                  c.failed, c.duration_count, c.duration_micros_sum
+    )
+    INSERT INTO jobtrack.experiment_counters
+        (experiment_name, total_combinations, status, jobs, successful, failed,
+         duration_count, duration_micros_sum)
+    SELECT g.experiment_name, g.total_combinations, g.status, sum(g.jobs), sum(g.successful),
+           sum(g.failed), sum(g.duration_count), sum(g.duration_micros_sum)
+    FROM gone AS g
+    GROUP BY g.experiment_name, g.total_combinations, g.status
+    HAVING (sum(g.jobs), sum(g.successful), sum(g.failed), sum(g.duration_count),
+            sum(g.duration_micros_sum)) <> (0, 0, 0, 0, 0);
+END
+$$;
+
+-- One function for the three statement-level triggers (each a trigger of
+-- its own: transition tables need single-event triggers); PL/pgSQL plans a
+-- branch when it first runs, so each trigger only ever plans its own.
+CREATE FUNCTION jobtrack.experiment_counters_after_write() RETURNS trigger
+LANGUAGE plpgsql
+SECURITY DEFINER
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+    v_experiments text[];
+    v_combinations integer[];
+    v_statuses text[];
+BEGIN
+    IF TG_OP = 'INSERT' THEN
+        WITH added AS (
+            INSERT INTO jobtrack.experiment_counters AS c
+                (experiment_name, total_combinations, status, jobs, successful, failed,
+                 duration_count, duration_micros_sum)
+            SELECT n.experiment_name, n.total_combinations, n.status,
+                   count(*), count(*) FILTER (WHERE n.success),
+                   count(*) FILTER (WHERE NOT n.success), count(n.duration_seconds),
+                   COALESCE(sum(round(n.duration_seconds * 1e6::double precision)::bigint), 0)::bigint
+            FROM new_rows AS n
+            GROUP BY n.experiment_name, n.total_combinations, n.status
+            RETURNING c.experiment_name, c.total_combinations, c.status
+        )
+        SELECT array_agg(added.experiment_name), array_agg(added.total_combinations),
+               array_agg(added.status)
+        INTO v_experiments, v_combinations, v_statuses
+        FROM added;
+    ELSIF TG_OP = 'DELETE' THEN
+        WITH added AS (
+            INSERT INTO jobtrack.experiment_counters AS c
+                (experiment_name, total_combinations, status, jobs, successful, failed,
+                 duration_count, duration_micros_sum)
+            SELECT o.experiment_name, o.total_combinations, o.status,
+                   -count(*), -count(*) FILTER (WHERE o.success),
+                   -count(*) FILTER (WHERE NOT o.success), -count(o.duration_seconds),
+                   -COALESCE(sum(round(o.duration_seconds * 1e6::double precision)::bigint), 0)::bigint
+            FROM old_rows AS o
+            GROUP BY o.experiment_name, o.total_combinations, o.status
+            RETURNING c.experiment_name, c.total_combinations, c.status
+        )
+        SELECT array_agg(added.experiment_name), array_agg(added.total_combinations),
+               array_agg(added.status)
+        INTO v_experiments, v_combinations, v_statuses
+        FROM added;
+    ELSE
+        WITH delta AS (
+            SELECT n.experiment_name, n.total_combinations, n.status, 1 AS jobs,
+                   (n.success IS TRUE)::int AS successful, (n.success IS FALSE)::int AS failed,
+                   (n.duration_seconds IS NOT NULL)::int AS duration_count,
+                   COALESCE(round(n.duration_seconds * 1e6::double precision)::bigint, 0)
+                       AS duration_micros
+            FROM new_rows AS n
+            UNION ALL
+            SELECT o.experiment_name, o.total_combinations, o.status, -1,
+                   -(o.success IS TRUE)::int, -(o.success IS FALSE)::int,
+                   -(o.duration_seconds IS NOT NULL)::int,
+                   -COALESCE(round(o.duration_seconds * 1e6::double precision)::bigint, 0)
+            FROM old_rows AS o
+        ), net AS (
+            SELECT d.experiment_name, d.total_combinations, d.status, sum(d.jobs) AS jobs,
+                   sum(d.successful) AS successful, sum(d.failed) AS failed,
+                   sum(d.duration_count) AS duration_count,
+                   sum(d.duration_micros)::bigint AS duration_micros_sum
+            FROM delta AS d
+            GROUP BY d.experiment_name, d.total_combinations, d.status
+        ), added AS (
+            INSERT INTO jobtrack.experiment_counters AS c
+                (experiment_name, total_combinations, status, jobs, successful, failed,
+                 duration_count, duration_micros_sum)
+            SELECT net.experiment_name, net.total_combinations, net.status, net.jobs,
+                   net.successful, net.failed, net.duration_count, net.duration_micros_sum
+            FROM net
+            WHERE (net.jobs, net.successful, net.failed, net.duration_count,
+                   net.duration_micros_sum) <> (0, 0, 0, 0, 0)
+            RETURNING c.experiment_name, c.total_combinations, c.status
+        )
+        SELECT array_agg(added.experiment_name), array_agg(added.total_combinations),
+               array_agg(added.status)
+        INTO v_experiments, v_combinations, v_statuses
+        FROM added;
+    END IF;
+    PERFORM jobtrack._fold_experiment_counters(v_experiments, v_combinations, v_statuses);
+    RETURN NULL;
+END
+$$;
+
+-- TRUNCATE of variations: no variation, no experiment counter. Enabled
+-- ALWAYS, as summary_after_truncate.
+CREATE FUNCTION jobtrack.experiment_counters_after_truncate() RETURNS trigger
+LANGUAGE plpgsql
+SECURITY DEFINER
+SET search_path = pg_catalog, pg_temp
+AS $$
+BEGIN
+    DELETE FROM jobtrack.experiment_counters;
+    RETURN NULL;
+END
+$$;
+
+-- Logical replication apply and session_replication_role = replica: one
+-- row at a time, as summary_replica_row (which notes the cache change).
+CREATE FUNCTION jobtrack.experiment_counters_replica_row() RETURNS trigger
+LANGUAGE plpgsql
+SECURITY DEFINER
+SET search_path = pg_catalog, pg_temp
+AS $$
+BEGIN
+    IF TG_OP = 'UPDATE'
+       AND (OLD.experiment_name, OLD.total_combinations, OLD.status, OLD.success,
+            OLD.duration_seconds)
+           IS NOT DISTINCT FROM
+           (NEW.experiment_name, NEW.total_combinations, NEW.status, NEW.success,
+            NEW.duration_seconds) THEN
+        RETURN NULL;
+    END IF;
+    IF TG_OP IN ('UPDATE', 'DELETE') THEN
+        INSERT INTO jobtrack.experiment_counters
+            (experiment_name, total_combinations, status, jobs, successful, failed,
+             duration_count, duration_micros_sum)
+        VALUES (OLD.experiment_name, OLD.total_combinations, OLD.status, -1,
+                -(OLD.success IS TRUE)::int, -(OLD.success IS FALSE)::int,
+                -(OLD.duration_seconds IS NOT NULL)::int,
+                -COALESCE(round(OLD.duration_seconds * 1e6::double precision)::bigint, 0));
+    END IF;
+    IF TG_OP IN ('INSERT', 'UPDATE') THEN
+        INSERT INTO jobtrack.experiment_counters
+            (experiment_name, total_combinations, status, jobs, successful, failed,
+             duration_count, duration_micros_sum)
+        VALUES (NEW.experiment_name, NEW.total_combinations, NEW.status, 1,
+                (NEW.success IS TRUE)::int, (NEW.success IS FALSE)::int,
+                (NEW.duration_seconds IS NOT NULL)::int,
+                COALESCE(round(NEW.duration_seconds * 1e6::double precision)::bigint, 0));
+    END IF;
+    PERFORM jobtrack._fold_experiment_counters(
+        ARRAY[OLD.experiment_name, NEW.experiment_name],
+        ARRAY[OLD.total_combinations, NEW.total_combinations], ARRAY[OLD.status, NEW.status]);
+    RETURN NULL;
+END
+$$;
+
+CREATE TRIGGER experiment_counters_after_insert AFTER INSERT ON jobtrack.variations
+    REFERENCING NEW TABLE AS new_rows
+    FOR EACH STATEMENT EXECUTE FUNCTION jobtrack.experiment_counters_after_write();
+CREATE TRIGGER experiment_counters_after_update AFTER UPDATE ON jobtrack.variations
+    REFERENCING OLD TABLE AS old_rows NEW TABLE AS new_rows
+    FOR EACH STATEMENT EXECUTE FUNCTION jobtrack.experiment_counters_after_write();
+CREATE TRIGGER experiment_counters_after_delete AFTER DELETE ON jobtrack.variations
+    REFERENCING OLD TABLE AS old_rows
+    FOR EACH STATEMENT EXECUTE FUNCTION jobtrack.experiment_counters_after_write();
+CREATE TRIGGER experiment_counters_after_truncate AFTER TRUNCATE ON jobtrack.variations
+    FOR EACH STATEMENT EXECUTE FUNCTION jobtrack.experiment_counters_after_truncate();
+CREATE TRIGGER experiment_counters_replica_row AFTER INSERT OR UPDATE OR DELETE
+    ON jobtrack.variations
+    FOR EACH ROW EXECUTE FUNCTION jobtrack.experiment_counters_replica_row();
+ALTER TABLE jobtrack.variations ENABLE REPLICA TRIGGER experiment_counters_replica_row;
+ALTER TABLE jobtrack.variations ENABLE ALWAYS TRIGGER experiment_counters_after_truncate;
+
 -- Backups: pg_dump dumps no member table of an extension unless it is
 -- marked. The base tables are; the derived tables are not — restoring the
 -- base tables' rows (a COPY, triggers enabled) runs the triggers above,
@@ -677,6 +945,12 @@ COMMENT ON TABLE jobtrack.job_summary_cache IS
     'jobtrack: one row per job of either kind, kept exact by statement-level triggers in the writing transaction; rebuild with jobtrack.refresh_job_cache()';
 COMMENT ON FUNCTION jobtrack._fold_counters(text, text[], text[]) IS
     'jobtrack internal: folds the delta rows of the given counter keys when it can without waiting';
+COMMENT ON TABLE jobtrack.experiment_counters IS
+    'jobtrack: sweep progress counters as insert-only delta rows per (experiment, total_combinations, status), kept exact by the experiment triggers of variations in the writing transaction; rebuild with jobtrack.refresh_job_cache()';
+COMMENT ON VIEW jobtrack.experiment_counters_recount IS
+    'jobtrack: what experiment_counters must hold (summed per key), recounted from the variations: a full scan';
+COMMENT ON FUNCTION jobtrack._fold_experiment_counters(text[], integer[], text[]) IS
+    'jobtrack internal: folds the delta rows of the given experiment counter keys when it can without waiting';
 
 -- ------------------------------------------------- shared result cache
 -- Statement-level triggers note, in the writing transaction, that jobs
@@ -790,6 +1064,8 @@ CREATE TRIGGER cache_before_write BEFORE INSERT OR UPDATE OR DELETE OR TRUNCATE 
     FOR EACH STATEMENT WHEN (pg_trigger_depth() = 0) EXECUTE FUNCTION jobtrack.cache_before_write();
 CREATE TRIGGER cache_before_write BEFORE INSERT OR UPDATE OR DELETE OR TRUNCATE ON jobtrack.job_counters
     FOR EACH STATEMENT WHEN (pg_trigger_depth() = 0) EXECUTE FUNCTION jobtrack.cache_before_write();
+CREATE TRIGGER cache_before_write BEFORE INSERT OR UPDATE OR DELETE OR TRUNCATE ON jobtrack.experiment_counters
+    FOR EACH STATEMENT WHEN (pg_trigger_depth() = 0) EXECUTE FUNCTION jobtrack.cache_before_write();
 CREATE TRIGGER cache_after_insert AFTER INSERT ON jobtrack.job_summary_cache
     REFERENCING NEW TABLE AS new_rows
     FOR EACH STATEMENT EXECUTE FUNCTION jobtrack.cache_after_summary_write();
@@ -810,5 +1086,8 @@ REVOKE EXECUTE ON FUNCTION jobtrack._fold_counters(text, text[], text[]),
     jobtrack.summary_after_insert(), jobtrack.summary_after_update(),
     jobtrack.summary_after_delete(), jobtrack.summary_after_truncate(),
     jobtrack.summary_replica_row(), jobtrack.cache_before_write(),
-    jobtrack.cache_after_summary_write(), jobtrack.cache_after_counters_write()
+    jobtrack.cache_after_summary_write(), jobtrack.cache_after_counters_write(),
+    jobtrack._fold_experiment_counters(text[], integer[], text[]),
+    jobtrack.experiment_counters_after_write(), jobtrack.experiment_counters_after_truncate(),
+    jobtrack.experiment_counters_replica_row()
     FROM PUBLIC;

@@ -27,10 +27,15 @@
 # with `cargo pgrx package` (what `cargo pgrx install` writes, into a
 # directory of our choice) with the same pg_config as `make install`, so the
 # current build reuses make install's artifacts. A release is built from
-# `git archive` of its commit in its own target directory,
-# target/upgrade-<version>, kept between runs together with its package:
-# a released commit never changes, so the package is rebuilt only when the
-# server (pg_config --version) is another one.
+# `git archive` of its commit into target/upgrade-<version>, kept between
+# runs together with its package: a released commit never changes, so the
+# package is rebuilt only when the server (pg_config --version) is another
+# one. The releases share one cargo target directory,
+# target/upgrade-builds: their dependencies (pgrx and its bindings above
+# all) are mostly the same versions, built once instead of once per
+# release: on a clean checkout the first release builds in about two
+# minutes and each one after it in about half a minute (132 s, then
+# 29-42 s each, measured here), instead of about four minutes each.
 #
 #   tests/upgrade/run.sh          PG_CONFIG chooses the server (default:
 #                                 pg_config on PATH)
@@ -38,7 +43,7 @@ set -euo pipefail
 
 # Every released version and its commit, oldest first. A release adds itself
 # here (and its commit must stay in the history).
-RELEASES=(0.1.0:e605a1b 0.2.0:25140a7 0.3.0:e6d9a5b 0.4.0:63dce7c 0.5.0:bd0a4c1 0.6.0:d32b8a9)
+RELEASES=(0.1.0:e605a1b 0.2.0:25140a7 0.3.0:e6d9a5b 0.4.0:63dce7c 0.5.0:bd0a4c1 0.6.0:d32b8a9 0.7.0:6070497)
 
 here="$(cd "$(dirname "$0")" && pwd)"
 repo="$(cd "$here/../.." && pwd)"
@@ -258,7 +263,7 @@ for release in "${RELEASES[@]}"; do
   rm -rf "$kept/src" "$kept/package.stamp"
   mkdir -p "$kept/src"
   git -C "$repo" archive "$commit" | tar -x -C "$kept/src"
-  package "$kept/src/pg_ext" "$kept/package" CARGO_TARGET_DIR="$kept"
+  package "$kept/src/pg_ext" "$kept/package" CARGO_TARGET_DIR="$repo/target/upgrade-builds"
   echo "$stamp" >"$kept/package.stamp"
   echo "upgrade test: $version built in $((SECONDS - began)) s"
 done

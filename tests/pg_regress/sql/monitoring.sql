@@ -17,6 +17,9 @@ SELECT (SELECT array_agg(k ORDER BY k) FROM jsonb_object_keys(jobtrack.get_cache
 SELECT jobtrack.batch_create_executions('[
   {"job_id": "e1", "pipeline_mode": "single", "dataset_name": "mnist", "preset": "fast"},
   {"job_id": "e2", "pipeline_mode": "single", "dataset_name": "mnist", "preset": "fast", "status": "done"}]');
+-- Entries that earlier tests left in this database's cache go first, so
+-- that the counts below are this test's own.
+SELECT jobtrack.invalidate_cache() >= 0 AS cleared;
 CREATE TEMP TABLE stats_before AS SELECT jobtrack.get_cache_stats() AS s;
 CREATE FUNCTION pg_temp.cache_delta() RETURNS TABLE (requests bigint, hits bigint, misses bigint, invalidations bigint)
 LANGUAGE sql AS $$
