@@ -257,6 +257,36 @@ pub struct StatisticsDifference {
     pub actual_duration_micros_sum: i64,
 }
 
+/// Sums the counted and the actual rows of each key (delta rows add up; a
+/// side without rows is all zeros, so an all-zero counter row left behind
+/// is no difference) and keeps the keys whose sums differ, in key order,
+/// each with its identity `V` and both sums.
+fn differing<K: Ord, V>(
+    counted: impl IntoIterator<Item = (K, V, Counts)>,
+    actual: impl IntoIterator<Item = (K, V, Counts)>,
+) -> Vec<(V, Counts, Counts)> {
+    let mut both: BTreeMap<K, (V, [[i128; 5]; 2])> = BTreeMap::new();
+    let sides = counted
+        .into_iter()
+        .map(|row| (0, row))
+        .chain(actual.into_iter().map(|row| (1, row)));
+    for (side, (key, identity, counts)) in sides {
+        let entry = both.entry(key).or_insert((identity, [[0; 5]; 2]));
+        counts.add_to(&mut entry.1[side]);
+    }
+    let counts = |s: [i128; 5]| Counts {
+        jobs: clamp(s[0]),
+        successful: clamp(s[1]),
+        failed: clamp(s[2]),
+        duration_count: clamp(s[3]),
+        duration_micros_sum: clamp(s[4]),
+    };
+    both.into_values()
+        .filter(|(_, [c, a])| c != a)
+        .map(|(identity, [c, a])| (identity, counts(c), counts(a)))
+        .collect()
+}
+
 /// The differences between counter rows and a recount of the same keys:
 /// one [`StatisticsDifference`] per key whose values differ, a missing row
 /// counting as all zeros (so an all-zero counter row left behind is no
@@ -267,49 +297,114 @@ pub fn statistics_differences(
     counted: impl IntoIterator<Item = CounterRow>,
     actual: impl IntoIterator<Item = CounterRow>,
 ) -> Vec<StatisticsDifference> {
-    type Key = (&'static str, String, &'static str);
-    let mut both: BTreeMap<Key, (JobType, Status, [Counts; 2])> = BTreeMap::new();
-    for (side, rows) in [
-        (0, counted.into_iter().collect::<Vec<_>>()),
-        (1, actual.into_iter().collect()),
-    ] {
-        for row in rows {
-            let key = (row.job_type.as_str(), row.dataset_name, row.status.as_str());
-            let entry =
-                both.entry(key)
-                    .or_insert((row.job_type, row.status, [Counts::default(); 2]));
-            let mut s = [0i128; 5];
-            entry.2[side].add_to(&mut s);
-            row.counts.add_to(&mut s);
-            entry.2[side] = Counts {
-                jobs: clamp(s[0]),
-                successful: clamp(s[1]),
-                failed: clamp(s[2]),
-                duration_count: clamp(s[3]),
-                duration_micros_sum: clamp(s[4]),
-            };
-        }
-    }
-    both.into_iter()
-        .filter(|(_, (_, _, [c, a]))| c != a)
-        .map(
-            |((_, dataset_name, _), (job_type, status, [c, a]))| StatisticsDifference {
-                job_type,
-                dataset_name,
-                status,
-                counted_jobs: c.jobs,
-                actual_jobs: a.jobs,
-                counted_successful: c.successful,
-                actual_successful: a.successful,
-                counted_failed: c.failed,
-                actual_failed: a.failed,
-                counted_duration_count: c.duration_count,
-                actual_duration_count: a.duration_count,
-                counted_duration_micros_sum: c.duration_micros_sum,
-                actual_duration_micros_sum: a.duration_micros_sum,
-            },
+    let keyed = |row: CounterRow| {
+        let key = (
+            row.job_type.as_str(),
+            row.dataset_name.clone(),
+            row.status.as_str(),
+        );
+        (
+            key,
+            (row.job_type, row.dataset_name, row.status),
+            row.counts,
         )
-        .collect()
+    };
+    differing(
+        counted.into_iter().map(keyed),
+        actual.into_iter().map(keyed),
+    )
+    .into_iter()
+    .map(
+        |((job_type, dataset_name, status), c, a)| StatisticsDifference {
+            job_type,
+            dataset_name,
+            status,
+            counted_jobs: c.jobs,
+            actual_jobs: a.jobs,
+            counted_successful: c.successful,
+            actual_successful: a.successful,
+            counted_failed: c.failed,
+            actual_failed: a.failed,
+            counted_duration_count: c.duration_count,
+            actual_duration_count: a.duration_count,
+            counted_duration_micros_sum: c.duration_micros_sum,
+            actual_duration_micros_sum: a.duration_micros_sum,
+        },
+    )
+    .collect()
+}
+
+/// One row of `verify_experiment_stats()`: an (experiment,
+/// total_combinations, status) whose experiment counter disagrees with a
+/// full recount of the variations; `counted_*` and `actual_*` as in
+/// [`StatisticsDifference`].
+///
+/// JSON keys are the field names; in PostgreSQL
+/// `jobtrack.verify_experiment_stats()` returns a TABLE with these columns.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ExperimentStatsDifference {
+    /// The experiment.
+    pub experiment_name: String,
+    /// The `total_combinations` of these variations.
+    pub total_combinations: i32,
+    /// Their status.
+    pub status: Status,
+    /// Variations according to the counter.
+    pub counted_jobs: i64,
+    /// Variations in the base table.
+    pub actual_jobs: i64,
+    /// `success = true` according to the counter.
+    pub counted_successful: i64,
+    /// `success = true` in the base table.
+    pub actual_successful: i64,
+    /// `success = false` according to the counter.
+    pub counted_failed: i64,
+    /// `success = false` in the base table.
+    pub actual_failed: i64,
+    /// Non-null durations according to the counter.
+    pub counted_duration_count: i64,
+    /// Non-null durations in the base table.
+    pub actual_duration_count: i64,
+    /// Sum of durations in whole microseconds according to the counter.
+    pub counted_duration_micros_sum: i64,
+    /// Sum of durations in whole microseconds in the base table.
+    pub actual_duration_micros_sum: i64,
+}
+
+/// [`statistics_differences`] for the experiment counters: each row is an
+/// experiment name and its [`ExperimentCounterRow`]. Sorted by experiment
+/// name (byte by byte), total_combinations and status text.
+pub fn experiment_stats_differences(
+    counted: impl IntoIterator<Item = (String, ExperimentCounterRow)>,
+    actual: impl IntoIterator<Item = (String, ExperimentCounterRow)>,
+) -> Vec<ExperimentStatsDifference> {
+    let keyed = |(name, row): (String, ExperimentCounterRow)| {
+        let key = (name.clone(), row.total_combinations, row.status.as_str());
+        (key, (name, row.total_combinations, row.status), row.counts)
+    };
+    differing(
+        counted.into_iter().map(keyed),
+        actual.into_iter().map(keyed),
+    )
+    .into_iter()
+    .map(
+        |((experiment_name, total_combinations, status), c, a)| ExperimentStatsDifference {
+            experiment_name,
+            total_combinations,
+            status,
+            counted_jobs: c.jobs,
+            actual_jobs: a.jobs,
+            counted_successful: c.successful,
+            actual_successful: a.successful,
+            counted_failed: c.failed,
+            actual_failed: a.failed,
+            counted_duration_count: c.duration_count,
+            actual_duration_count: a.duration_count,
+            counted_duration_micros_sum: c.duration_micros_sum,
+            actual_duration_micros_sum: a.duration_micros_sum,
+        },
+    )
+    .collect()
 }
 
 #[cfg(test)]
@@ -503,5 +598,44 @@ mod tests {
             (0, 1, 1)
         );
         assert_eq!((d[2].counted_jobs, d[2].actual_jobs), (1, 0));
+    }
+
+    #[test]
+    fn experiment_differences_sum_delta_rows_and_sort_by_name_size_and_status() {
+        let named =
+            |name: &str, total, status, c| (name.to_owned(), experiment_row(total, status, c));
+        let counted = vec![
+            named("sweep-b", 9, Status::Done, counts(2, 2, 0, 2, 4_000_000)),
+            named(
+                "sweep-b",
+                9,
+                Status::Done,
+                counts(-1, -1, 0, -1, -2_000_000),
+            ),
+            named("sweep-a", 12, Status::Pending, counts(3, 0, 0, 0, 0)),
+            named("sweep-a", 9, Status::Pending, Counts::default()),
+        ];
+        let actual = vec![
+            named("sweep-b", 9, Status::Done, counts(1, 1, 0, 1, 2_000_000)),
+            named("sweep-a", 12, Status::Pending, counts(2, 0, 0, 0, 0)),
+            named("sweep-a", 4, Status::Failed, counts(1, 0, 1, 0, 0)),
+        ];
+        assert!(experiment_stats_differences(counted.clone(), counted.clone()).is_empty());
+        let d = experiment_stats_differences(counted, actual);
+        let keys: Vec<_> = d
+            .iter()
+            .map(|d| (d.experiment_name.as_str(), d.total_combinations, d.status))
+            .collect();
+        // sweep-b's two delta rows add up to the recount; the all-zero row
+        // is no difference; 4 < 12 as numbers.
+        assert_eq!(
+            keys,
+            [
+                ("sweep-a", 4, Status::Failed),
+                ("sweep-a", 12, Status::Pending)
+            ]
+        );
+        assert_eq!((d[0].counted_failed, d[0].actual_failed), (0, 1));
+        assert_eq!((d[1].counted_jobs, d[1].actual_jobs), (3, 2));
     }
 }

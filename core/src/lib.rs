@@ -25,8 +25,8 @@ pub mod usecase;
 pub mod writer_log;
 
 pub use counters::{
-    seconds_from_micros, statistics_differences, CounterRow, Counts, ExperimentCounterRow,
-    StatisticsDifference,
+    experiment_stats_differences, seconds_from_micros, statistics_differences, CounterRow, Counts,
+    ExperimentCounterRow, ExperimentStatsDifference, StatisticsDifference,
 };
 pub use domain::{JobType, PipelineMode, Status, StatusEffects};
 pub use error::{Error, Location, Refusal, Result, MAX_BATCH};

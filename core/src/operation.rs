@@ -15,7 +15,7 @@ use std::fmt;
 use serde::Serialize;
 use serde_json::Value;
 
-use crate::counters::StatisticsDifference;
+use crate::counters::{ExperimentStatsDifference, StatisticsDifference};
 use crate::domain::Status;
 use crate::error::{Error, Result};
 use crate::input::{parse_batch, JobInput, NewExecution, NewVariation, StatusUpdate};
@@ -167,6 +167,7 @@ operations! {
         Returns::Procedure("jsonb");
     RefreshJobCache = "refresh_job_cache", Write, [], Returns::Scalar("bigint");
     VerifyStatistics = "verify_statistics", Read, [], Returns::Table;
+    VerifyExperimentStats = "verify_experiment_stats", Read, [], Returns::Table;
     GetStatisticsOptimized = "get_statistics_optimized", Read, [], Returns::Scalar("jsonb");
     GetStatisticsCached = "get_statistics_cached", CachedRead, [], Returns::Scalar("jsonb");
     GetDatasetStatsOptimized = "get_dataset_stats_optimized", Read, [p("dataset_name", "text")],
@@ -329,6 +330,8 @@ pub trait JobApi {
     fn refresh_job_cache(&self) -> Result<i64>;
     /// `verify_statistics()`.
     fn verify_statistics(&self) -> Result<Vec<StatisticsDifference>>;
+    /// `verify_experiment_stats()`.
+    fn verify_experiment_stats(&self) -> Result<Vec<ExperimentStatsDifference>>;
     /// `get_statistics_optimized()`.
     fn get_statistics_optimized(&self) -> Result<Statistics>;
     /// `get_statistics_cached()`.
@@ -562,6 +565,7 @@ pub fn call(api: &dyn JobApi, op: Operation, args: &[Value]) -> Result<Value> {
         }
         Operation::RefreshJobCache => json(api.refresh_job_cache()?),
         Operation::VerifyStatistics => json(api.verify_statistics()?),
+        Operation::VerifyExperimentStats => json(api.verify_experiment_stats()?),
         Operation::GetStatisticsOptimized => json(api.get_statistics_optimized()?),
         Operation::GetStatisticsCached => json(api.get_statistics_cached()?),
         Operation::GetDatasetStatsOptimized => json(api.get_dataset_stats_optimized(&a.text(0)?)?),

@@ -39,10 +39,10 @@ use std::path::PathBuf;
 
 pub use jobtrack_core;
 pub use jobtrack_core::{
-    CacheStats, CleanupReport, DatasetStats, Error, ExperimentStats, Job, JobApi, JobExport,
-    JobRecord, JobTransaction, JobType, NewExecution, NewVariation, PipelineMode, PoolStatus,
-    Result, RunningJob, StaleAfter, Statistics, StatisticsDifference, Status, StatusUpdate,
-    Timestamp, TransactionMetrics, RECORD_COLUMNS,
+    CacheStats, CleanupReport, DatasetStats, Error, ExperimentStats, ExperimentStatsDifference,
+    Job, JobApi, JobExport, JobRecord, JobTransaction, JobType, NewExecution, NewVariation,
+    PipelineMode, PoolStatus, Result, RunningJob, StaleAfter, Statistics, StatisticsDifference,
+    Status, StatusUpdate, Timestamp, TransactionMetrics, RECORD_COLUMNS,
 };
 pub use jobtrack_postgres;
 pub use jobtrack_postgres::{PgStore, PoolOptions};

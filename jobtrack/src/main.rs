@@ -13,7 +13,10 @@ use clap::error::ErrorKind;
 use clap::parser::ValueSource;
 use clap::{ArgMatches, CommandFactory, FromArgMatches, Parser, Subcommand, ValueEnum};
 use jobtrack_sqlite::{JobStoreOptions, SummaryDifference, Synchronous};
-use jobtrack_store::{StaleAfter, StatisticsDifference, Store, StoreOptions, Target, Timestamp};
+use jobtrack_store::{
+    ExperimentStatsDifference, StaleAfter, StatisticsDifference, Store, StoreOptions, Target,
+    Timestamp,
+};
 use serde::Serialize;
 
 use cli::error::CliError;
@@ -222,9 +225,9 @@ enum Command {
     },
     /// Check the counters and the summary table against the base tables.
     ///
-    /// A full scan: the statistics counters are compared with a recount, the
-    /// summary table with the base tables (on SQLite; PostgreSQL has no
-    /// summary check). Lists the differences; exit status 1 when there are
+    /// A full scan: the statistics and experiment counters are compared with
+    /// a recount, the summary table with the base tables (on SQLite;
+    /// PostgreSQL has no summary check). Lists the differences; exit status 1 when there are
     /// any.
     Verify,
     /// Rebuild the summary table and the counters from the base tables.
@@ -249,6 +252,7 @@ enum Outcome {
     /// summary is not checked).
     Differences {
         counters: usize,
+        experiments: usize,
         summary: Option<usize>,
     },
 }
@@ -271,13 +275,17 @@ fn main() -> ExitCode {
     let flushed = out.finish();
     match result.and_then(|outcome| flushed.map(|()| outcome)) {
         Ok(Outcome::Done) => ExitCode::SUCCESS,
-        Ok(Outcome::Differences { counters, summary }) => {
+        Ok(Outcome::Differences {
+            counters,
+            experiments,
+            summary,
+        }) => {
             let summary = summary.map_or(String::new(), |summary| {
                 format!(", {summary} jobs' summary rows from the base tables")
             });
             report(&format!(
-                "verify found differences: {counters} statistics counter rows differ from a \
-                 full recount{summary}"
+                "verify found differences: {counters} statistics counter rows and \
+                 {experiments} experiment counter rows differ from a full recount{summary}"
             ));
             ExitCode::from(EXIT_DIFFERENCES)
         }
@@ -357,17 +365,20 @@ fn open(cli: &Cli) -> Result<Store, CliError> {
     })
 }
 
-/// What `verify --json` prints: both checks' differences; `summary` is
+/// What `verify --json` prints: every check's differences; `summary` is
 /// `null` on PostgreSQL, which has no summary check.
 #[derive(Serialize)]
 struct Verification {
     statistics: Vec<StatisticsDifference>,
+    experiments: Vec<ExperimentStatsDifference>,
     summary: Option<Vec<SummaryDifference>>,
 }
 
 impl Verification {
     fn found_any(&self) -> bool {
-        !self.statistics.is_empty() || self.summary.as_ref().is_some_and(|s| !s.is_empty())
+        !self.statistics.is_empty()
+            || !self.experiments.is_empty()
+            || self.summary.as_ref().is_some_and(|s| !s.is_empty())
     }
 }
 
@@ -481,12 +492,14 @@ fn run(cli: &Cli, out: &mut Out) -> Result<Outcome, CliError> {
         Command::Verify => {
             let found = Verification {
                 statistics: store.verify_statistics()?,
+                experiments: store.verify_experiment_stats()?,
                 summary: store.as_sqlite().map(|s| s.verify_summary()).transpose()?,
             };
             out.value(&found, |out| verify_table(out, &found))?;
             if found.found_any() {
                 return Ok(Outcome::Differences {
                     counters: found.statistics.len(),
+                    experiments: found.experiments.len(),
                     summary: found.summary.as_ref().map(Vec::len),
                 });
             }
@@ -495,42 +508,96 @@ fn run(cli: &Cli, out: &mut Out) -> Result<Outcome, CliError> {
     Ok(Outcome::Done)
 }
 
-fn verify_table(out: &mut Out, found: &Verification) -> Result<(), CliError> {
-    if found.statistics.is_empty() {
-        out.line("the statistics counters match a full recount")?;
-    } else {
-        out.line("the statistics counters differ from a full recount:")?;
-        let rows: Vec<Vec<String>> = found
-            .statistics
-            .iter()
-            .map(|d| {
-                let figures = |jobs, ok, failed, durations, micros| {
-                    format!("{jobs}/{ok}/{failed}/{durations}/{micros}")
-                };
-                vec![
-                    d.job_type.to_string(),
-                    d.dataset_name.clone(),
-                    d.status.to_string(),
-                    figures(
-                        d.counted_jobs,
-                        d.counted_successful,
-                        d.counted_failed,
-                        d.counted_duration_count,
-                        d.counted_duration_micros_sum,
-                    ),
-                    figures(
-                        d.actual_jobs,
-                        d.actual_successful,
-                        d.actual_failed,
-                        d.actual_duration_count,
-                        d.actual_duration_micros_sum,
-                    ),
-                ]
-            })
-            .collect();
-        out.table(&["type", "dataset", "status", "counted", "actual"], &rows)?;
-        out.line("(jobs/successful/failed/durations/microseconds)")?;
+/// The five figures of one side of a counter difference, as one cell.
+fn figures(jobs: i64, successful: i64, failed: i64, durations: i64, micros: i64) -> String {
+    format!("{jobs}/{successful}/{failed}/{durations}/{micros}")
+}
+
+/// One counter check's part of `verify`: a line when it found nothing, else
+/// a table of the keys that differ (three key cells, then the two sides).
+fn counter_block(
+    out: &mut Out,
+    counters: &str,
+    keys: [&str; 3],
+    unit: &str,
+    rows: Vec<Vec<String>>,
+) -> Result<(), CliError> {
+    if rows.is_empty() {
+        return out.line(format!("the {counters} counters match a full recount"));
     }
+    out.line(format!(
+        "the {counters} counters differ from a full recount:"
+    ))?;
+    let [a, b, c] = keys;
+    out.table(&[a, b, c, "counted", "actual"], &rows)?;
+    out.line(format!("({unit}/successful/failed/durations/microseconds)"))
+}
+
+fn verify_table(out: &mut Out, found: &Verification) -> Result<(), CliError> {
+    let statistics = found
+        .statistics
+        .iter()
+        .map(|d| {
+            vec![
+                d.job_type.to_string(),
+                d.dataset_name.clone(),
+                d.status.to_string(),
+                figures(
+                    d.counted_jobs,
+                    d.counted_successful,
+                    d.counted_failed,
+                    d.counted_duration_count,
+                    d.counted_duration_micros_sum,
+                ),
+                figures(
+                    d.actual_jobs,
+                    d.actual_successful,
+                    d.actual_failed,
+                    d.actual_duration_count,
+                    d.actual_duration_micros_sum,
+                ),
+            ]
+        })
+        .collect();
+    counter_block(
+        out,
+        "statistics",
+        ["type", "dataset", "status"],
+        "jobs",
+        statistics,
+    )?;
+    let experiments = found
+        .experiments
+        .iter()
+        .map(|d| {
+            vec![
+                d.experiment_name.clone(),
+                d.total_combinations.to_string(),
+                d.status.to_string(),
+                figures(
+                    d.counted_jobs,
+                    d.counted_successful,
+                    d.counted_failed,
+                    d.counted_duration_count,
+                    d.counted_duration_micros_sum,
+                ),
+                figures(
+                    d.actual_jobs,
+                    d.actual_successful,
+                    d.actual_failed,
+                    d.actual_duration_count,
+                    d.actual_duration_micros_sum,
+                ),
+            ]
+        })
+        .collect();
+    counter_block(
+        out,
+        "experiment",
+        ["experiment", "combinations", "status"],
+        "variations",
+        experiments,
+    )?;
     match &found.summary {
         None => out.line("the summary table is not checked on PostgreSQL (SQLite only)")?,
         Some(summary) if summary.is_empty() => {
@@ -553,7 +620,7 @@ fn verify_table(out: &mut Out, found: &Verification) -> Result<(), CliError> {
         }
     }
     if found.found_any() {
-        out.line("`jobtrack refresh` rebuilds both from the base tables")?;
+        out.line("`jobtrack refresh` rebuilds them from the base tables")?;
     }
     Ok(())
 }

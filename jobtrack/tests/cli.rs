@@ -38,7 +38,7 @@ fn import_update_and_query() {
     assert_eq!(stats["total_jobs"], 3);
     assert_eq!(
         json_of(&jobtrack(&db, &["--json", "verify"])),
-        serde_json::json!({"statistics": [], "summary": []})
+        serde_json::json!({"statistics": [], "experiments": [], "summary": []})
     );
     assert_eq!(stats["executions_by_status"]["done"], 1);
     assert_eq!(stats["variations_by_status"]["failed"], 1);
@@ -90,7 +90,16 @@ fn exit_statuses_verify_and_refresh() {
     let db = seeded(dir.path());
     let out = jobtrack(&db, &["verify"]);
     assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
-    assert!(stdout(&out).contains("match"), "{}", stdout(&out));
+    for line in [
+        "the statistics counters match a full recount",
+        "the experiment counters match a full recount",
+    ] {
+        assert!(
+            stdout(&out).lines().any(|l| l == line),
+            "{line}: {}",
+            stdout(&out)
+        );
+    }
 
     let tamper = rusqlite::Connection::open(&db).unwrap();
     tamper
@@ -99,10 +108,33 @@ fn exit_statuses_verify_and_refresh() {
             [],
         )
         .unwrap();
+    tamper
+        .execute(
+            "UPDATE experiment_counters SET failed = failed + 1 \
+             WHERE (experiment_name, total_combinations, status) = \
+                   (SELECT experiment_name, total_combinations, status \
+                    FROM experiment_counters LIMIT 1)",
+            [],
+        )
+        .unwrap();
     drop(tamper);
     let out = jobtrack(&db, &["verify"]);
     assert_eq!(out.status.code(), Some(1), "differences found: {out:?}");
     assert!(stderr(&out).contains("differ"), "{}", stderr(&out));
+    // Both counter checks report, each with its table.
+    for line in [
+        "the statistics counters differ from a full recount:",
+        "(jobs/successful/failed/durations/microseconds)",
+        "the experiment counters differ from a full recount:",
+        "(variations/successful/failed/durations/microseconds)",
+        "the summary table matches the base tables",
+    ] {
+        assert!(
+            stdout(&out).lines().any(|l| l == line),
+            "{line}: {}",
+            stdout(&out)
+        );
+    }
     assert!(
         stdout(&out).contains("jobtrack refresh"),
         "{}",
@@ -112,6 +144,13 @@ fn exit_statuses_verify_and_refresh() {
     assert_eq!(diffs.status.code(), Some(1));
     let diffs: serde_json::Value = serde_json::from_slice(&diffs.stdout).unwrap();
     assert_eq!(diffs["statistics"].as_array().unwrap().len(), 1, "{diffs}");
+    let experiments = diffs["experiments"].as_array().unwrap();
+    assert_eq!(experiments.len(), 1, "{diffs}");
+    assert_eq!(
+        experiments[0]["counted_failed"].as_i64().unwrap(),
+        experiments[0]["actual_failed"].as_i64().unwrap() + 1,
+        "{diffs}"
+    );
     assert_eq!(diffs["summary"], serde_json::json!([]), "{diffs}");
 
     // The API's result: the summary table's row count.

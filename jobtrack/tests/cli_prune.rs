@@ -101,7 +101,7 @@ fn prune_deletes_in_batches_and_reports_them() {
     assert_eq!(rows(&db, "variations"), 10);
     assert_eq!(
         json_of(&jobtrack(&db, &["--json", "verify"])),
-        json!({"statistics": [], "summary": []})
+        json!({"statistics": [], "experiments": [], "summary": []})
     );
 }
 

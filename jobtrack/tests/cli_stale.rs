@@ -224,7 +224,7 @@ fn heartbeat_stale_and_fail_stale() {
     );
     assert_eq!(
         json_of(&jobtrack(&db, &["--json", "verify"])),
-        json!({"statistics": [], "summary": []})
+        json!({"statistics": [], "experiments": [], "summary": []})
     );
     let again = jobtrack(&db, &["fail-stale", "--after", "1 hour"]);
     assert_eq!(stdout(&again), "failed 0 stale jobs\n");

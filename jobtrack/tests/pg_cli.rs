@@ -221,8 +221,14 @@ fn pg_cli_gives_the_output_of_sqlite_for_the_same_files() {
 
     // verify: the counters on both; the summary check is SQLite's only.
     let (a, b) = both(&["--json", "verify"]);
-    assert_eq!(json_of(&a), json!({"statistics": [], "summary": []}));
-    assert_eq!(json_of(&b), json!({"statistics": [], "summary": null}));
+    assert_eq!(
+        json_of(&a),
+        json!({"statistics": [], "experiments": [], "summary": []})
+    );
+    assert_eq!(
+        json_of(&b),
+        json!({"statistics": [], "experiments": [], "summary": null})
+    );
     let table = jobtrack_on(&pg, &["verify"]);
     assert_eq!(table.status.code(), Some(0), "{}", stderr(&table));
     assert!(
@@ -273,7 +279,10 @@ fn pg_cli_database_errors_and_verify() {
     // An edit by hand, as the superuser may make one.
     admin
         .batch_execute(
-            "UPDATE jobtrack.job_counters SET jobs = jobs + 1 WHERE dataset_name = 'mnist'",
+            "UPDATE jobtrack.job_counters SET jobs = jobs + 1 WHERE dataset_name = 'mnist'; \
+             INSERT INTO jobtrack.experiment_counters (experiment_name, total_combinations, \
+                 status, jobs, successful, failed, duration_count, duration_micros_sum) \
+             VALUES ('ghost-sweep', 4, 'done', 1, 1, 0, 0, 0)",
         )
         .expect("damage the counters");
     let out = jobtrack_on(&pg, &["verify"]);
@@ -290,6 +299,15 @@ fn pg_cli_database_errors_and_verify() {
     let diffs: Value = serde_json::from_slice(&diffs.stdout).unwrap();
     assert!(
         !diffs["statistics"].as_array().unwrap().is_empty(),
+        "{diffs}"
+    );
+    assert_eq!(
+        diffs["experiments"],
+        json!([{"experiment_name": "ghost-sweep", "total_combinations": 4, "status": "done",
+                "counted_jobs": 1, "actual_jobs": 0, "counted_successful": 1,
+                "actual_successful": 0, "counted_failed": 0, "actual_failed": 0,
+                "counted_duration_count": 0, "actual_duration_count": 0,
+                "counted_duration_micros_sum": 0, "actual_duration_micros_sum": 0}]),
         "{diffs}"
     );
     assert_eq!(json_of(&jobtrack_on(&pg, &["--json", "refresh"])), 120);

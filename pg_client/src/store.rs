@@ -8,10 +8,11 @@ use std::sync::LazyLock;
 use std::time::Duration;
 
 use jobtrack_core::{
-    check_no_nul, CacheStats, CleanupReport, ClientPool, DatasetStats, Error, ExperimentStats, Job,
-    JobApi, JobExport, JobRecord, JobTransaction, NewExecution, NewVariation, Operation,
-    OperationKind, PoolStatus, PruneReport, Result, Returns, RunningJob, StaleAfter, Statistics,
-    StatisticsDifference, Status, StatusUpdate, Timestamp, TransactionMetrics, EXPORT_PAGE,
+    check_no_nul, CacheStats, CleanupReport, ClientPool, DatasetStats, Error, ExperimentStats,
+    ExperimentStatsDifference, Job, JobApi, JobExport, JobRecord, JobTransaction, NewExecution,
+    NewVariation, Operation, OperationKind, PoolStatus, PruneReport, Result, Returns, RunningJob,
+    StaleAfter, Statistics, StatisticsDifference, Status, StatusUpdate, Timestamp,
+    TransactionMetrics, EXPORT_PAGE,
 };
 use postgres::types::ToSql;
 use postgres::{Client, Config};
@@ -690,6 +691,9 @@ impl JobApi for PgStore {
     }
     fn verify_statistics(&self) -> Result<Vec<StatisticsDifference>> {
         self.rows(Operation::VerifyStatistics, &[])
+    }
+    fn verify_experiment_stats(&self) -> Result<Vec<ExperimentStatsDifference>> {
+        self.rows(Operation::VerifyExperimentStats, &[])
     }
     fn get_statistics_optimized(&self) -> Result<Statistics> {
         self.value(Operation::GetStatisticsOptimized, &[])

@@ -42,6 +42,8 @@ COMMENT ON FUNCTION jobtrack.refresh_job_cache() IS
     'Rebuilds the summary table job_summary_cache and the statistics counters job_counters from the base tables; returns the summary table''s row count';
 COMMENT ON FUNCTION jobtrack.verify_statistics() IS
     'Differences between the statistics counters and a full recount of the base tables, one row per (job_type, dataset_name, status); empty when all is well (a full scan)';
+COMMENT ON FUNCTION jobtrack.verify_experiment_stats() IS
+    'Differences between the experiment counters (sweep progress) and a full recount of the variations, one row per (experiment_name, total_combinations, status); empty when all is well (a full scan)';
 COMMENT ON FUNCTION jobtrack.get_statistics_optimized() IS
     'Statistics over all jobs: counts by kind and status, successes, failures, success rate, average durations; read from the counters job_counters alone';
 COMMENT ON FUNCTION jobtrack.get_statistics_cached() IS

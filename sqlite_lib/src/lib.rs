@@ -258,10 +258,10 @@ mod store;
 
 pub use jobtrack_core;
 pub use jobtrack_core::{
-    CacheStats, CleanupReport, DatasetStats, Error, ExperimentStats, Job, JobApi, JobExport,
-    JobRecord, JobType, NewExecution, NewVariation, OperationMetrics, PipelineMode, PoolStatus,
-    Result, RunningJob, StaleAfter, Statistics, StatisticsDifference, Status, StatusUpdate,
-    Timestamp, TransactionMetrics,
+    CacheStats, CleanupReport, DatasetStats, Error, ExperimentStats, ExperimentStatsDifference,
+    Job, JobApi, JobExport, JobRecord, JobType, NewExecution, NewVariation, OperationMetrics,
+    PipelineMode, PoolStatus, Result, RunningJob, StaleAfter, Statistics, StatisticsDifference,
+    Status, StatusUpdate, Timestamp, TransactionMetrics,
 };
 pub use schema::SCHEMA_VERSION;
 pub use store::{

@@ -286,6 +286,25 @@ pub(crate) fn verify_row(row: &Row<'_>) -> rusqlite::Result<(bool, CounterRow)> 
     ))
 }
 
+/// A row of `VERIFY_EXPERIMENT_STATS`: whether it is a counter (true) or
+/// the recount (false), and the row with its experiment.
+pub(crate) fn verify_experiment_row(
+    row: &Row<'_>,
+) -> rusqlite::Result<(bool, (String, ExperimentCounterRow))> {
+    let side: String = row.get(0)?;
+    Ok((
+        side == "counted",
+        (
+            row.get(1)?,
+            ExperimentCounterRow {
+                total_combinations: row.get(2)?,
+                status: parsed::<Status>(row, 3)?,
+                counts: counts(row, 4)?,
+            },
+        ),
+    ))
+}
+
 /// A row of `VERIFY_SUMMARY`: the job, its kind, the problem and, per
 /// summary column, whether it differs.
 pub(crate) fn summary_difference(
@@ -389,6 +408,17 @@ mod tests {
                 VERIFY_STATISTICS,
                 vec![],
                 vec!["SCAN job_counters", "SCAN executions", "SCAN variations"],
+            ),
+            (
+                "verify_experiment_stats",
+                VERIFY_EXPERIMENT_STATS,
+                vec![],
+                // The recount walks an experiment_name index to group.
+                vec![
+                    "SCAN experiment_counters",
+                    "SCAN variations USING INDEX idx_variations_experiment_start",
+                    "SCAN experiment_counters_recount",
+                ],
             ),
             (
                 "all_jobs",

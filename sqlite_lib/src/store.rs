@@ -8,10 +8,11 @@ use jobtrack_core::usecase::{
     self, NewJob, PruneBatch, StatusChange, StoredParameters, WriteBackend,
 };
 use jobtrack_core::{
-    cache_key, check_limit, export_start, statistics_differences, ttl, unknown_cursor, CacheStats,
-    CleanupReport, DatasetStats, ExperimentStats, ExportStart, Extremes, Job, JobApi, JobExport,
-    JobRecord, JobTransaction, JobType, MetricsRecorder, NewExecution, NewVariation, Operation,
-    Page, PoolStatus, PruneReport, Result, RunningJob, StaleAfter, StaleJob, Statistics,
+    cache_key, check_limit, experiment_stats_differences, export_start, statistics_differences,
+    ttl, unknown_cursor, CacheStats, CleanupReport, DatasetStats, ExperimentStats,
+    ExperimentStatsDifference, ExportStart, Extremes, Job, JobApi, JobExport, JobRecord,
+    JobTransaction, JobType, MetricsRecorder, NewExecution, NewVariation, Operation, Page,
+    PoolStatus, PruneReport, Result, RunningJob, StaleAfter, StaleJob, Statistics,
     StatisticsDifference, Status, StatusUpdate, Timestamp, TransactionMetrics,
 };
 use rusqlite::{params, Connection, OptionalExtension, TransactionBehavior};
@@ -1327,6 +1328,30 @@ impl JobStore {
         })
     }
 
+    /// The differences between the experiment counters (what
+    /// [`get_experiment_stats`](Self::get_experiment_stats) reads) and a
+    /// full recount of the variations, one row per (experiment,
+    /// total_combinations, status) that disagrees, sorted by those three;
+    /// empty when all is well. Only a hand edit of `experiment_counters`
+    /// makes them disagree; [`refresh_job_cache`](Self::refresh_job_cache)
+    /// rebuilds them. A full scan, like
+    /// [`verify_statistics`](Self::verify_statistics).
+    pub fn verify_experiment_stats(&self) -> Result<Vec<ExperimentStatsDifference>> {
+        self.pool.with_reader(|conn| {
+            let mut stmt = conn.prepare_cached(queries::VERIFY_EXPERIMENT_STATS).db()?;
+            let (mut counted, mut actual) = (Vec::new(), Vec::new());
+            for row in stmt.query_map([], queries::verify_experiment_row).db()? {
+                let (is_counter, row) = row.db()?;
+                if is_counter {
+                    counted.push(row);
+                } else {
+                    actual.push(row);
+                }
+            }
+            Ok(experiment_stats_differences(counted, actual))
+        })
+    }
+
     /// The differences between the summary table `job_summary_cache` and
     /// the base tables, one per job whose summary row is missing, extra or
     /// differs, sorted by job_id and kind; empty when all is well. The
@@ -1474,6 +1499,10 @@ impl JobApi for JobStore {
     }
     fn verify_statistics(&self) -> Result<Vec<StatisticsDifference>> {
         JobStore::verify_statistics(self)
+    }
+
+    fn verify_experiment_stats(&self) -> Result<Vec<ExperimentStatsDifference>> {
+        JobStore::verify_experiment_stats(self)
     }
     fn get_statistics_optimized(&self) -> Result<Statistics> {
         JobStore::get_statistics_optimized(self)

@@ -368,6 +368,31 @@ STRICT STABLE PARALLEL UNSAFE
 LANGUAGE c
 AS 'MODULE_PATHNAME', 'get_experiment_stats_cached_wrapper';
 
+-- verify_experiment_stats() checks the new counters as verify_statistics()
+-- checks job_counters: a full recount beside them, one row per key that
+-- differs; refresh_job_cache() repairs what it finds.
+CREATE FUNCTION jobtrack."verify_experiment_stats"() RETURNS TABLE (
+	"experiment_name" TEXT,
+	"total_combinations" INT,
+	"status" TEXT,
+	"counted_jobs" bigint,
+	"actual_jobs" bigint,
+	"counted_successful" bigint,
+	"actual_successful" bigint,
+	"counted_failed" bigint,
+	"actual_failed" bigint,
+	"counted_duration_count" bigint,
+	"actual_duration_count" bigint,
+	"counted_duration_micros_sum" bigint,
+	"actual_duration_micros_sum" bigint
+)
+STRICT STABLE PARALLEL SAFE
+SET search_path TO jobtrack, pg_catalog, pg_temp
+LANGUAGE c
+AS 'MODULE_PATHNAME', 'verify_experiment_stats_wrapper';
+
+COMMENT ON FUNCTION jobtrack.verify_experiment_stats() IS
+    'Differences between the experiment counters (sweep progress) and a full recount of the variations, one row per (experiment_name, total_combinations, status); empty when all is well (a full scan)';
 COMMENT ON FUNCTION jobtrack.get_experiment_stats(text) IS
     'Progress of one hyper-parameter sweep: declared combinations, variations by status, finished, progress, successes, failures, success rate, average/min/max duration, first and last run; from experiment_counters and four index seeks; zeros and nulls for an unknown experiment';
 COMMENT ON FUNCTION jobtrack.get_experiment_stats_cached(text) IS

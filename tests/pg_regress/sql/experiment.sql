@@ -12,30 +12,8 @@ RESET client_min_messages;
 CREATE EXTENSION jobtrack;
 SET TimeZone = 'UTC';
 
--- The counters, summed per key, against the recount: no row when exact.
-CREATE FUNCTION pg_temp.experiment_differences()
-RETURNS TABLE (experiment_name text, total_combinations integer, status text,
-               counted text, actual text)
-LANGUAGE sql AS $$
-    WITH counted AS (
-        SELECT c.experiment_name, c.total_combinations, c.status,
-               (sum(c.jobs), sum(c.successful), sum(c.failed), sum(c.duration_count),
-                sum(c.duration_micros_sum))::text AS v
-        FROM jobtrack.experiment_counters AS c
-        GROUP BY 1, 2, 3
-        HAVING (sum(c.jobs), sum(c.successful), sum(c.failed), sum(c.duration_count),
-                sum(c.duration_micros_sum)) <> (0, 0, 0, 0, 0)
-    ), actual AS (
-        SELECT r.experiment_name, r.total_combinations, r.status,
-               (r.jobs::numeric, r.successful::numeric, r.failed::numeric,
-                r.duration_count::numeric, r.duration_micros_sum::numeric)::text AS v
-        FROM jobtrack.experiment_counters_recount AS r
-    )
-    SELECT experiment_name, total_combinations, status, c.v, a.v
-    FROM counted AS c FULL JOIN actual AS a USING (experiment_name, total_combinations, status)
-    WHERE c.v IS DISTINCT FROM a.v
-$$;
-
+-- verify_experiment_stats() lists each key whose counters, summed, differ
+-- from a recount of the variations: no row when exact.
 -- An unknown experiment: zeros and nulls.
 SELECT jsonb_pretty(jobtrack.get_experiment_stats('nothing'));
 
@@ -68,7 +46,7 @@ SELECT jsonb_pretty(jobtrack.get_experiment_stats('lr-sweep'));
 SET client_min_messages = warning;
 SELECT jobtrack.get_experiment_stats_cached('lr-sweep') = jobtrack.get_experiment_stats('lr-sweep');
 RESET client_min_messages;
-SELECT * FROM pg_temp.experiment_differences();
+SELECT * FROM jobtrack.verify_experiment_stats();
 
 -- Moved to another experiment and another declared size by plain SQL: the
 -- counters follow, the larger size is declared while it has a variation,
@@ -80,7 +58,7 @@ SELECT jobtrack.get_experiment_stats('lr-sweep') -> 'declared_combinations' AS d
        jobtrack.get_experiment_stats('other') -> 'total_variations' AS other;
 DELETE FROM jobtrack.variations WHERE job_id = 'other';
 SELECT jobtrack.get_experiment_stats('lr-sweep') -> 'declared_combinations' AS declared;
-SELECT * FROM pg_temp.experiment_differences();
+SELECT * FROM jobtrack.verify_experiment_stats();
 
 -- Many statements on one key: its delta rows are folded, the sums stay.
 SELECT count(*) > 0 FROM (
@@ -94,7 +72,7 @@ END
 $$;
 SELECT count(*) <= 9 AS folded FROM jobtrack.experiment_counters
 WHERE experiment_name = 'lr-sweep' AND status = 'pending';
-SELECT * FROM pg_temp.experiment_differences();
+SELECT * FROM jobtrack.verify_experiment_stats();
 
 -- Replication apply (row-level trigger) and TRUNCATE.
 SET session_replication_role = replica;
@@ -103,14 +81,16 @@ INSERT INTO jobtrack.variations (job_id, variation_id, experiment_name, dataset_
                                  total_combinations)
 VALUES ('lr-6', 'v6', 'lr-sweep', 'd', 'p', 6);
 RESET session_replication_role;
-SELECT * FROM pg_temp.experiment_differences();
+SELECT * FROM jobtrack.verify_experiment_stats();
 SELECT jobtrack.get_experiment_stats('lr-sweep') -> 'variations_by_status' AS by_status;
 
 -- Damaged by hand, rebuilt by refresh_job_cache().
 INSERT INTO jobtrack.experiment_counters VALUES ('lr-sweep', 6, 'done', 100, 0, 0, 0, 0);
-SELECT count(*) AS differences FROM pg_temp.experiment_differences();
+SELECT experiment_name, total_combinations, status, counted_jobs - actual_jobs AS extra_jobs,
+       counted_successful = actual_successful AS same_successful
+FROM jobtrack.verify_experiment_stats();
 SELECT jobtrack.refresh_job_cache() > 0;
-SELECT * FROM pg_temp.experiment_differences();
+SELECT * FROM jobtrack.verify_experiment_stats();
 
 TRUNCATE jobtrack.variations;
 SELECT count(*) AS counter_rows FROM jobtrack.experiment_counters;
