@@ -56,6 +56,17 @@ fn create(client: &mut Client, id: &str, dataset: &str, status: &str) {
         .unwrap();
 }
 
+fn create_variation(client: &mut Client, id: &str, experiment: &str, dataset: &str, status: &str) {
+    client
+        .query_one(
+            "SELECT jobtrack.create_variation(jsonb_build_object('job_id', $1::text, \
+             'variation_id', $1::text, 'experiment_name', $2::text, 'dataset_name', $3::text, \
+             'preset', 'p', 'total_combinations', 8, 'status', $4::text))",
+            &[&id, &experiment, &dataset, &status],
+        )
+        .unwrap();
+}
+
 fn cached_statistics(client: &mut Client) -> Value {
     json(client, "SELECT jobtrack.get_statistics_cached()::text")
 }
@@ -388,7 +399,132 @@ fn pg_cache_permissions_and_row_level_security() {
     assert_eq!(both_statistics(&mut admin)["total_jobs"], 3);
 }
 
+/// The experiment statistics through the cache and without it, for the
+/// current role: (cached, uncached).
+fn experiment_pair(client: &mut Client, experiment: &str) -> (Value, Value) {
+    let row = client
+        .query_one(
+            "SELECT jobtrack.get_experiment_stats_cached($1)::text, \
+                    jobtrack.get_experiment_stats($1)::text",
+            &[&experiment],
+        )
+        .unwrap();
+    let (cached, fresh): (String, String) = (row.get(0), row.get(1));
+    (
+        serde_json::from_str(&cached).unwrap(),
+        serde_json::from_str(&fresh).unwrap(),
+    )
+}
+
+/// get_experiment_stats_cached serves a warm entry only to a role that may
+/// read both its tables without row-level security: a role without SELECT
+/// on the experiment counters gets the uncached call's 42501, a role under
+/// a policy on the variations gets its own extremes, never the entry
+/// another role warmed.
+#[test]
+fn pg_cache_experiment_stats_permissions_and_row_level_security() {
+    let _serial = serial();
+    let url = jobtrack_tests::fresh_database("jobtrack_cache_experiment_security");
+    let mut admin = connect(&url);
+    admin
+        .batch_execute(
+            "DO $$ BEGIN
+                 IF NOT EXISTS (SELECT FROM pg_roles WHERE rolname = 'jt_nocounters') THEN CREATE ROLE jt_nocounters; END IF;
+                 IF NOT EXISTS (SELECT FROM pg_roles WHERE rolname = 'jt_carol') THEN CREATE ROLE jt_carol; END IF;
+                 IF NOT EXISTS (SELECT FROM pg_roles WHERE rolname = 'jt_dave') THEN CREATE ROLE jt_dave; END IF;
+             END $$;
+             GRANT USAGE ON SCHEMA jobtrack TO jt_nocounters, jt_carol, jt_dave;
+             GRANT SELECT ON ALL TABLES IN SCHEMA jobtrack TO jt_carol, jt_dave;
+             GRANT SELECT ON jobtrack.variations TO jt_nocounters;",
+        )
+        .unwrap();
+    create_variation(&mut admin, "c1", "sweep", "jt_carol", "done");
+    create_variation(&mut admin, "d1", "sweep", "jt_dave", "failed");
+    create_variation(&mut admin, "d2", "sweep", "jt_dave", "pending");
+    admin
+        .batch_execute(
+            "UPDATE jobtrack.variations SET duration_seconds = 10, start_time = '2026-01-01T00:00:00Z'
+             WHERE job_id = 'c1';
+             UPDATE jobtrack.variations SET duration_seconds = 20, start_time = '2026-02-01T00:00:00Z'
+             WHERE job_id = 'd1';",
+        )
+        .unwrap();
+
+    // No SELECT on experiment_counters: the same error cold and warm.
+    let refused = |admin: &mut Client| {
+        admin.batch_execute("SET ROLE jt_nocounters").unwrap();
+        let errors = [
+            error_of(
+                admin,
+                "SELECT jobtrack.get_experiment_stats_cached('sweep')",
+            ),
+            error_of(admin, "SELECT jobtrack.get_experiment_stats('sweep')"),
+        ];
+        admin.batch_execute("RESET ROLE").unwrap();
+        errors
+    };
+    admin
+        .query_one("SELECT jobtrack.invalidate_cache()", &[])
+        .unwrap();
+    let cold = refused(&mut admin);
+    let (cached, fresh) = experiment_pair(&mut admin, "sweep");
+    assert_eq!(cached, fresh);
+    assert_eq!(fresh["total_variations"], 3);
+    assert_eq!(fresh["min_duration"], 10.0);
+    assert_eq!(fresh["max_duration"], 20.0);
+    let warm = refused(&mut admin);
+    assert_eq!(cold[0].0, "42501", "{cold:?}");
+    assert_eq!(
+        cold[0], cold[1],
+        "the cached call refuses as the uncached one"
+    );
+    assert_eq!(cold, warm);
+
+    // A role that may read both tables is served the entry.
+    let mut carol = connect(&url);
+    carol.batch_execute("SET ROLE jt_carol").unwrap();
+    experiment_pair(&mut carol, "sweep");
+    let before = hits(&mut carol);
+    let (cached, fresh) = experiment_pair(&mut carol, "sweep");
+    assert_eq!(cached, fresh);
+    if shared(&mut carol) {
+        assert_eq!(hits(&mut carol), before + 1, "carol is served hits");
+    }
+
+    // A policy on the variations: the extremes, read from them, are each
+    // role's own; the counts come from the counters, which have none.
+    admin
+        .batch_execute(
+            "ALTER TABLE jobtrack.variations ENABLE ROW LEVEL SECURITY;
+             CREATE POLICY own_dataset ON jobtrack.variations USING (dataset_name = current_user);",
+        )
+        .unwrap();
+    experiment_pair(&mut admin, "sweep");
+    for (role, min, max) in [
+        ("jt_carol", 10.0, 10.0),
+        ("jt_dave", 20.0, 20.0),
+        ("jt_carol", 10.0, 10.0),
+    ] {
+        admin.batch_execute(&format!("SET ROLE {role}")).unwrap();
+        let (cached, fresh) = experiment_pair(&mut admin, "sweep");
+        admin.batch_execute("RESET ROLE").unwrap();
+        assert_eq!(cached, fresh, "{role} is served another role's result");
+        assert_eq!(fresh["min_duration"], min, "{role}: {fresh}");
+        assert_eq!(fresh["max_duration"], max, "{role}: {fresh}");
+    }
+    let (cached, fresh) = experiment_pair(&mut carol, "sweep");
+    assert_eq!(
+        cached, fresh,
+        "carol's session, served hits before the policy"
+    );
+    assert_eq!(fresh["max_duration"], 10.0);
+    let (cached, _) = experiment_pair(&mut admin, "sweep");
+    assert_eq!(cached["max_duration"], 20.0);
+}
+
 const DATASETS: [&str; 3] = ["ds0", "ds1", "ds2"];
+/// The sweeps of the stress run's variations.
+const EXPERIMENTS: [&str; 2] = ["sweep0", "sweep1"];
 // No "training": start_time stays NULL, so durations come only from the
 // plain-SQL writes below, in halves, whose sums are exact in any order.
 const STATUSES: [&str; 6] = [
@@ -469,6 +605,36 @@ fn stress_session(url: &str, n: u64, start: &Barrier, stress: Stress) -> (u64, u
                 )
                 .unwrap();
             }
+            6 => {
+                // A variation changed, through jobtrack or plain SQL: its
+                // status, or its sweep, declared size and duration, which
+                // the experiment statistics count.
+                let id = format!("vpool{}", rng.usize(..30));
+                if rng.bool() {
+                    c.query_one(
+                        "SELECT jobtrack.update_variation_status($1, $2)",
+                        &[&id, &STATUSES[rng.usize(..6)]],
+                    )
+                    .map(drop)
+                } else {
+                    let half = rng.u32(..20) as f64 / 2.0;
+                    c.execute(
+                        "UPDATE jobtrack.variations SET experiment_name = $2, \
+                         total_combinations = $3, duration_seconds = $4, \
+                         start_time = now() - $5 * interval '1 minute', updated_at = now() \
+                         WHERE job_id = $1",
+                        &[
+                            &id,
+                            &EXPERIMENTS[rng.usize(..2)],
+                            &(rng.i32(4..12)),
+                            &half,
+                            &(rng.i32(0..1000) as f64),
+                        ],
+                    )
+                    .map(drop)
+                }
+                .unwrap();
+            }
             5 => {
                 // A change of job rows only, which the recent jobs show and
                 // the statistics do not: a heartbeat, a progress report, an
@@ -527,18 +693,25 @@ fn stress_session(url: &str, n: u64, start: &Barrier, stress: Stress) -> (u64, u
                 tx.rollback().unwrap();
             }
             _ => {
+                let experiment = EXPERIMENTS[rng.usize(..2)];
                 let row = c
                     .query_one(
                         "SELECT jobtrack.get_statistics_cached()::text, jobtrack.get_statistics_optimized()::text,
                                 jobtrack.get_dataset_stats_cached($1)::text, jobtrack.get_dataset_stats_optimized($1)::text,
                                 ARRAY(SELECT t::text FROM jobtrack.get_recent_jobs_cached(5) AS t)::text,
-                                ARRAY(SELECT t::text FROM jobtrack.get_recent_jobs_optimized(5) AS t)::text",
-                        &[&ds],
+                                ARRAY(SELECT t::text FROM jobtrack.get_recent_jobs_optimized(5) AS t)::text,
+                                jobtrack.get_experiment_stats_cached($2)::text, jobtrack.get_experiment_stats($2)::text",
+                        &[&ds, &experiment],
                     )
                     .unwrap();
-                for (i, what) in ["statistics", "dataset stats", "recent jobs"]
-                    .iter()
-                    .enumerate()
+                for (i, what) in [
+                    "statistics",
+                    "dataset stats",
+                    "recent jobs",
+                    "experiment stats",
+                ]
+                .iter()
+                .enumerate()
                 {
                     let (cached, fresh): (String, String) = (row.get(2 * i), row.get(2 * i + 1));
                     reads += 1;
@@ -566,6 +739,15 @@ fn stress(name: &str, stress: Stress) {
         .unwrap();
     for i in 0..60 {
         create(&mut setup, &format!("pool{i}"), DATASETS[i % 3], "pending");
+    }
+    for i in 0..30 {
+        create_variation(
+            &mut setup,
+            &format!("vpool{i}"),
+            EXPERIMENTS[i % 2],
+            DATASETS[i % 3],
+            "pending",
+        );
     }
     // The first cached read since the server started treats every
     // transaction running then as a possible writer (one prepared before a

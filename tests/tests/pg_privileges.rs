@@ -499,6 +499,9 @@ const READS: &[&str] = &[
     "SELECT jobtrack.get_pool_status()::text",
     "SELECT jobtrack.get_transaction_metrics()::text",
     "SELECT count(*)::text FROM jobtrack.verify_statistics()",
+    "SELECT jobtrack.get_experiment_stats('x')::text",
+    "SELECT jobtrack.get_experiment_stats_cached('x')::text",
+    "SELECT count(*)::text FROM jobtrack.verify_experiment_stats()",
 ];
 
 /// Writes a reader may not do (each must be 42501).
@@ -527,6 +530,11 @@ const DERIVED_WRITES: &[&str] = &[
     "UPDATE jobtrack.job_counters SET jobs = jobs + 1",
     "DELETE FROM jobtrack.job_counters",
     "TRUNCATE jobtrack.job_counters",
+    "INSERT INTO jobtrack.experiment_counters (experiment_name, total_combinations, status, jobs, \
+     successful, failed, duration_count, duration_micros_sum) VALUES ('x', 2, 'done', 1000, 1000, 0, 0, 0)",
+    "UPDATE jobtrack.experiment_counters SET jobs = jobs + 1",
+    "DELETE FROM jobtrack.experiment_counters",
+    "TRUNCATE jobtrack.experiment_counters",
 ];
 
 /// Administration must be refused to `role` as a missing EXECUTE privilege
@@ -566,14 +574,30 @@ fn reader_checks(checks: &mut Checks, fixture: &Fixture, functions: &[Function])
     }
     // What the reader is served equals what the superuser reads.
     let mut superuser = fixture.superuser();
-    for sql in [
-        "SELECT jobtrack.get_statistics_optimized()::text",
-        "SELECT jobtrack.get_dataset_stats_optimized('priv-b')::text",
-        "SELECT string_agg(r::text, ';' ORDER BY r.ordinality) \
-         FROM jobtrack.get_recent_jobs_optimized(10) WITH ORDINALITY AS r",
+    // Each read, and the name of its cached twin in place of its own.
+    let optimized = ("_optimized(", "_cached(");
+    for (sql, (name, cached_name)) in [
+        (
+            "SELECT jobtrack.get_statistics_optimized()::text",
+            optimized,
+        ),
+        (
+            "SELECT jobtrack.get_dataset_stats_optimized('priv-b')::text",
+            optimized,
+        ),
+        (
+            "SELECT string_agg(r::text, ';' ORDER BY r.ordinality) \
+             FROM jobtrack.get_recent_jobs_optimized(10) WITH ORDINALITY AS r",
+            optimized,
+        ),
+        (
+            "SELECT jobtrack.get_experiment_stats('x')::text",
+            ("get_experiment_stats(", "get_experiment_stats_cached("),
+        ),
     ] {
         let expected: Option<String> = superuser.query_one(sql, &[]).expect(sql).get(0);
-        let cached = sql.replace("_optimized(", "_cached(");
+        let cached = sql.replace(name, cached_name);
+        assert_ne!(cached, sql);
         for sql in [sql, cached.as_str()] {
             checks.returns(
                 &mut reader,
