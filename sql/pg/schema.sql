@@ -1004,25 +1004,41 @@ BEGIN
         -- The datasets of the rows whose statistics' columns changed, or
         -- every dataset when a row's job_id changed; none when only
         -- last_updated did (a progress report), which only the recent jobs
-        -- show, noted by the base table's trigger. One pass of a join.
-        SELECT bool_or(n.job_id IS NULL),
-               array_agg(DISTINCT o.dataset_name) FILTER (WHERE c.changed),
-               array_agg(DISTINCT n.dataset_name) FILTER (WHERE c.changed)
-        INTO v_lost, v_old, v_new
-        FROM old_rows AS o
-        LEFT JOIN new_rows AS n USING (job_id)
-        CROSS JOIN LATERAL (
-            SELECT (o.job_type, o.status, o.dataset_name, o.preset, o.start_time,
-                    o.duration_seconds, o.success)
-                   IS DISTINCT FROM
-                   (n.job_type, n.status, n.dataset_name, n.preset, n.start_time,
-                    n.duration_seconds, n.success) AS changed
-        ) AS c;
+        -- show, noted by the base table's trigger. Set differences, not a
+        -- join of the two transition tables: PL/pgSQL keeps the plan of a
+        -- statement's first run, and a join planned for a one-row update
+        -- (a nested loop) compared every old row with every new one in a
+        -- later batch (36 million comparisons, 5.7 s, for 6,000 jobs).
+        -- EXCEPT hashes or sorts whatever the estimate. job_id is unique on
+        -- both sides, so a row is in a difference exactly when its job_id
+        -- is new or one of its statistics' columns changed (NULLs compare
+        -- equal, as IS DISTINCT FROM has it).
+        v_lost := EXISTS (SELECT o.job_id FROM old_rows AS o
+                          EXCEPT
+                          SELECT n.job_id FROM new_rows AS n);
         IF v_lost THEN
             PERFORM jobtrack._cache_note_change(NULL);
             RETURN NULL;
         END IF;
-        v_datasets := COALESCE(v_old, '{}') || COALESCE(v_new, '{}');
+        v_old := ARRAY(
+            SELECT DISTINCT d.dataset_name
+            FROM (SELECT o.job_id, o.job_type, o.status, o.dataset_name, o.preset,
+                         o.start_time, o.duration_seconds, o.success
+                  FROM old_rows AS o
+                  EXCEPT
+                  SELECT n.job_id, n.job_type, n.status, n.dataset_name, n.preset,
+                         n.start_time, n.duration_seconds, n.success
+                  FROM new_rows AS n) AS d);
+        v_new := ARRAY(
+            SELECT DISTINCT d.dataset_name
+            FROM (SELECT n.job_id, n.job_type, n.status, n.dataset_name, n.preset,
+                         n.start_time, n.duration_seconds, n.success
+                  FROM new_rows AS n
+                  EXCEPT
+                  SELECT o.job_id, o.job_type, o.status, o.dataset_name, o.preset,
+                         o.start_time, o.duration_seconds, o.success
+                  FROM old_rows AS o) AS d);
+        v_datasets := v_old || v_new;
     ELSIF TG_OP = 'DELETE' THEN
         v_datasets := ARRAY(SELECT DISTINCT o.dataset_name FROM old_rows AS o);
     ELSE
