@@ -227,8 +227,8 @@ enum Command {
     ///
     /// A full scan: the statistics and experiment counters are compared with
     /// a recount, the summary table with the base tables (on SQLite;
-    /// PostgreSQL has no summary check). Lists the differences; exit status 1 when there are
-    /// any.
+    /// PostgreSQL has no summary check). Lists the differences; exit status
+    /// 1 when there are any.
     Verify,
     /// Rebuild the summary table and the counters from the base tables.
     ///

@@ -1305,6 +1305,28 @@ impl JobStore {
             .ok_or_else(|| unknown_cursor(after))
     }
 
+    /// Runs a verify query, whose rows `parse` tells apart as the counters'
+    /// (true) or the recount's (false), and returns both sides.
+    fn counted_and_actual<T>(
+        &self,
+        sql: &str,
+        parse: fn(&rusqlite::Row<'_>) -> rusqlite::Result<(bool, T)>,
+    ) -> Result<(Vec<T>, Vec<T>)> {
+        self.pool.with_reader(|conn| {
+            let mut stmt = conn.prepare_cached(sql).db()?;
+            let (mut counted, mut actual) = (Vec::new(), Vec::new());
+            for row in stmt.query_map([], parse).db()? {
+                let (is_counter, row) = row.db()?;
+                if is_counter {
+                    counted.push(row);
+                } else {
+                    actual.push(row);
+                }
+            }
+            Ok((counted, actual))
+        })
+    }
+
     /// The differences between the statistics counters and a full recount
     /// of the base tables, one row per (job type, dataset, status) that
     /// disagrees, sorted by those three; empty when all is well. The
@@ -1313,19 +1335,9 @@ impl JobStore {
     /// rebuilds them. A full scan: a check to run now and then, not on a
     /// dashboard.
     pub fn verify_statistics(&self) -> Result<Vec<StatisticsDifference>> {
-        self.pool.with_reader(|conn| {
-            let mut stmt = conn.prepare_cached(queries::VERIFY_STATISTICS).db()?;
-            let (mut counted, mut actual) = (Vec::new(), Vec::new());
-            for row in stmt.query_map([], queries::verify_row).db()? {
-                let (is_counter, row) = row.db()?;
-                if is_counter {
-                    counted.push(row);
-                } else {
-                    actual.push(row);
-                }
-            }
-            Ok(statistics_differences(counted, actual))
-        })
+        let (counted, actual) =
+            self.counted_and_actual(queries::VERIFY_STATISTICS, queries::verify_row)?;
+        Ok(statistics_differences(counted, actual))
     }
 
     /// The differences between the experiment counters (what
@@ -1337,19 +1349,11 @@ impl JobStore {
     /// rebuilds them. A full scan, like
     /// [`verify_statistics`](Self::verify_statistics).
     pub fn verify_experiment_stats(&self) -> Result<Vec<ExperimentStatsDifference>> {
-        self.pool.with_reader(|conn| {
-            let mut stmt = conn.prepare_cached(queries::VERIFY_EXPERIMENT_STATS).db()?;
-            let (mut counted, mut actual) = (Vec::new(), Vec::new());
-            for row in stmt.query_map([], queries::verify_experiment_row).db()? {
-                let (is_counter, row) = row.db()?;
-                if is_counter {
-                    counted.push(row);
-                } else {
-                    actual.push(row);
-                }
-            }
-            Ok(experiment_stats_differences(counted, actual))
-        })
+        let (counted, actual) = self.counted_and_actual(
+            queries::VERIFY_EXPERIMENT_STATS,
+            queries::verify_experiment_row,
+        )?;
+        Ok(experiment_stats_differences(counted, actual))
     }
 
     /// The differences between the summary table `job_summary_cache` and
