@@ -239,7 +239,8 @@
 //! - The result cache is exact: every commit — through this store, another
 //!   `JobStore`, another process or plain SQL — drops every cached entry
 //!   before the next cached read can see it (other connections' commits are
-//!   noticed with `PRAGMA data_version`). Expired entries are dropped on
+//!   noticed with `PRAGMA data_version`, asked when the WAL-index header
+//!   has changed since it was last asked). Expired entries are dropped on
 //!   lookup and counted neither as evictions nor as invalidations.
 //! - `get_pool_status` describes this store's connections: one writer plus
 //!   `reader_connections` read-only ones (one connection in memory);

@@ -261,3 +261,104 @@ fn verify_summary_reports_hand_damage_and_refresh_repairs_it() {
     assert_eq!(store.verify_summary().unwrap(), []);
     assert_summary_exact(&conn);
 }
+
+/// The environment variable naming the file of [`child_process_writer`].
+const CHILD_DB: &str = "JOBTRACK_TEST_CHILD_DB";
+
+/// The other process of [`cached_reads_see_another_process`]: runs each
+/// line of its standard input as SQL on the file, and answers `committed`
+/// on a line of its own after each. Skipped when run as a test of its own.
+#[test]
+#[ignore = "run as a child process by cached_reads_see_another_process"]
+fn child_process_writer() {
+    use std::io::{BufRead, Write};
+    let Ok(path) = std::env::var(CHILD_DB) else {
+        return;
+    };
+    let conn = raw(std::path::Path::new(&path));
+    let mut out = std::io::stdout().lock();
+    for line in std::io::stdin().lock().lines() {
+        conn.execute_batch(&line.unwrap()).unwrap();
+        // The harness's "test child_process_writer ... " has no newline.
+        writeln!(out, "\ncommitted").unwrap();
+        out.flush().unwrap();
+    }
+}
+
+/// Commits by a process of its own — whose WAL-index header the cache
+/// reads through the `-shm` file to spare `PRAGMA data_version` while
+/// nobody commits — are seen by the next cached read, through WAL resets
+/// after full checkpoints and rolled-back transactions too.
+#[test]
+fn cached_reads_see_another_process() {
+    use std::io::{BufRead, BufReader, Write};
+    use std::process::{Command, Stdio};
+    let (dir, store) = file_store();
+    let mut child = Command::new(std::env::current_exe().unwrap())
+        .args([
+            "--exact",
+            "child_process_writer",
+            "--ignored",
+            "--nocapture",
+            "--test-threads=1",
+        ])
+        .env(CHILD_DB, db_path(&dir))
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut to_child = child.stdin.take().unwrap();
+    let mut from_child = BufReader::new(child.stdout.take().unwrap());
+    let mut run = |sql: &str| {
+        writeln!(to_child, "{sql}").unwrap();
+        to_child.flush().unwrap();
+        let mut line = String::new();
+        // The test harness prints its own lines around the test's.
+        loop {
+            line.clear();
+            assert_ne!(
+                from_child.read_line(&mut line).unwrap(),
+                0,
+                "the child ended"
+            );
+            if line.trim() == "committed" {
+                break;
+            }
+        }
+    };
+    let mut expected = 0;
+    for i in 0..60 {
+        let sql = match i % 6 {
+            0..=2 => {
+                expected += 1;
+                format!(
+                    "INSERT INTO executions (job_id, pipeline_mode, dataset_name, preset) \
+                     VALUES ('x{i}', 'batch', 'mnist', 'p')"
+                )
+            }
+            3 => "PRAGMA wal_checkpoint(TRUNCATE)".to_string(),
+            4 => {
+                expected -= 1;
+                format!(
+                    "BEGIN; DELETE FROM executions WHERE job_id = 'x{}'; COMMIT;",
+                    i - 4
+                )
+            }
+            _ => "BEGIN; DELETE FROM executions; ROLLBACK;".to_string(),
+        };
+        run(&sql);
+        let cached = store.get_statistics_cached().unwrap();
+        assert_eq!(cached.total_executions, expected, "after {sql}");
+        assert_eq!(cached, store.get_statistics_optimized().unwrap());
+        assert_eq!(
+            store.get_dataset_stats_cached("mnist").unwrap().executions,
+            expected
+        );
+        // And a hit while nothing changes.
+        let hits = store.get_cache_stats().hits;
+        assert_eq!(store.get_statistics_cached().unwrap(), cached);
+        assert_eq!(store.get_cache_stats().hits, hits + 1);
+    }
+    drop(to_child);
+    assert!(child.wait().unwrap().success());
+}
