@@ -397,9 +397,12 @@ fn run_size(
             .map(|m| format!("Rust client: {m}")),
     );
     c.batch_execute("VACUUM ANALYZE")?;
+    let cached_result: String = c
+        .query_one("SELECT jobtrack.get_statistics_cached()::text", &[])?
+        .get(0);
     drop(c);
     progress.start("pgbench");
-    let pgbench = pgbench::run(pg::DATABASE, w.executions.len(), seconds)?;
+    let pgbench = pgbench::run(pg::DATABASE, w.executions.len(), seconds, &cached_result)?;
     let sqlite_measured = args.sqlite_max_size.is_none_or(|max| jobs <= max);
     let sqlite = if sqlite_measured {
         progress.start("SQLite");

@@ -27,10 +27,23 @@ const SCRIPTS: [(&str, &str); 5] = [
     ),
 ];
 
+/// The script of [`JSONB_CONSTANT`], written at each run: the result of
+/// get_statistics_cached() as a constant.
+const JSONB_CONSTANT_SCRIPT: &str = "jsonb_constant.sql";
+
+/// The floor of a cache hit: any function that returns the statistics as
+/// `jsonb` pays the server's output of that value as text (`jsonb_out`) on
+/// top of `SELECT 1`; a prepared constant pays nothing else.
+pub const JSONB_CONSTANT: &str = "the cached result as a jsonb constant";
+
+/// The workload the cache's hits are compared with, besides SELECT 1.
+pub const STATISTICS_CACHED: &str = "statistics, cached";
+
 /// The workloads: a name and pgbench's `-f` arguments (script@weight).
-const WORKLOADS: [(&str, &[&str]); 4] = [
+const WORKLOADS: [(&str, &[&str]); 5] = [
     ("SELECT 1", &["select1.sql"]),
-    ("statistics, cached", &["statistics_cached.sql"]),
+    (JSONB_CONSTANT, &[JSONB_CONSTANT_SCRIPT]),
+    (STATISTICS_CACHED, &["statistics_cached.sql"]),
     ("statistics, uncached", &["statistics_uncached.sql"]),
     (
         "mixed: 90 % cached statistics, 10 % batch update of 100",
@@ -57,17 +70,31 @@ fn tps(stdout: &str) -> Option<f64> {
 }
 
 /// Runs every workload at 1, 2 and 4 clients for `seconds` each against
-/// `database` (connection from PGHOST, PGPORT, PGUSER).
-pub fn run(database: &str, executions: usize, seconds: u32) -> Res<Vec<Throughput>> {
+/// `database` (connection from PGHOST, PGPORT, PGUSER); `cached_result` is
+/// get_statistics_cached()'s result as text. The workloads of one client
+/// count run one after the other, so that each ratio compares runs seconds
+/// apart, not minutes (the machine's speed drifts).
+pub fn run(
+    database: &str,
+    executions: usize,
+    seconds: u32,
+    cached_result: &str,
+) -> Res<Vec<Throughput>> {
     let pgbench = pgbench_path()?;
     let dir = std::env::temp_dir().join(format!("jobtrack-pgbench-{}", std::process::id()));
     std::fs::create_dir_all(&dir)?;
     for (name, text) in SCRIPTS {
         std::fs::write(dir.join(name), text)?;
     }
+    // jsonb's text form has no ":name" that pgbench would take for a
+    // variable (it writes ": " between a key and its value).
+    std::fs::write(
+        dir.join(JSONB_CONSTANT_SCRIPT),
+        format!("SELECT '{}'::jsonb;\n", cached_result.replace('\'', "''")),
+    )?;
     let mut out: Vec<Throughput> = Vec::new();
-    for (workload, scripts) in WORKLOADS {
-        for clients in [1u32, 2, 4] {
+    for clients in [1u32, 2, 4] {
+        for (workload, scripts) in WORKLOADS {
             eprintln!("  pgbench: {workload}, {clients} clients, {seconds} s");
             let mut cmd = Command::new(&pgbench);
             cmd.args(["-n", "-M", "prepared"])

@@ -1178,6 +1178,33 @@ pub fn markdown(report: &Report) -> String {
                 ratio(t.vs_select1)
             );
         }
+        let against_floor: Vec<String> = [1u32, 2, 4]
+            .iter()
+            .filter_map(|&clients| {
+                let tps = |workload: &str| {
+                    s.pgbench
+                        .iter()
+                        .find(|t| t.workload == workload && t.clients == clients)
+                        .map(|t| t.tps)
+                };
+                let (hit, floor) = (
+                    tps(crate::pgbench::STATISTICS_CACHED)?,
+                    tps(crate::pgbench::JSONB_CONSTANT)?,
+                );
+                Some(format!("{} at {clients}", ratio(Some(hit / floor))))
+            })
+            .collect();
+        if !against_floor.is_empty() {
+            let _ = writeln!(
+                out,
+                "\n*{}*: `SELECT '<the statistics>'::jsonb`, prepared — what any function returning \
+                 this result as jsonb pays besides its own work: the server writes the value out \
+                 as text (`jsonb_out`). Cached statistics / that constant, by clients: {}. The \
+                 workloads of one client count run one after another.",
+                crate::pgbench::JSONB_CONSTANT,
+                against_floor.join(", ")
+            );
+        }
         out.push_str(
             "\n### PostgreSQL: write cost of the indexes and the summary maintenance\n\n\
              | status updates | table | median | jobs/s | cost vs primary key only |\n\
