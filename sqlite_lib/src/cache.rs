@@ -543,6 +543,7 @@ mod tests {
     }
 
     #[test]
+    #[cfg(unix)]
     fn header_copies_that_disagree_make_the_pragma_run() {
         use std::os::unix::fs::FileExt;
         let (dir, writer, cache) = watched_file();
@@ -572,6 +573,27 @@ mod tests {
         assert_eq!(version_checks(&cache), checks);
         writer.execute("INSERT INTO t VALUES (2)", []).unwrap();
         assert!(!read_through(&cache, 2));
+    }
+
+    #[test]
+    fn a_file_outside_wal_mode_is_not_watched_by_a_stale_shm_file() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("r.db");
+        let writer = Connection::open(&path).unwrap();
+        writer
+            .execute_batch("PRAGMA journal_mode = DELETE; CREATE TABLE t (x INTEGER);")
+            .unwrap();
+        // Left over from a time in WAL mode: commits in rollback mode never
+        // touch it, so reading it would miss every one of them.
+        std::fs::write(dir.path().join("r.db-shm"), [7u8; 4096]).unwrap();
+        let monitor =
+            Connection::open_with_flags(&path, rusqlite::OpenFlags::SQLITE_OPEN_READ_ONLY).unwrap();
+        let cache = ResultCache::new(true, 10, Some(monitor)).unwrap();
+        assert!(lock(&cache.state).wal_index.is_none());
+        assert!(!read_through(&cache, 0));
+        assert!(read_through(&cache, 0));
+        writer.execute("INSERT INTO t VALUES (1)", []).unwrap();
+        assert!(!read_through(&cache, 1), "the pragma sees the commit");
     }
 
     #[test]
