@@ -471,18 +471,34 @@ mod tests {
         assert_eq!(cache.stats().evictions, before);
     }
 
-    /// A WAL file with one table, a writer on it ("another program") and
-    /// a cache watching it through a read-only monitor.
-    fn watched_file() -> (tempfile::TempDir, Connection, ResultCache) {
+    /// A file in `journal_mode` with one table, and a writer on it
+    /// ("another program").
+    fn file_with_table(journal_mode: &str) -> (tempfile::TempDir, Connection) {
         let dir = tempfile::tempdir().unwrap();
-        let path = dir.path().join("w.db");
-        let writer = Connection::open(&path).unwrap();
+        let writer = Connection::open(dir.path().join("t.db")).unwrap();
         writer
-            .execute_batch("PRAGMA journal_mode = WAL; CREATE TABLE t (x INTEGER);")
+            .execute_batch(&format!(
+                "PRAGMA journal_mode = {journal_mode}; CREATE TABLE t (x INTEGER);"
+            ))
             .unwrap();
-        let monitor =
-            Connection::open_with_flags(&path, rusqlite::OpenFlags::SQLITE_OPEN_READ_ONLY).unwrap();
-        let cache = ResultCache::new(true, 10, Some(monitor)).unwrap();
+        (dir, writer)
+    }
+
+    /// A cache watching the file of [`file_with_table`] through a
+    /// read-only monitor.
+    fn watching(dir: &tempfile::TempDir) -> ResultCache {
+        let monitor = Connection::open_with_flags(
+            dir.path().join("t.db"),
+            rusqlite::OpenFlags::SQLITE_OPEN_READ_ONLY,
+        )
+        .unwrap();
+        ResultCache::new(true, 10, Some(monitor)).unwrap()
+    }
+
+    /// A WAL file, its writer and a cache watching it by its header.
+    fn watched_file() -> (tempfile::TempDir, Connection, ResultCache) {
+        let (dir, writer) = file_with_table("WAL");
+        let cache = watching(&dir);
         assert!(
             lock(&cache.state).wal_index.is_some(),
             "a WAL file is watched by its header"
@@ -556,7 +572,7 @@ mod tests {
         let shm = std::fs::OpenOptions::new()
             .read(true)
             .write(true)
-            .open(dir.path().join("w.db-shm"))
+            .open(dir.path().join("t.db-shm"))
             .unwrap();
         let mut counter = [0u8; 4];
         shm.read_at(&mut counter, 48 + 8).unwrap();
@@ -577,18 +593,11 @@ mod tests {
 
     #[test]
     fn a_file_outside_wal_mode_is_not_watched_by_a_stale_shm_file() {
-        let dir = tempfile::tempdir().unwrap();
-        let path = dir.path().join("r.db");
-        let writer = Connection::open(&path).unwrap();
-        writer
-            .execute_batch("PRAGMA journal_mode = DELETE; CREATE TABLE t (x INTEGER);")
-            .unwrap();
+        let (dir, writer) = file_with_table("DELETE");
         // Left over from a time in WAL mode: commits in rollback mode never
         // touch it, so reading it would miss every one of them.
-        std::fs::write(dir.path().join("r.db-shm"), [7u8; 4096]).unwrap();
-        let monitor =
-            Connection::open_with_flags(&path, rusqlite::OpenFlags::SQLITE_OPEN_READ_ONLY).unwrap();
-        let cache = ResultCache::new(true, 10, Some(monitor)).unwrap();
+        std::fs::write(dir.path().join("t.db-shm"), [7u8; 4096]).unwrap();
+        let cache = watching(&dir);
         assert!(lock(&cache.state).wal_index.is_none());
         assert!(!read_through(&cache, 0));
         assert!(read_through(&cache, 0));
