@@ -39,6 +39,9 @@ pub const JSONB_CONSTANT: &str = "the cached result as a jsonb constant";
 /// The workload the cache's hits are compared with, besides SELECT 1.
 pub const STATISTICS_CACHED: &str = "statistics, cached";
 
+/// The client counts every workload runs at.
+pub const CLIENTS: [u32; 3] = [1, 2, 4];
+
 /// The workloads: a name and pgbench's `-f` arguments (script@weight).
 const WORKLOADS: [(&str, &[&str]); 5] = [
     ("SELECT 1", &["select1.sql"]),
@@ -93,7 +96,7 @@ pub fn run(
         format!("SELECT '{}'::jsonb;\n", cached_result.replace('\'', "''")),
     )?;
     let mut out: Vec<Throughput> = Vec::new();
-    for clients in [1u32, 2, 4] {
+    for clients in CLIENTS {
         for (workload, scripts) in WORKLOADS {
             eprintln!("  pgbench: {workload}, {clients} clients, {seconds} s");
             let mut cmd = Command::new(&pgbench);

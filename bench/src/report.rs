@@ -1178,9 +1178,9 @@ pub fn markdown(report: &Report) -> String {
                 ratio(t.vs_select1)
             );
         }
-        let against_floor: Vec<String> = [1u32, 2, 4]
-            .iter()
-            .filter_map(|&clients| {
+        let against_floor: Vec<String> = crate::pgbench::CLIENTS
+            .into_iter()
+            .filter_map(|clients| {
                 let tps = |workload: &str| {
                     s.pgbench
                         .iter()

@@ -78,12 +78,12 @@ impl WalIndexHeader {
     /// the database is not in WAL mode or the file cannot be opened (the
     /// pragma then runs at every read).
     fn open(monitor: &Connection) -> Result<Option<Self>> {
-        let mode: String = monitor
-            .pragma_query_value(None, "journal_mode", |row| row.get(0))
-            .db()?;
         let Some(path) = monitor.path().filter(|p| !p.is_empty()) else {
             return Ok(None);
         };
+        let mode: String = monitor
+            .pragma_query_value(None, "journal_mode", |row| row.get(0))
+            .db()?;
         if !mode.eq_ignore_ascii_case("wal") {
             return Ok(None);
         }
@@ -111,6 +111,26 @@ impl WalIndexHeader {
             None
         }
     }
+}
+
+/// `PRAGMA data_version` on `monitor`, keeping in `wal_index` the header
+/// `read_before` it, as the WAL index stood when the pragma answered.
+fn ask_data_version(
+    monitor: &Connection,
+    wal_index: &mut Option<WalIndexHeader>,
+    read_before: Option<[u8; WAL_INDEX_HEADER_COPIES]>,
+) -> Result<i64> {
+    // A kept statement: preparing the pragma anew would cost more than the
+    // whole rest of a hit.
+    let version = monitor
+        .prepare_cached(DATA_VERSION)
+        .db()?
+        .query_row([], |row| row.get(0))
+        .db()?;
+    if let Some(index) = wal_index {
+        index.at_last_check = read_before;
+    }
+    Ok(version)
 }
 
 /// Whether two header copies are one header (SQLite's own readers retry
@@ -229,17 +249,8 @@ impl State {
                 return Ok(());
             }
         }
-        // A kept statement: preparing the pragma anew would cost more
-        // than the whole rest of a hit.
-        let version: i64 = monitor
-            .prepare_cached(DATA_VERSION)
-            .db()?
-            .query_row([], |row| row.get(0))
-            .db()?;
+        let version = ask_data_version(monitor, &mut self.wal_index, header)?;
         self.version_checks += 1;
-        if let Some(index) = &mut self.wal_index {
-            index.at_last_check = header;
-        }
         if version != self.data_version {
             self.data_version = version;
             self.drop_all();
@@ -271,22 +282,17 @@ impl ResultCache {
             .map(LruCache::new);
         let capacity = if entries.is_some() { capacity } else { 0 };
         let monitor = if entries.is_some() { monitor } else { None };
-        let wal_index = match &monitor {
+        let mut wal_index = match &monitor {
             Some(m) => WalIndexHeader::open(m)?,
             None => None,
         };
-        // The header first, as at every check.
-        let at_start = wal_index.as_ref().and_then(WalIndexHeader::read);
         let data_version = match &monitor {
-            Some(m) => m
-                .pragma_query_value(None, "data_version", |row| row.get(0))
-                .db()?,
+            Some(m) => {
+                let header = wal_index.as_ref().and_then(WalIndexHeader::read);
+                ask_data_version(m, &mut wal_index, header)?
+            }
             None => 0,
         };
-        let wal_index = wal_index.map(|index| WalIndexHeader {
-            at_last_check: at_start,
-            ..index
-        });
         Ok(ResultCache {
             state: Mutex::new(State {
                 entries,
